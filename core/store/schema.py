@@ -70,16 +70,18 @@ class Image(Base):
     __table_args__ = (
         UniqueConstraint("item_id", "view"),
         Index("ix_images_sha256", "sha256"),
+        Index("ix_images_original_path", "original_path"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
     view: Mapped[str] = mapped_column(String(256), default="")
-    original_path: Mapped[str] = mapped_column(Text)
+    original_path: Mapped[str] = mapped_column(Text)  # absolute; images are referenced in place
     sha256: Mapped[str | None] = mapped_column(String(64))
     file_size: Mapped[int | None] = mapped_column(Integer)
     blob: Mapped[str | None] = mapped_column(String(64))  # copy in the blob store, when imported with copy
     width: Mapped[int | None] = mapped_column(Integer)
     height: Mapped[int | None] = mapped_column(Integer)
+    format: Mapped[str | None] = mapped_column(String(16))  # PNG | JPEG | BMP | TIFF
     mode: Mapped[str | None] = mapped_column(String(16))  # Pillow mode or tifffile-derived, e.g. "L", "RGB", "I;16"
     bit_depth: Mapped[int | None] = mapped_column(Integer)
     channels: Mapped[int | None] = mapped_column(Integer)
