@@ -1,0 +1,1 @@
+"""Contrario review workbench (PySide6 + pyqtgraph). Only this package imports Qt."""

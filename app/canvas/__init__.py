@@ -1,0 +1,1 @@
+"""Image canvas: picture, anomaly-map overlay, region outlines, linked multi-view panels."""

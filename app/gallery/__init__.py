@@ -1,0 +1,1 @@
+"""Virtualised thumbnail gallery over the images of a project."""

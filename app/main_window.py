@@ -1,0 +1,673 @@
+"""The review workbench: gallery on the left, the item's views on the canvas, keyboard-first verdicts."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from pathlib import Path
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from app import store_access
+from app.canvas.canvas import ImageCanvas, ViewData
+from app.gallery.filtering import FILTERS, SORTS
+from app.gallery.gallery import VERDICT_COLORS, GalleryDelegate, GalleryModel, GalleryView
+from app.gallery.thumbs import ThumbnailLoader
+from app.jobs_bar import JobsBar
+from app.review.actions import ActionRegistry
+from app.review.help_overlay import HelpOverlay
+from app.review.shortcuts_dialog import ShortcutsDialog
+from app.store_access import ImageRow
+from app.workers import TaskRunner
+from core.errors import ContrarioError
+from core.io.thumbnails import ThumbnailCache, default_cache_dir
+
+RECENT_KEY = "recentProjects"
+MAX_RECENT = 8
+VIEW_CACHE = 24  # decoded views kept in memory (current item, neighbours, a little history)
+
+
+def load_view(project, row: ImageRow, model_revision_id: int | None) -> ViewData:
+    """Worker-thread side of showing one view: decode, fetch the result, trace outlines."""
+    if row.failed:
+        return ViewData(row.image_id, row.title, None, error=row.error or "import failed")
+    try:
+        pixels = store_access.decode_for_display(row.path)
+    except ContrarioError as exc:
+        return ViewData(row.image_id, row.title, None, error=str(exc))
+    h, w = pixels.shape[:2]
+    overlay = store_access.load_overlay(project, row.image_id, model_revision_id, (h, w))
+    return ViewData(row.image_id, row.title, pixels, overlay=overlay)
+
+
+class MainWindow(QtWidgets.QMainWindow):
+    viewShown = QtCore.Signal(int)  # image id whose item is now fully on the canvas
+
+    def __init__(self, annotator: str | None = None, settings: QtCore.QSettings | None = None) -> None:
+        super().__init__()
+        self.settings = settings or QtCore.QSettings()
+        self.annotator = annotator
+        self.project = None
+        self.model_revision_id: int | None = None
+        self.rows: list[ImageRow] = []
+        self.item_images: dict[int, list[int]] = {}
+        self.current_image_id: int | None = None
+        self.undo_stack: list[tuple[int, str | None]] = []
+        self._views: OrderedDict[int, ViewData] = OrderedDict()
+        self._loading: set[int] = set()
+        self._shown_item: tuple[int, ...] | None = None
+
+        self.runner = TaskRunner(max_threads=2, parent=self)
+        self.thumb_pool = QtCore.QThreadPool(self)
+        self.thumb_pool.setMaxThreadCount(1)
+        self.loader: ThumbnailLoader | None = None
+
+        self.setWindowTitle("Contrario")
+        self.resize(1440, 900)
+        self.registry = ActionRegistry(self, self.settings)
+        self._build_ui()
+        self._build_menus()
+        self._bind_actions()
+        self.help = HelpOverlay(self.registry, self)
+        QtWidgets.QApplication.instance().installEventFilter(self)
+        self._update_enabled()
+
+    # ================================================================ layout
+    def _build_ui(self) -> None:
+        left = QtWidgets.QWidget()
+        lv = QtWidgets.QVBoxLayout(left)
+        lv.setContentsMargins(6, 6, 0, 6)
+        lv.setSpacing(4)
+        self.batch_box = QtWidgets.QComboBox()
+        self.filter_box = QtWidgets.QComboBox()
+        for key, text in FILTERS.items():
+            self.filter_box.addItem(text, key)
+        self.sort_box = QtWidgets.QComboBox()
+        for key, text in SORTS.items():
+            self.sort_box.addItem(text, key)
+        form = QtWidgets.QFormLayout()
+        form.setContentsMargins(0, 0, 6, 0)
+        form.addRow("Batch", self.batch_box)
+        form.addRow("Show", self.filter_box)
+        form.addRow("Sort", self.sort_box)
+        lv.addLayout(form)
+        self.gallery = GalleryView()
+        self.gallery.setMinimumWidth(2 * self.gallery.gridSize().width() + 24)
+        lv.addWidget(self.gallery, 1)
+        self.count_label = QtWidgets.QLabel("")
+        self.count_label.setStyleSheet("color: #9aa0a8;")
+        lv.addWidget(self.count_label)
+
+        right = QtWidgets.QWidget()
+        rv = QtWidgets.QVBoxLayout(right)
+        rv.setContentsMargins(0, 6, 6, 6)
+        rv.setSpacing(4)
+        header = QtWidgets.QHBoxLayout()
+        self.title_label = QtWidgets.QLabel("No project open")
+        self.title_label.setObjectName("itemTitle")
+        self.verdict_label = QtWidgets.QLabel("")
+        self.verdict_label.setObjectName("verdictBadge")
+        self.region_label = QtWidgets.QLabel("")
+        self.region_label.setStyleSheet("color: #9aa0a8;")
+        header.addWidget(self.title_label)
+        header.addWidget(self.verdict_label)
+        header.addStretch(1)
+        header.addWidget(self.region_label)
+        rv.addLayout(header)
+        self.canvas = ImageCanvas()
+        rv.addWidget(self.canvas, 1)
+        rv.addWidget(self._build_controls())
+
+        self.splitter = QtWidgets.QSplitter()
+        self.splitter.addWidget(left)
+        self.splitter.addWidget(right)
+        self.splitter.setStretchFactor(0, 0)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([330, 1110])
+        self.left_panel, self.right_panel = left, right
+        self.setCentralWidget(self.splitter)
+
+        sb = self.statusBar()
+        self.status_label = QtWidgets.QLabel("")
+        self.progress_label = QtWidgets.QLabel("")
+        self.annotator_label = QtWidgets.QLabel("")
+        self.jobs_bar = JobsBar()
+        sb.addWidget(self.status_label, 1)
+        sb.addPermanentWidget(self.jobs_bar)
+        sb.addPermanentWidget(self.progress_label)
+        sb.addPermanentWidget(self.annotator_label)
+
+        self.filter_box.currentIndexChanged.connect(self.apply_filter)
+        self.sort_box.currentIndexChanged.connect(self.apply_filter)
+        self.batch_box.currentIndexChanged.connect(self.apply_filter)
+        self.canvas.regionHovered.connect(self._on_region_hovered)
+        self.canvas.activeViewChanged.connect(self._on_active_view_clicked)
+
+    def _build_controls(self) -> QtWidgets.QWidget:
+        bar = QtWidgets.QWidget()
+        h = QtWidgets.QHBoxLayout(bar)
+        h.setContentsMargins(0, 0, 0, 0)
+        h.setSpacing(8)
+        self.threshold_slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
+        self.threshold_slider.setRange(0, 100)
+        self.threshold_slider.setValue(20)
+        self.threshold_slider.setFixedWidth(200)
+        self.threshold_slider.setToolTip(
+            "A contrario threshold: at k, a region is shown when its NFA is at most 10^-k,\n"
+            "i.e. about one false alarm per 10^k images on defect-free parts."
+        )
+        self.threshold_label = QtWidgets.QLabel()
+        self.threshold_label.setMinimumWidth(250)
+        self.opacity_slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
+        self.opacity_slider.setRange(0, 100)
+        self.opacity_slider.setValue(55)
+        self.opacity_slider.setFixedWidth(110)
+        self.overlay_check = QtWidgets.QCheckBox("Anomaly map")
+        self.overlay_check.setChecked(True)
+        self.outline_check = QtWidgets.QCheckBox("Regions")
+        self.outline_check.setChecked(True)
+        h.addWidget(QtWidgets.QLabel("Threshold"))
+        h.addWidget(self.threshold_slider)
+        h.addWidget(self.threshold_label)
+        h.addSpacing(8)
+        h.addWidget(self.overlay_check)
+        h.addWidget(QtWidgets.QLabel("Opacity"))
+        h.addWidget(self.opacity_slider)
+        h.addWidget(self.outline_check)
+        h.addStretch(1)
+        self.verdict_buttons = {}
+        for verdict in ("good", "defect", "unsure"):
+            action_id = f"verdict_{verdict}"
+            button = QtWidgets.QPushButton(verdict.capitalize())
+            button.setObjectName(action_id)
+            keys = self.registry.keys(action_id)
+            button.setToolTip(f"{self.registry.specs[action_id].text} ({', '.join(keys)})")
+            button.clicked.connect(lambda _=False, v=verdict: self.set_verdict(v))
+            button.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
+            self.verdict_buttons[verdict] = button
+            h.addWidget(button)
+        self.threshold_slider.valueChanged.connect(self._on_threshold)
+        self.opacity_slider.valueChanged.connect(lambda v: self.canvas.set_opacity(v / 100.0))
+        self.overlay_check.toggled.connect(self.canvas.set_overlays_visible)
+        self.outline_check.toggled.connect(self.canvas.set_outlines_visible)
+        for w in (self.threshold_slider, self.opacity_slider, self.overlay_check, self.outline_check):
+            w.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
+        self._on_threshold(self.threshold_slider.value())
+        self.canvas.set_opacity(self.opacity_slider.value() / 100.0)
+        return bar
+
+    def _build_menus(self) -> None:
+        a = self.registry.action
+        mb = self.menuBar()
+        m = mb.addMenu("&Project")
+        m.addAction(a("new_project"))
+        m.addAction(a("open_project"))
+        self.recent_menu = m.addMenu("Open &recent")
+        m.addSeparator()
+        m.addAction(a("import_folder"))
+        m.addSeparator()
+        m.addAction(a("quit"))
+        m = mb.addMenu("&Review")
+        for i in ("verdict_good", "verdict_defect", "verdict_unsure", None, "next_image", "previous_image",
+                  "next_view", None, "undo_verdict"):
+            m.addSeparator() if i is None else m.addAction(a(i))
+        m = mb.addMenu("&View")
+        for i in ("toggle_overlay", "toggle_outlines", "threshold_up", "threshold_down", "opacity_up",
+                  "opacity_down", None, "fit_view", "toggle_gallery"):
+            m.addSeparator() if i is None else m.addAction(a(i))
+        m = mb.addMenu("&Model")
+        m.addAction(a("score_batch"))
+        m = mb.addMenu("&Help")
+        m.addAction(a("help"))
+        m.addAction(a("edit_shortcuts"))
+        self._refresh_recent_menu()
+
+    def _bind_actions(self) -> None:
+        r = self.registry
+        r.bind("verdict_good", lambda: self.set_verdict("good"))
+        r.bind("verdict_defect", lambda: self.set_verdict("defect"))
+        r.bind("verdict_unsure", lambda: self.set_verdict("unsure"))
+        r.bind("next_image", lambda: self.step(1))
+        r.bind("previous_image", lambda: self.step(-1))
+        r.bind("undo_verdict", self.undo)
+        r.bind("next_view", lambda: self.canvas.set_active_index(self.canvas.active_index + 1))
+        r.bind("toggle_overlay", self.overlay_check.toggle)
+        r.bind("toggle_outlines", self.outline_check.toggle)
+        r.bind("threshold_up", lambda: self.threshold_slider.setValue(self.threshold_slider.value() + 5))
+        r.bind("threshold_down", lambda: self.threshold_slider.setValue(self.threshold_slider.value() - 5))
+        r.bind("opacity_up", lambda: self.opacity_slider.setValue(self.opacity_slider.value() + 10))
+        r.bind("opacity_down", lambda: self.opacity_slider.setValue(self.opacity_slider.value() - 10))
+        r.bind("fit_view", self.canvas.fit)
+        r.bind("toggle_gallery", self.toggle_gallery_mode)
+        r.bind("help", lambda: self.help.toggle())
+        r.bind("edit_shortcuts", lambda: ShortcutsDialog(self.registry, self).exec())
+        r.bind("new_project", self._ask_new_project)
+        r.bind("open_project", self._ask_open_project)
+        r.bind("import_folder", self._ask_import_folder)
+        r.bind("score_batch", self.score_batch)
+        r.bind("quit", self.close)
+        self.gallery.clicked.connect(lambda idx: self.show_position(idx.row()))
+
+    # ================================================================ project
+    def open_project(self, folder: str | Path) -> bool:
+        """Open a project folder; shows a message box and returns False when it is not usable."""
+        from core.store.project import Project
+
+        try:
+            project = Project.open(folder)
+        except ContrarioError as exc:
+            self.show_error("Cannot open project", str(exc))
+            return False
+        self.set_project(project)
+        return True
+
+    def set_project(self, project) -> None:
+        self._close_project()
+        self.project = project
+        self.loader = ThumbnailLoader(ThumbnailCache(default_cache_dir(project.root)), self.thumb_pool, parent=self)
+        self.model = GalleryModel(self.loader, self)
+        self.gallery.setModel(self.model)
+        self.gallery.setItemDelegate(GalleryDelegate(self.loader, self.gallery))
+        self.gallery.selectionModel().currentChanged.connect(lambda cur, _prev: self.show_position(cur.row()))
+        self.setWindowTitle(f"Contrario — {project.name}")
+        self._remember_recent(str(project.root))
+        self.jobs_bar.set_project(project)
+        self.reload()
+
+    def reload(self) -> None:
+        """Re-read rows, batches and the active model from the store; keeps the current image if possible."""
+        if self.project is None:
+            return
+        self.model_revision_id = store_access.active_model_revision_id(self.project)
+        self.rows = store_access.load_rows(self.project, self.annotator, self.model_revision_id)
+        self.item_images = {}
+        for r in self.rows:
+            self.item_images.setdefault(r.item_id, []).append(r.image_id)
+        self.batch_box.blockSignals(True)
+        self.batch_box.clear()
+        self.batch_box.addItem(f"All batches ({len(self.rows)})", None)
+        for bid, name, n in store_access.batches(self.project):
+            self.batch_box.addItem(f"{name} ({n})", bid)
+        self.batch_box.blockSignals(False)
+        self._views.clear()
+        self.model.set_rows(self.rows)
+        self.apply_filter()
+        self._update_enabled()
+
+    def _close_project(self) -> None:
+        if self.loader is not None:
+            self.loader.close()
+        self.runner.cancel_all()
+        self.runner.wait()
+        self.thumb_pool.waitForDone(10000)
+        if self.project is not None:
+            self.jobs_bar.set_project(None)
+            self.project.close()
+        self.project = None
+        self._views.clear()
+        self.undo_stack.clear()
+        self.current_image_id = None
+        self._shown_item = None
+
+    # ================================================================ gallery
+    def apply_filter(self) -> None:
+        if self.project is None:
+            return
+        keep = self.current_image_id
+        self.model.apply(self.filter_box.currentData(), self.sort_box.currentData(), self.batch_box.currentData(), self.k)
+        self._update_counts()
+        pos = self.model.position_of(keep) if keep is not None else None
+        if pos is None and self.model.rowCount():
+            pos = 0
+        if pos is not None:
+            self.show_position(pos)
+        else:
+            self.current_image_id = None
+            self.canvas.clear_views()
+            self._shown_item = None
+            self.title_label.setText("No image matches this filter")
+            self.verdict_label.setText("")
+
+    def set_filter(self, key: str) -> None:
+        self.filter_box.setCurrentIndex(self.filter_box.findData(key))
+
+    def set_sort(self, key: str) -> None:
+        self.sort_box.setCurrentIndex(self.sort_box.findData(key))
+
+    def toggle_gallery_mode(self) -> None:
+        """Gallery layout: the grid fills the window; review layout: grid on the side, canvas large."""
+        self.set_gallery_mode(self.right_panel.isVisible())
+
+    def set_gallery_mode(self, on: bool) -> None:
+        self.right_panel.setVisible(not on)
+
+    # ================================================================ navigation
+    def step(self, delta: int) -> None:
+        if self.project is None or not self.model.rowCount():
+            return
+        pos = self.model.position_of(self.current_image_id) if self.current_image_id is not None else None
+        pos = 0 if pos is None else max(0, min(self.model.rowCount() - 1, pos + delta))
+        self.show_position(pos)
+
+    def show_position(self, pos: int) -> None:
+        if not (0 <= pos < self.model.rowCount()):
+            return
+        row = self.model.row_at(pos)
+        idx = self.model.index(pos)
+        sel = self.gallery.selectionModel()
+        if sel.currentIndex().row() != pos:
+            sel.blockSignals(True)
+            sel.setCurrentIndex(idx, QtCore.QItemSelectionModel.SelectionFlag.ClearAndSelect)
+            sel.blockSignals(False)
+            self.gallery.viewport().update()
+        self.gallery.scrollTo(idx)
+        self.show_image(row.image_id)
+
+    def show_image(self, image_id: int) -> None:
+        row = self.model.row_by_image(image_id)
+        if row is None:
+            return
+        self.current_image_id = image_id
+        self._update_header(row)
+        ids = tuple(self.item_images.get(row.item_id, [image_id]))
+        if self._shown_item == ids:
+            self.canvas.active_index = ids.index(image_id)
+            self.canvas._mark_active()
+            self.viewShown.emit(image_id)
+        else:
+            self._request_item(ids, display=True)
+        self._prefetch_neighbours()
+
+    def _request_item(self, ids: tuple[int, ...], display: bool) -> None:
+        missing = [i for i in ids if i not in self._views]
+        if not missing and display:
+            self._display(ids)
+            return
+        for i in missing:
+            if i in self._loading:
+                continue
+            self._loading.add(i)
+            row = self.model.row_by_image(i)
+            self.runner.start(load_view, self.project, row, self.model_revision_id,
+                              on_done=self._on_view_loaded, on_error=lambda msg, i=i: self._on_view_failed(i, msg))
+
+    def _on_view_loaded(self, data: ViewData) -> None:
+        self._loading.discard(data.image_id)
+        self._store_view(data)
+        self._maybe_display()
+
+    def _on_view_failed(self, image_id: int, message: str) -> None:
+        self._loading.discard(image_id)
+        row = self.model.row_by_image(image_id)
+        self._store_view(ViewData(image_id, row.title if row else str(image_id), None, error=message))
+        self._maybe_display()
+
+    def _store_view(self, data: ViewData) -> None:
+        self._views[data.image_id] = data
+        self._views.move_to_end(data.image_id)
+        while len(self._views) > VIEW_CACHE:
+            self._views.popitem(last=False)
+
+    def _maybe_display(self) -> None:
+        if self.current_image_id is None:
+            return
+        row = self.model.row_by_image(self.current_image_id)
+        ids = tuple(self.item_images.get(row.item_id, [row.image_id]))
+        if self._shown_item != ids and all(i in self._views for i in ids):
+            self._display(ids)
+
+    def _display(self, ids: tuple[int, ...]) -> None:
+        views = [self._views[i] for i in ids]
+        for i in ids:
+            self._views.move_to_end(i)
+        self.canvas.set_views(views, active_image_id=self.current_image_id)
+        self._shown_item = ids
+        self._update_region_summary()
+        self.viewShown.emit(self.current_image_id)
+
+    def _prefetch_neighbours(self) -> None:
+        pos = self.model.position_of(self.current_image_id)
+        if pos is None:
+            return
+        for p in (pos + 1, pos - 1, pos + 2):
+            if 0 <= p < self.model.rowCount():
+                row = self.model.row_at(p)
+                self._request_item(tuple(self.item_images.get(row.item_id, [row.image_id])), display=False)
+
+    def _on_active_view_clicked(self, image_id: int) -> None:
+        pos = self.model.position_of(image_id)
+        if pos is not None:
+            self.show_position(pos)
+        else:
+            self.current_image_id = image_id
+            row = self.model.row_by_image(image_id)
+            if row:
+                self._update_header(row)
+
+    # ================================================================ verdicts
+    def ensure_annotator(self) -> bool:
+        if self.annotator:
+            return True
+        default = str(self.settings.value("annotator", "") or "")
+        name, ok = QtWidgets.QInputDialog.getText(self, "Annotator", "Your name (saved with every verdict):",
+                                                  text=default)
+        name = name.strip()
+        if not ok or not name:
+            return False
+        self.set_annotator(name)
+        return True
+
+    def set_annotator(self, name: str) -> None:
+        self.annotator = name
+        self.settings.setValue("annotator", name)
+        self.annotator_label.setText(f"Annotator: {name}")
+        if self.project is not None:
+            self.reload()
+
+    def set_verdict(self, verdict: str | None, advance: bool = True) -> None:
+        """Save the verdict of the active view at once (one transaction), then move on."""
+        if self.project is None or self.current_image_id is None or not self.ensure_annotator():
+            return
+        image_id = self.current_image_id
+        row = self.model.row_by_image(image_id)
+        try:
+            store_access.save_verdict(self.project, image_id, self.annotator, verdict)
+        except ContrarioError as exc:
+            self.show_error("Verdict not saved", str(exc))
+            return
+        self.undo_stack.append((image_id, row.my_verdict))
+        row.my_verdict = verdict
+        self.model.refresh_image(image_id)
+        self._update_header(row)
+        self._update_counts()
+        self.status_label.setText(f"{row.title}: {verdict or 'verdict cleared'}")
+        if advance:
+            self.step(1)
+
+    def undo(self) -> None:
+        if not self.undo_stack or self.project is None:
+            return
+        image_id, previous = self.undo_stack.pop()
+        store_access.save_verdict(self.project, image_id, self.annotator, previous)
+        row = self.model.row_by_image(image_id)
+        row.my_verdict = previous
+        self.model.refresh_image(image_id)
+        self._update_counts()
+        pos = self.model.position_of(image_id)
+        if pos is not None:
+            self.show_position(pos)
+        self.status_label.setText(f"Undone: {row.title} is {previous or 'unreviewed'} again")
+
+    # ================================================================ canvas controls
+    @property
+    def k(self) -> float:
+        return self.threshold_slider.value() / 10.0
+
+    def _on_threshold(self, value: int) -> None:
+        k = value / 10.0
+        self.threshold_label.setText(f"k = {k:.1f}  ·  1 false alarm per 10^{k:g} images")
+        self.canvas.set_threshold(k)
+        if self.project is not None:
+            self.model.k = k
+            self.gallery.viewport().update()
+            if self.current_image_id is not None:
+                self._update_header(self.model.row_by_image(self.current_image_id))
+
+    def _on_region_hovered(self, region) -> None:
+        if region is None:
+            self._update_region_summary()
+        else:
+            self.region_label.setText(f"Region: −log10 NFA = {region.strength:.2f}, area {region.area} px")
+
+    def _update_region_summary(self) -> None:
+        row = self.model.row_by_image(self.current_image_id) if self.current_image_id is not None else None
+        if row is None or row.score is None:
+            self.region_label.setText("not scored" if row else "")
+            return
+        data = self._views.get(row.image_id)
+        n = len(data.overlay.visible_regions(self.k)) if data and data.overlay else 0
+        self.region_label.setText(f"score {row.score:.3f}  ·  {n} region{'s' if n != 1 else ''} at k = {self.k:g}")
+
+    def _update_header(self, row: ImageRow | None) -> None:
+        if row is None:
+            return
+        self.title_label.setText(f"{row.batch_name}  /  {row.title}")
+        v = row.my_verdict
+        self.verdict_label.setText(v or "unreviewed")
+        color = VERDICT_COLORS.get(v or "", "#4a4f57")
+        self.verdict_label.setStyleSheet(f"background: {color}; color: white;")
+        self._update_region_summary()
+
+    def _update_counts(self) -> None:
+        total = len(self.rows)
+        done = sum(1 for r in self.rows if r.my_verdict)
+        self.progress_label.setText(f"Reviewed {done} / {total}")
+        self.count_label.setText(f"{self.model.rowCount()} of {total} images shown")
+        self.annotator_label.setText(f"Annotator: {self.annotator or '—'}")
+
+    def _update_enabled(self) -> None:
+        score = self.registry.action("score_batch")
+        has_project = self.project is not None
+        if not has_project:
+            score.setEnabled(False)
+            score.setToolTip("Open a project first")
+        elif self.model_revision_id is None:
+            score.setEnabled(False)
+            score.setToolTip("No model revision yet: train a model before scoring a batch")
+        else:
+            score.setEnabled(True)
+            score.setToolTip(f"Queue scoring of the selected batch with model revision {self.model_revision_id}")
+        for action_id in ("import_folder",):
+            self.registry.action(action_id).setEnabled(has_project)
+
+    # ================================================================ jobs
+    def score_batch(self) -> int | None:
+        """Queue an inference job for the selected batch (or the current image's batch)."""
+        if self.project is None or self.model_revision_id is None:
+            return None
+        batch_id = self.batch_box.currentData()
+        if batch_id is None and self.current_image_id is not None:
+            batch_id = self.model.row_by_image(self.current_image_id).batch_id
+        if batch_id is None:
+            return None
+        job_id = store_access.queue_score_job(self.project, batch_id, self.model_revision_id)
+        self.status_label.setText(f"Scoring queued (job #{job_id})")
+        self.jobs_bar.poll()
+        return job_id
+
+    # ================================================================ dialogs
+    def show_error(self, title: str, message: str) -> None:
+        QtWidgets.QMessageBox.critical(self, title, message)
+
+    def _ask_open_project(self) -> None:
+        folder = QtWidgets.QFileDialog.getExistingDirectory(self, "Open project")
+        if folder:
+            self.open_project(folder)
+
+    def _ask_new_project(self) -> None:
+        from core.store.project import Project
+
+        folder = QtWidgets.QFileDialog.getExistingDirectory(self, "New project folder")
+        if not folder:
+            return
+        try:
+            project = Project.create(folder)
+        except ContrarioError as exc:
+            self.show_error("Cannot create project", str(exc))
+            return
+        self.set_project(project)
+
+    def _ask_import_folder(self) -> None:
+        if self.project is None:
+            return
+        folder = QtWidgets.QFileDialog.getExistingDirectory(self, "Import a folder of images")
+        if folder:
+            self.import_folder(folder)
+
+    def import_folder(self, folder: str | Path, batch_name: str | None = None):
+        """Import image files off the GUI thread; the gallery reloads when done."""
+        from core.io.importer import import_paths
+
+        folder = Path(folder)
+        self.status_label.setText(f"Importing {folder} ...")
+        def done(report) -> None:
+            failed = len(getattr(report, "failed", []) or [])
+            added = getattr(report, "added", 0)
+            self.status_label.setText(f"Imported {added} images from {folder.name}"
+                                      + (f", {failed} unreadable" if failed else ""))
+            self.reload()
+
+        return self.runner.start(
+            import_paths, self.project, [folder], batch_name or folder.name, with_progress=True,
+            on_done=done, on_error=lambda msg: self.show_error("Import failed", msg),
+            on_progress=lambda f, msg: self.status_label.setText(f"Importing {folder.name}: {f:.0%} {msg}"),
+        )
+
+    def _remember_recent(self, folder: str) -> None:
+        recent = [f for f in self.recent_projects() if f != folder]
+        self.settings.setValue(RECENT_KEY, [folder] + recent[: MAX_RECENT - 1])
+        self._refresh_recent_menu()
+
+    def recent_projects(self) -> list[str]:
+        value = self.settings.value(RECENT_KEY) or []
+        return [value] if isinstance(value, str) else [str(v) for v in value]
+
+    def _refresh_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        recent = self.recent_projects()
+        for folder in recent:
+            act = self.recent_menu.addAction(folder)
+            act.triggered.connect(lambda _=False, f=folder: self.open_project(f))
+        self.recent_menu.setEnabled(bool(recent))
+
+    # ================================================================ events
+    def eventFilter(self, obj, event) -> bool:
+        kind = event.type()
+        if kind in (QtCore.QEvent.Type.KeyPress, QtCore.QEvent.Type.KeyRelease) and self.isActiveWindow():
+            if not event.isAutoRepeat() and self.registry.matches_held("hold_hide_overlays", event):
+                focus = QtWidgets.QApplication.focusWidget()
+                if not isinstance(focus, (QtWidgets.QLineEdit, QtWidgets.QKeySequenceEdit, QtWidgets.QAbstractSpinBox)):
+                    self.canvas.hold_hide(kind == QtCore.QEvent.Type.KeyPress)
+                    return True
+            elif kind == QtCore.QEvent.Type.KeyPress and event.key() == QtCore.Qt.Key.Key_Escape and self.help.isVisible():
+                self.help.hide()
+                return True
+        return False
+
+    def wait_idle(self, timeout_ms: int = 20000) -> bool:
+        """Process events until no view or thumbnail is being loaded (screenshots, tests)."""
+        timer = QtCore.QElapsedTimer()
+        timer.start()
+        while timer.elapsed() < timeout_ms:
+            QtCore.QCoreApplication.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 50)
+            busy = self._loading or (self.loader is not None and self.loader._pending)
+            if not busy and self.runner.pool.activeThreadCount() == 0 and self.thumb_pool.activeThreadCount() == 0:
+                QtCore.QCoreApplication.processEvents()
+                if not self._loading and not (self.loader and self.loader._pending):
+                    return True
+            QtCore.QThread.msleep(5)
+        return False
+
+    def closeEvent(self, event: QtGui.QCloseEvent) -> None:
+        QtWidgets.QApplication.instance().removeEventFilter(self)
+        self._close_project()
+        super().closeEvent(event)

@@ -1,0 +1,1 @@
+"""Keyboard-first review: action registry, key bindings, help overlay."""

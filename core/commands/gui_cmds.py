@@ -1,0 +1,52 @@
+"""`contrario gui` and `contrario demo`: open the review workbench (Qt is imported only when they run)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+
+def register(sub) -> None:
+    p = sub.add_parser("gui", help="open the review workbench on a project")
+    p.add_argument("project", help="project folder")
+    p.add_argument("--annotator", help="name saved with every verdict (asked once otherwise)")
+    p.add_argument("--screenshot", metavar="PNG", help="render the first scored image to PNG and exit")
+    p.set_defaults(func=cmd_gui)
+
+    p = sub.add_parser("demo", help="create a demo project from generated images and open it")
+    p.add_argument("--folder", help="where to create it (default: the user data folder of Contrario)")
+    p.add_argument("--seed", type=int, default=0, help="random seed of the generated images")
+    p.add_argument("--annotator", help="name saved with every verdict (asked once otherwise)")
+    p.add_argument("--screenshot", metavar="PNG", help="render the first image to PNG and exit")
+    p.set_defaults(func=cmd_demo)
+
+
+def cmd_gui(args) -> int:
+    from core.store.project import Project
+
+    project = Project.open(args.project)  # bad path: ProjectError, printed as one line
+    from app.main import run_gui
+
+    return run_gui(annotator=args.annotator, screenshot=args.screenshot, project_obj=project)
+
+
+def default_demo_folder() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("contrario")) / "demo-project"
+
+
+def cmd_demo(args) -> int:
+    from core.demo import create_demo_project
+    from core.store.project import Project, is_project
+
+    folder = Path(args.folder) if args.folder else default_demo_folder()
+    if is_project(folder):
+        print(f"opening the existing demo project in {folder}", file=sys.stderr)
+        project = Project.open(folder)
+    else:
+        print(f"creating a demo project in {folder} ...", file=sys.stderr)
+        project = create_demo_project(folder, seed=args.seed)
+    from app.main import run_gui
+
+    return run_gui(annotator=args.annotator, screenshot=args.screenshot, project_obj=project)

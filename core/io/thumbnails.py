@@ -1,0 +1,96 @@
+"""Thumbnail disk cache: small 8-bit PNGs keyed by image sha256 and size, written atomically."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from PIL import Image as PILImage
+
+from core.errors import ImageError
+from core.io.images import read_image
+
+DEFAULT_SIZE = 160
+
+
+def default_cache_dir(project_root: str | Path | None = None) -> Path:
+    """`<project>/cache/thumbs` for a project, else the user cache folder of Contrario."""
+    if project_root is not None:
+        return Path(project_root) / "cache" / "thumbs"
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("contrario")) / "thumbs"
+
+
+def to_display_uint8(pixels: np.ndarray) -> np.ndarray:
+    """Any decoded pixel array as uint8 grey (H x W) or RGB (H x W x 3), alpha dropped."""
+    px = pixels
+    if px.dtype == np.uint16:
+        px = (px >> 8).astype(np.uint8)
+    elif px.dtype != np.uint8:
+        lo, hi = float(np.min(px)), float(np.max(px))
+        px = ((px - lo) * (255.0 / max(hi - lo, 1e-12))).astype(np.uint8)
+    if px.ndim == 3:
+        px = px[:, :, 0] if px.shape[2] == 1 else px[:, :, :3]
+    return np.ascontiguousarray(px)
+
+
+class ThumbnailCache:
+    """Thumbnails on disk under `folder/<sha[:2]>/<sha>_<size>.png`; safe to share between threads."""
+
+    def __init__(self, folder: str | Path, size: int = DEFAULT_SIZE) -> None:
+        self.folder = Path(folder)
+        self.size = int(size)
+
+    def path_for(self, sha256: str, size: int | None = None) -> Path:
+        size = self.size if size is None else int(size)
+        return self.folder / sha256[:2] / f"{sha256}_{size}.png"
+
+    def lookup(self, sha256: str, size: int | None = None) -> Path | None:
+        """The cached thumbnail file, or None when it was never made."""
+        path = self.path_for(sha256, size)
+        return path if path.is_file() else None
+
+    def get_or_create(self, source: str | Path, sha256: str, size: int | None = None) -> Path:
+        """Return the thumbnail of `source`, decoding and writing it first if needed (raises ImageError)."""
+        path = self.path_for(sha256, size)
+        if path.is_file():
+            return path
+        size = self.size if size is None else int(size)
+        pixels = to_display_uint8(read_image(source).pixels)
+        thumb = make_thumbnail(pixels, size)
+        _write_png_atomic(thumb, path)
+        return path
+
+    def load(self, source: str | Path, sha256: str, size: int | None = None) -> np.ndarray:
+        """The thumbnail as a uint8 array (grey or RGB), created on first use."""
+        path = self.get_or_create(source, sha256, size)
+        try:
+            with PILImage.open(path) as im:
+                return np.asarray(im).copy()
+        except Exception:  # a damaged cache entry is rebuilt once
+            path.unlink(missing_ok=True)
+            path = self.get_or_create(source, sha256, size)
+            with PILImage.open(path) as im:
+                return np.asarray(im).copy()
+
+
+def make_thumbnail(pixels: np.ndarray, size: int) -> np.ndarray:
+    """Fit a uint8 image inside size x size keeping the aspect ratio."""
+    im = PILImage.fromarray(pixels)
+    im.thumbnail((size, size), PILImage.Resampling.BILINEAR, reducing_gap=2.0)
+    return np.asarray(im)
+
+
+def _write_png_atomic(pixels: np.ndarray, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".thumb-", suffix=".png", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            PILImage.fromarray(pixels).save(fh, format="PNG", compress_level=1)
+        os.replace(tmp, path)
+    except Exception as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise ImageError(f"{path}: cannot write thumbnail ({exc})") from None
