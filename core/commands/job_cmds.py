@@ -1,0 +1,154 @@
+"""`contrario train`, `contrario infer` and `contrario jobs`: queue work and watch it run in a worker process."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+
+def register(sub) -> None:
+    p = sub.add_parser("train", help="train a U-Flow model revision on confirmed-good images")
+    p.add_argument("project")
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--all-good", action="store_true", help="every image whose current verdict is good (default)")
+    src.add_argument("--images", type=int, nargs="+", metavar="ID", help="these image ids")
+    p.add_argument("--batch", help="only images of this batch")
+    p.add_argument("--shots", type=int, help="use only the first N images (sorted by file name)")
+    p.add_argument("--from-revision", type=int, metavar="R", help="fine-tune from this model revision")
+    p.add_argument("--backbone", help="feature extractor (default tf_efficientnet_lite0, offline)")
+    p.add_argument("--input-size", type=int, help="side of the network input in pixels")
+    p.add_argument("--steps", type=int, help="training budget in optimiser steps")
+    p.add_argument("--activate", action="store_true", help="make the new revision the active model")
+    _common(p)
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("infer", help="score images with a model revision (incremental)")
+    p.add_argument("project")
+    p.add_argument("--batch", help="batch name (default: every batch)")
+    p.add_argument("--images", type=int, nargs="+", metavar="ID", help="only these image ids")
+    p.add_argument("--revision", type=int, metavar="R", help="model revision (default: the active one)")
+    _common(p)
+    p.set_defaults(func=cmd_infer)
+
+    p = sub.add_parser("jobs", help="list, cancel or run the project's background jobs")
+    p.add_argument("project")
+    p.add_argument("--cancel", type=int, metavar="ID", help="cancel this job")
+    p.add_argument("--run", action="store_true", help="run every queued job now, one after the other")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_jobs)
+
+
+def _common(p) -> None:
+    p.add_argument("--queue-only", action="store_true", help="queue the job and return (a running GUI picks it up)")
+    p.add_argument("--json", action="store_true", help="print the job result as JSON")
+    p.add_argument("--threads", type=int, help="torch threads in the worker process")
+
+
+def _open(path: str):
+    from core.store.project import Project
+
+    return Project.open(path)
+
+
+def cmd_train(args) -> int:
+    from core.jobs.payloads import train_payload
+
+    project = _open(args.project)
+    try:
+        payload = train_payload(
+            project, image_ids=args.images, batch=args.batch, shots=args.shots,
+            parent_revision=args.from_revision, backbone=args.backbone, input_size=args.input_size,
+            steps=args.steps, activate=args.activate,
+        )
+        return _submit_and_watch(project, "train", payload, args)
+    finally:
+        project.close()
+
+
+def cmd_infer(args) -> int:
+    from core.jobs.payloads import infer_payload
+
+    project = _open(args.project)
+    try:
+        payload = infer_payload(project, batch=args.batch, image_ids=args.images, revision=args.revision)
+        return _submit_and_watch(project, "infer", payload, args)
+    finally:
+        project.close()
+
+
+def _submit_and_watch(project, kind: str, payload: dict, args) -> int:
+    from core.jobs import queue
+
+    job_id = queue.submit(project, kind, payload)
+    if args.queue_only:
+        print(json.dumps({"job": job_id, "status": "queued"}) if args.json else f"job {job_id} queued")
+        return 0
+    view = _watch(project, job_id, args.threads, quiet=args.json)
+    if args.json:
+        print(json.dumps({"job": view.id, "status": view.status, "message": view.message,
+                          "result": view.result}, indent=2, default=str))
+    else:
+        print(f"job {view.id} {view.status}: {view.message}")
+    return 0 if view.status == "done" else 1
+
+
+def _watch(project, job_id: int, threads: int | None, quiet: bool = False):
+    """Run the job in a worker process with a progress bar; Ctrl-C cancels it."""
+    from tqdm import tqdm
+
+    from core.jobs import queue
+    from core.jobs.runner import WorkerProcess
+
+    bar = tqdm(total=1000, desc=f"job {job_id}", unit="‰", disable=quiet or None, file=sys.stderr,
+               bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining} {postfix}")
+
+    def on_event(_job: int, event: dict) -> None:
+        if "progress" in event:
+            bar.n = int(1000 * event["progress"])
+            bar.set_postfix_str(event.get("message", "")[:60], refresh=True)
+
+    worker = WorkerProcess(project, job_id, on_event, threads)
+    try:
+        worker.wait()
+    except KeyboardInterrupt:
+        queue.request_cancel(project, job_id)
+        print("\ncancelling...", file=sys.stderr)
+        worker.wait()
+    finally:
+        bar.close()
+    return queue.get(project, job_id)
+
+
+def cmd_jobs(args) -> int:
+    from core.jobs import queue
+
+    project = _open(args.project)
+    try:
+        if args.cancel is not None:
+            view = queue.request_cancel(project, args.cancel)
+            print(json.dumps({"job": view.id, "status": view.status}) if args.json
+                  else f"job {view.id}: {view.status} ({view.message})")
+            return 0
+        if args.run:
+            queue.recover_interrupted(project)
+            ran = 0
+            while (job_id := queue.next_queued(project)) is not None:
+                view = _watch(project, job_id, None, quiet=args.json)
+                print(f"job {view.id} {view.kind} {view.status}: {view.message}", file=sys.stderr)
+                ran += 1
+            if not ran:
+                print("no queued job", file=sys.stderr)
+            return 0
+        jobs = queue.list_jobs(project)
+        if args.json:
+            print(json.dumps([j.__dict__ for j in jobs], indent=2, default=str))
+            return 0
+        if not jobs:
+            print("no jobs")
+        for j in jobs:
+            print(f"{j.id:>5}  {j.kind:<6} {j.status:<10} {100 * j.progress:5.1f}%  "
+                  f"{j.created_at:%Y-%m-%d %H:%M}  {j.message or ''}")
+        return 0
+    finally:
+        project.close()
+

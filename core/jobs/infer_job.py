@@ -1,0 +1,97 @@
+"""The inference job (worker process): score images with a model revision, store maps and NFA regions.
+
+Incremental and resumable: images already scored by the revision are skipped, and each chunk of images
+is stored in one transaction, so a killed worker loses at most the chunk in flight.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from sqlalchemy import select
+
+from core.errors import ImageError
+from core.io.images import read_image
+from core.jobs.scorers import STORE_LOG_NFA_BELOW, Scored, load_scorer
+from core.store.schema import Image, InferenceResult, Item, Region
+
+CHUNK = 8
+
+
+def images_to_score(session, revision_id: int, batch_id=None, image_ids=None) -> list[tuple[int, str]]:
+    done = select(InferenceResult.image_id).where(InferenceResult.model_revision_id == revision_id)
+    q = (select(Image.id, Image.original_path).join(Item)
+         .where(Image.status == "ok", Image.id.not_in(done)).order_by(Image.id))
+    if batch_id is not None:
+        q = q.where(Item.batch_id == batch_id)
+    if image_ids:
+        q = q.where(Image.id.in_(image_ids))
+    return [(r.id, r.original_path) for r in session.execute(q)]
+
+
+def map_to_blob(amap: np.ndarray) -> np.ndarray:
+    """The anomaly score in [0, 1] quantised to uint8 (the GUI shows it through a lookup table)."""
+    return np.clip(np.rint(amap * 255.0), 0, 255).astype(np.uint8)
+
+
+def result_rows(project, image_id: int, revision_id: int, scored: Scored, image_hw: tuple[int, int]):
+    """An InferenceResult with its regions, coordinates converted to the original image."""
+    h, w = scored.anomaly_map.shape
+    H, W = image_hw
+    sy, sx = H / h, W / w
+    keep = [r for r in scored.regions if r.log10_nfa <= STORE_LOG_NFA_BELOW]
+    labels = scored.labels.astype(np.uint16 if len(keep) < 65535 else np.int32)
+    result = InferenceResult(
+        image_id=image_id, model_revision_id=revision_id, score=float(scored.score),
+        map_blob=project.blobs.put_array(map_to_blob(scored.anomaly_map)),
+        labels_blob=project.blobs.put_array(labels),
+        map_info={"shape": [h, w], "image_size": [H, W], "encoding": "uint8 score*255", "vmin": 0.0, "vmax": 1.0},
+        timing={k: round(v, 3) for k, v in scored.timing_ms.items()},
+    )
+    for r in keep:
+        y0, x0, y1, x1 = r.bbox
+        result.regions.append(Region(
+            label=int(r.label), log10_nfa=float(r.log10_nfa), area=int(round(r.area * sy * sx)),
+            x0=int(x0 * sx), y0=int(y0 * sy), x1=int(np.ceil(x1 * sx)), y1=int(np.ceil(y1 * sy)),
+            scale=int(r.scale)))
+    return result
+
+
+def run_infer(project, payload: dict, progress, cancel) -> dict:
+    revision_id = payload["model_revision_id"]
+    started = time.perf_counter()
+    with project.session(readonly=True) as s:
+        todo = images_to_score(s, revision_id, payload.get("batch_id"), payload.get("image_ids"))
+    if not todo:
+        progress(1.0, "nothing to score")
+        return {"scored": 0, "failed": [], "summary": "every image was already scored"}
+    progress(0.0, "loading the model")
+    scorer = load_scorer(project, revision_id)
+    scored_count, failed = 0, []
+    for start in range(0, len(todo), CHUNK):
+        cancel.check()
+        chunk = todo[start:start + CHUNK]
+        decoded, ids = [], []
+        for image_id, path in chunk:
+            try:
+                decoded.append(read_image(path))
+                ids.append(image_id)
+            except ImageError as exc:
+                failed.append({"image_id": image_id, "reason": str(exc)})
+        outputs = scorer.score(decoded, cancel) if decoded else []
+        rows = [result_rows(project, image_id, revision_id, out, im.pixels.shape[:2])
+                for image_id, out, im in zip(ids, outputs, decoded)]
+        with project.session() as s:  # BEGIN IMMEDIATE: no other writer between this check and the insert
+            already = set(s.scalars(select(InferenceResult.image_id).where(
+                InferenceResult.model_revision_id == revision_id,
+                InferenceResult.image_id.in_([r.image_id for r in rows]))))
+            rows = [r for r in rows if r.image_id not in already]
+            s.add_all(rows)
+        scored_count += len(rows)
+        done = start + len(chunk)
+        progress(done / len(todo), f"scored {done}/{len(todo)} images")
+    seconds = time.perf_counter() - started
+    return {"scored": scored_count, "failed": failed, "seconds": round(seconds, 2),
+            "images_per_second": round(scored_count / seconds, 3) if seconds > 0 else None,
+            "summary": f"scored {scored_count} images" + (f", {len(failed)} unreadable" if failed else "")}

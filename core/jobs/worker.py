@@ -1,0 +1,172 @@
+"""The worker process: runs one job from the jobs table, then exits.
+
+Started as `python -m core.jobs.worker PROJECT JOB_ID` (or the frozen app's `_worker` command). Torch is
+imported here, never in the GUI process. Progress goes to the jobs table (throttled) and, as JSON lines, to
+stdout for the process that started the worker. Cancellation is read from the table.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import threading
+import time
+import traceback
+
+from core.errors import ContrarioError, JobCancelled
+from core.jobs import queue
+from core.progress import CancelToken
+
+
+class WorkerInterrupted(Exception):
+    """SIGTERM/SIGINT from the parent: the application is shutting down."""
+
+
+class TableCancelToken(CancelToken):
+    """Cancelled when the job row says so; polled at most every `poll_s` seconds."""
+
+    def __init__(self, project, job_id: int, poll_s: float = 0.25) -> None:
+        super().__init__()
+        self._project, self._job_id, self._poll_s = project, job_id, poll_s
+        self._last = 0.0
+
+    def is_cancelled(self) -> bool:
+        if super().is_cancelled():
+            return True
+        now = time.monotonic()
+        if now - self._last >= self._poll_s:
+            self._last = now
+            if queue.cancel_requested(self._project, self._job_id):
+                self.cancel()
+        return super().is_cancelled()
+
+
+class Reporter:
+    """Progress callback: prints every call as a JSON line, writes the table at most every `every_s`."""
+
+    def __init__(self, project, job_id: int, cancel: TableCancelToken, every_s: float = 0.3) -> None:
+        self.project, self.job_id, self.cancel, self.every_s = project, job_id, cancel, every_s
+        self._last = 0.0
+        self._lock = threading.Lock()
+        self.fraction, self.message = 0.0, "starting"
+
+    def __call__(self, fraction: float, message: str) -> None:
+        self.fraction, self.message = fraction, message
+        emit({"progress": round(float(fraction), 4), "message": message})
+        now = time.monotonic()
+        if now - self._last >= self.every_s or fraction >= 1.0:
+            self._last = now
+            self.flush()
+
+    def flush(self) -> None:
+        with self._lock:
+            if queue.report(self.project, self.job_id, self.fraction, self.message):
+                self.cancel.cancel()
+
+
+def emit(event: dict) -> None:
+    try:
+        sys.stdout.write(json.dumps(event) + "\n")
+        sys.stdout.flush()
+    except (BrokenPipeError, ValueError):
+        pass
+
+
+def _heartbeat(reporter: Reporter, stop: threading.Event, every_s: float = 5.0) -> None:
+    while not stop.wait(every_s):
+        try:
+            reporter.flush()
+        except Exception:  # a busy database must not kill the job; the next beat retries
+            pass
+
+
+def _on_signal(signum, frame):
+    raise WorkerInterrupted(f"signal {signum}")
+
+
+def handler_for(kind: str):
+    if kind == "infer":
+        from core.jobs.infer_job import run_infer
+
+        return run_infer
+    if kind == "train":
+        from core.jobs.train_job import run_train
+
+        return run_train
+    raise ContrarioError(f"no handler for job kind {kind!r}")
+
+
+def run_job(project_root: str, job_id: int) -> int:
+    from core.store.project import Project
+
+    project = Project.open(project_root)
+    try:
+        if not queue.claim(project, job_id, os.getpid()):
+            emit({"event": "not-claimed", "job": job_id})
+            return 0
+        job = queue.get(project, job_id)
+        cancel = TableCancelToken(project, job_id)
+        reporter = Reporter(project, job_id, cancel)
+        stop = threading.Event()
+        beat = threading.Thread(target=_heartbeat, args=(reporter, stop), daemon=True)
+        beat.start()
+        try:
+            result = handler_for(job.kind)(project, job.payload, reporter, cancel)
+        except JobCancelled:
+            queue.finish(project, job_id, "cancelled", "cancelled by the user")
+            emit({"event": "cancelled"})
+            return 0
+        except WorkerInterrupted:
+            _requeue(project, job_id)
+            emit({"event": "interrupted"})
+            return 0
+        except ContrarioError as exc:
+            queue.finish(project, job_id, "failed", str(exc))
+            emit({"event": "failed", "message": str(exc)})
+            return 1
+        except Exception as exc:
+            queue.finish(project, job_id, "failed", f"{type(exc).__name__}: {exc}")
+            emit({"event": "failed", "message": str(exc), "traceback": traceback.format_exc()})
+            return 1
+        finally:
+            stop.set()
+        summary = result.get("summary", "done") if isinstance(result, dict) else "done"
+        queue.finish(project, job_id, "done", summary, result)
+        emit({"event": "done", "result": result})
+        return 0
+    finally:
+        project.close()
+
+
+def _requeue(project, job_id: int) -> None:
+    from sqlalchemy import update
+
+    from core.store.schema import Job
+
+    with project.session() as s:
+        s.execute(
+            update(Job).where(Job.id == job_id, Job.status == "running")
+            .values(status="queued", pid=None, started_at=None,
+                    message="interrupted by shutdown; resumes at next start")
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 2:
+        print("usage: python -m core.jobs.worker PROJECT JOB_ID", file=sys.stderr)
+        return 2
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    threads = os.environ.get("CONTRARIO_THREADS")
+    if threads:
+        import torch
+
+        torch.set_num_threads(int(threads))
+    return run_job(argv[0], int(argv[1]))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
