@@ -12,6 +12,10 @@ from core.errors import ContrarioError
 # Each module defines `register(subparsers)`, which adds its sub-command with `set_defaults(func=...)`.
 COMMAND_MODULES = [
     "core.commands.project_cmds",
+    "core.commands.eval_cmd",
+    "core.commands.job_cmds",
+    "core.commands.gui_cmds",
+    "core.commands.export_cmds",
 ]
 
 

@@ -1,0 +1,209 @@
+"""Benchmark a U-Flow model on an MVTec-layout category: train on train/good, score everything in test/.
+
+Layout: CATEGORY/train/good/*, CATEGORY/test/<good|defect>/*, optional masks in
+CATEGORY/ground_truth/<defect>/<stem>_mask.* or <stem>.* (matched by stem, any extension, > 127 = defect).
+Pixel figures are computed at each image's original geometry, downscaled so its longer side is at most
+`PIXEL_EVAL_SIDE` (map: bilinear; mask: area fraction > 0.5) to keep memory bounded.
+Imports torch: use from worker processes or the CLI only.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from core.errors import ContrarioError
+from core.progress import NEVER_CANCELLED, CancelToken, ProgressCallback, no_progress
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
+PIXEL_EVAL_SIDE = 256
+
+
+@dataclass
+class Category:
+    train: list[Path]
+    test: list[Path]
+    defect_type: list[str]  # "good" or the defect folder name, per test image
+    masks: list[Path | None]  # per test image; None for good images or missing masks
+
+    @property
+    def has_masks(self) -> bool:
+        return any(m is not None for m, d in zip(self.masks, self.defect_type) if d != "good")
+
+
+def _images(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def discover(category_dir: str | Path, shots: int | None = None) -> Category:
+    """List the training images (first `shots` by sorted name), test images, labels and masks."""
+    root = Path(category_dir)
+    train_dir = root / "train" / "good"
+    test_dir = root / "test"
+    if not train_dir.is_dir() or not test_dir.is_dir():
+        raise ContrarioError(f"{root}: expected train/good/ and test/ folders (MVTec layout)")
+    train = _images(train_dir)
+    if shots is not None:
+        if shots < 1:
+            raise ContrarioError("--shots must be at least 1")
+        train = train[:shots]
+    if not train:
+        raise ContrarioError(f"{train_dir}: no training images")
+    test, kinds, masks = [], [], []
+    for sub in sorted(p for p in test_dir.iterdir() if p.is_dir()):
+        gt_dir = root / "ground_truth" / sub.name
+        by_stem: dict[str, Path] = {}
+        if gt_dir.is_dir():
+            for m in _images(gt_dir):
+                stem = m.stem[: -len("_mask")] if m.stem.endswith("_mask") else m.stem
+                by_stem.setdefault(stem, m)
+        for image in _images(sub):
+            test.append(image)
+            kinds.append("good" if sub.name == "good" else sub.name)
+            masks.append(None if sub.name == "good" else by_stem.get(image.stem))
+    if not test:
+        raise ContrarioError(f"{test_dir}: no test images")
+    return Category(train, test, kinds, masks)
+
+
+def _read_mask(path: Path | None, shape: tuple[int, int]) -> np.ndarray:
+    from core.io.images import read_image
+
+    if path is None:
+        return np.zeros(shape, dtype=bool)
+    px = read_image(path).pixels
+    if px.ndim == 3:
+        px = px[..., :3].max(axis=2)
+    if px.dtype == np.uint16:
+        px = px // 257
+    mask = px > 127
+    if mask.shape != tuple(shape):
+        raise ContrarioError(f"{path}: mask is {mask.shape[1]}x{mask.shape[0]}, image is {shape[1]}x{shape[0]}")
+    return mask
+
+
+def _eval_pair(amap: np.ndarray, mask: np.ndarray, original: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Map and mask at the evaluation geometry (original aspect, longer side <= PIXEL_EVAL_SIDE)."""
+    import torch
+    import torch.nn.functional as F
+
+    h, w = original
+    scale = min(1.0, PIXEL_EVAL_SIDE / max(h, w))
+    shape = (max(1, round(h * scale)), max(1, round(w * scale)))
+    t = torch.from_numpy(np.ascontiguousarray(amap, dtype=np.float32))[None, None]
+    emap = F.interpolate(t, size=shape, mode="bilinear", align_corners=False)[0, 0].numpy()
+    if shape == tuple(mask.shape):
+        return emap, mask
+    m = torch.from_numpy(mask.astype(np.float32))[None, None]
+    emask = F.interpolate(m, size=shape, mode="area")[0, 0].numpy() > 0.5
+    return emap, emask
+
+
+def _nfa_segment():
+    """core.nfa.segment when that package provides it, else None."""
+    try:
+        from core.nfa import segment  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    return segment
+
+
+def _nfa_figures(segment, preds, defective, masks_full, k, progress) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    segs = []
+    for i, p in enumerate(preds):
+        segs.append(segment(p.latents, p.original_shape, k=k, mode="paper"))
+        if i % 10 == 0:
+            progress(0.9 + 0.07 * (i + 1) / len(preds), "NFA segmentation")
+    out: dict[str, Any] = {"nfa_ms_per_image": 1000 * (time.perf_counter() - t0) / len(preds), "k": k}
+    good = [len(s.regions) for s, d in zip(segs, defective) if not d]
+    out["good_images_with_detection"] = float(np.mean([n > 0 for n in good])) if good else float("nan")
+    out["regions_per_good_image"] = float(np.mean(good)) if good else float("nan")
+    bad = [len(s.regions) > 0 for s, d in zip(segs, defective) if d]
+    out["defect_images_with_detection"] = float(np.mean(bad)) if bad else float("nan")
+    if masks_full is not None:
+        from core.metrics.overlap import mean_iou
+
+        pairs = [(np.asarray(s.mask, dtype=bool), m) for s, m, d in zip(segs, masks_full, defective) if d]
+        out["miou_nfa"] = mean_iou([p for p, _ in pairs], [m for _, m in pairs])
+    return out
+
+
+def run_eval(category_dir: str | Path, config=None, shots: int | None = None, k: float = 0.0,
+             batch_size: int = 8, progress: ProgressCallback = no_progress,
+             cancel: CancelToken = NEVER_CANCELLED, with_nfa: bool = True, backbone=None) -> dict[str, Any]:
+    """Train on train/good, score test/, return the figures (JSON-able dict).
+
+    `backbone`: an already built extractor to reuse. Progress: training 0-50 %, scoring 50-90 %, NFA 90-97 %, metrics 97-100 %.
+    """
+    from core.metrics.pro import aupro
+    from core.metrics.ranking import image_auroc, pixel_auroc
+    from core.models.uflow import UFlowConfig, mean_z2_per_scale, train
+
+    config = config or UFlowConfig()
+    data = discover(category_dir, shots)
+    t0 = time.perf_counter()
+    model = train(data.train, config, progress=lambda f, m: progress(0.5 * f, f"train: {m}"), cancel=cancel,
+                  backbone=backbone)
+    train_seconds = time.perf_counter() - t0
+
+    t1 = time.perf_counter()
+    preds = model.predict(data.test, progress=lambda f, m: progress(0.5 + 0.4 * f, f"test: {m}"), cancel=cancel,
+                          batch_size=batch_size)
+    predict_seconds = time.perf_counter() - t1
+    defective = [d != "good" for d in data.defect_type]
+    scores = [p.score for p in preds]
+    timing = {key: float(np.mean([p.timing_ms[key] for p in preds])) for key in preds[0].timing_ms}
+
+    result: dict[str, Any] = {
+        "category": str(category_dir), "backbone": config.backbone, "input_size": config.input_size,
+        "resize": config.resize, "seed": config.seed, "shots": shots, "train_steps": config.train_steps,
+        "n_train": len(data.train), "n_test_good": defective.count(False), "n_test_defect": defective.count(True),
+        "image_auroc": image_auroc(scores, defective),
+        "train_seconds": train_seconds,
+        "backbone_ms_per_image": timing["backbone"],
+        "infer_ms_per_image": float(sum(timing.values())),
+        "infer_wall_ms_per_image": 1000 * predict_seconds / len(preds),
+        "timing_ms_per_image": timing,
+        "holdout_calibration": [s["mean_z2"] for s in model.calibration.get("scales", [])],
+        "calibration_warnings": model.calibration.get("warnings", []),
+        "training": {k_: v for k_, v in model.meta.get("training", {}).items() if k_ != "loss_curve"},
+    }
+    result["calibration"] = mean_z2_per_scale([p.latents for p, d in zip(preds, defective) if not d])
+    per_type = {}
+    for kind in sorted(set(data.defect_type) - {"good"}):
+        sel = [i for i, d in enumerate(data.defect_type) if d in ("good", kind)]
+        per_type[kind] = image_auroc([scores[i] for i in sel], [defective[i] for i in sel])
+    result["image_auroc_per_defect"] = per_type
+
+    masks_full = None
+    if data.has_masks:
+        masks_full = [_read_mask(m, p.original_shape) for m, p in zip(data.masks, preds)]
+
+    segment = _nfa_segment() if with_nfa else None
+    if segment is not None:
+        cancel.check()
+        try:
+            result.update(_nfa_figures(segment, preds, defective, masks_full, k, progress))
+        except Exception as exc:  # a failing NFA must not lose the other figures
+            result["nfa_error"] = f"{type(exc).__name__}: {exc}"
+    else:
+        result["nfa"] = "core.nfa.segment not available"
+
+    progress(0.97, "pixel metrics")
+    if masks_full is not None:
+        pairs = [_eval_pair(p.anomaly_map, m, p.original_shape) for p, m in zip(preds, masks_full)]
+        maps = [a for a, _ in pairs]
+        masks = [m for _, m in pairs]
+        result["pixel_auroc"] = pixel_auroc(maps, masks)
+        result["aupro"] = aupro(maps, masks, max_fpr=0.3)
+        result["pixel_eval_side"] = PIXEL_EVAL_SIDE
+    else:
+        result["pixel_auroc"] = None
+        result["aupro"] = None
+    progress(1.0, "done")
+    return result

@@ -1,0 +1,287 @@
+"""A trained U-Flow model: frozen backbone + feature standardisation + flow; inference and (de)serialisation."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from core.errors import ModelError
+from core.models.backbones import FeatureExtractor, build_backbone, get_spec
+from core.models.preprocess import RESIZE_POLICIES, ImageInput, LoadedImage, load_rgb, target_shape, to_input_tensor
+from core.models.uflow.flow import FlowLayout, build_uflow
+from core.progress import NEVER_CANCELLED, CancelToken, ProgressCallback, no_progress
+
+FORMAT = "contrario-uflow/1"
+
+
+@dataclass
+class UFlowConfig:
+    """Everything that defines a U-Flow model and its training. Defaults run offline on a CPU."""
+
+    backbone: str = "tf_efficientnet_lite0"
+    backbone_weights: str | None = None  # a file (or folder for ms_cait); None = offline package / cache
+    random_backbone: bool = False  # tests and timing only
+    input_size: int = 256  # side of the square input, or sqrt of the area for keep_aspect
+    resize: str = "square"  # see core.models.preprocess
+    strides: tuple[int, ...] | None = None  # backbone scales to use (None = all of the backbone's)
+    flow_steps: int = 4  # Glow blocks per stage
+    clamp: float = 2.0
+    hidden_ratio: float = 1.0  # subnet filters / input channels
+    train_steps: int = 200  # optimiser steps (fixed budget)
+    lr: float = 1e-3
+    weight_decay: float = 1e-5
+    batch_size: int = 16
+    crop_cells: int = 4  # keep_aspect training crops, in coarsest-scale cells
+    flip_augment: bool = False  # horizontal/vertical flips of the cached features
+    feature_noise: float = 0.5  # std of Gaussian noise on the standardised features while training (keeps
+    # held-out latents near N(0,1): without it mean z^2 on normal test images was 6-17 instead of 1-1.6)
+    holdout_fraction: float = 0.1  # normal images kept out of training for calibration (when >= 8 images)
+    select_on_holdout: bool = False  # keep the step with the lowest held-out NLL (checked every 50 steps)
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.resize not in RESIZE_POLICIES:
+            raise ModelError(f"unknown resize policy {self.resize!r}; choose one of {RESIZE_POLICIES}")
+        if self.strides is not None:
+            self.strides = tuple(int(s) for s in self.strides)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["strides"] = list(self.strides) if self.strides is not None else None
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "UFlowConfig":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: (tuple(v) if k == "strides" and v is not None else v) for k, v in d.items() if k in known})
+
+
+@dataclass
+class Prediction:
+    """One image's result. The map covers the whole image at the model grid `input_shape`; resize it
+    to `original_shape` (map_at_original_size) to overlay it on the original image."""
+
+    anomaly_map: np.ndarray  # float32, input_shape, eq. 5.2: 1 - mean_l exp(-mean_k z^2 / 2)
+    score: float  # max of the map
+    latents: list[np.ndarray]  # per scale (C_l, H_l, W_l), coarsest first
+    input_shape: tuple[int, int]
+    original_shape: tuple[int, int]
+    timing_ms: dict[str, float] = field(default_factory=dict)  # load, backbone, flow, map (per image)
+
+    def map_at_original_size(self) -> np.ndarray:
+        return resize_map(self.anomaly_map, self.original_shape)
+
+
+def resize_map(amap: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    if tuple(amap.shape) == tuple(shape):
+        return amap
+    t = torch.from_numpy(np.ascontiguousarray(amap, dtype=np.float32))[None, None]
+    return F.interpolate(t, size=tuple(shape), mode="bilinear", align_corners=False)[0, 0].numpy()
+
+
+def anomaly_map_from_latents(latents: Sequence[torch.Tensor], size: tuple[int, int]) -> torch.Tensor:
+    """Eq. 5.2 for a batch: N x H x W."""
+    acc = None
+    for z in latents:
+        likelihood = torch.exp(-0.5 * (z ** 2).mean(1, keepdim=True))
+        up = F.interpolate(likelihood, size=size, mode="bilinear", align_corners=False)
+        acc = up if acc is None else acc + up
+    return 1.0 - acc[:, 0] / len(latents)
+
+
+def library_versions() -> dict[str, str]:
+    import FrEIA
+    import timm
+
+    return {"torch": torch.__version__, "timm": timm.__version__, "FrEIA": getattr(FrEIA, "__version__", "0.2"),
+            "numpy": np.__version__}
+
+
+class UFlowModel:
+    """A frozen backbone, per-channel feature standardisation and a trained U-shaped flow."""
+
+    def __init__(self, config: UFlowConfig, backbone: FeatureExtractor | None = None):
+        self.config = config
+        spec = get_spec(config.backbone)
+        if backbone is None:
+            backbone = build_backbone(config.backbone, config.backbone_weights, config.random_backbone)
+        elif backbone.name != config.backbone:
+            raise ModelError(f"backbone {backbone.name} given for a model configured with {config.backbone}")
+        self.backbone = backbone
+        strides = config.strides or spec.strides
+        unknown = [s for s in strides if s not in spec.strides]
+        if unknown:
+            raise ModelError(f"{spec.name} has no scale at stride {unknown[0]} (it has {list(spec.strides)})")
+        self.scale_index = [spec.strides.index(s) for s in sorted(strides)]  # finest first
+        self.strides = tuple(sorted(strides))
+        for fine, coarse in zip(self.strides, self.strides[1:]):
+            if coarse != 2 * fine:
+                raise ModelError(f"U-Flow needs scales at consecutive octaves, got strides {self.strides}")
+        self.channels = tuple(spec.channels[i] for i in self.scale_index)
+        self.flow, self.layout = build_uflow(list(self.channels[::-1]), steps=config.flow_steps, clamp=config.clamp,
+                                             hidden_ratio=config.hidden_ratio, seed=config.seed)
+        self.feature_mean = [torch.zeros(1, c, 1, 1) for c in self.channels]  # finest first
+        self.feature_std = [torch.ones(1, c, 1, 1) for c in self.channels]
+        self.meta: dict[str, Any] = {}  # fingerprint, training summary, calibration
+        self.flow.eval()
+
+    # ------------------------------------------------------------ geometry and features
+
+    @property
+    def multiple(self) -> int:
+        return max(self.strides)
+
+    def input_shape_for(self, original_shape: tuple[int, int]) -> tuple[int, int]:
+        fixed = self.backbone.spec.fixed_input_size
+        if fixed:
+            return fixed, fixed
+        return target_shape(original_shape, self.config.input_size, self.config.resize, self.multiple)
+
+    def extract(self, batch: torch.Tensor) -> list[torch.Tensor]:
+        """Standardised features, finest first, for an N x 3 x h x w batch of 0..255 images."""
+        maps = self.backbone(batch)
+        return [(maps[i] - m) / s for i, m, s in zip(self.scale_index, self.feature_mean, self.feature_std)]
+
+    def raw_features(self, batch: torch.Tensor) -> list[torch.Tensor]:
+        maps = self.backbone(batch)
+        return [maps[i] for i in self.scale_index]
+
+    def run_flow(self, feats_fine_first: list[torch.Tensor]) -> tuple[list[torch.Tensor], torch.Tensor]:
+        """Latents coarsest first and log|det J| per image."""
+        z, log_det = self.flow(list(feats_fine_first[::-1]))
+        return list(z), log_det
+
+    # ------------------------------------------------------------ inference
+
+    @torch.no_grad()
+    def predict(self, images: Sequence[ImageInput], progress: ProgressCallback = no_progress,
+                cancel: CancelToken = NEVER_CANCELLED, batch_size: int = 8,
+                keep_latents: bool = True) -> list[Prediction]:
+        """Anomaly map, score, latents and per-stage timing for each image, in input order."""
+        self.flow.eval()
+        results: list[Prediction | None] = [None] * len(images)
+        done = 0
+        pending: dict[tuple[int, int], list[tuple[int, LoadedImage, float]]] = {}
+
+        def flush(shape: tuple[int, int]) -> None:
+            nonlocal done
+            group = pending.pop(shape)
+            cancel.check()
+            t0 = time.perf_counter()
+            batch = torch.cat([to_input_tensor(im.rgb, shape) for _, im, _ in group])
+            t1 = time.perf_counter()
+            feats = self.extract(batch)
+            t2 = time.perf_counter()
+            latents, _ = self.run_flow(feats)
+            t3 = time.perf_counter()
+            maps = anomaly_map_from_latents(latents, shape)
+            scores = maps.flatten(1).max(1).values
+            t4 = time.perf_counter()
+            n = len(group)
+            for j, (index, im, load_ms) in enumerate(group):
+                results[index] = Prediction(
+                    anomaly_map=maps[j].numpy().astype(np.float32, copy=False),
+                    score=float(scores[j]),
+                    latents=[z[j].numpy().copy() for z in latents] if keep_latents else [],
+                    input_shape=shape, original_shape=im.shape,
+                    timing_ms={"load": load_ms + 1000 * (t1 - t0) / n, "backbone": 1000 * (t2 - t1) / n,
+                               "flow": 1000 * (t3 - t2) / n, "map": 1000 * (t4 - t3) / n})
+            done += n
+            progress(done / len(images), f"scored {done}/{len(images)} images")
+
+        for index, image in enumerate(images):
+            t0 = time.perf_counter()
+            loaded = load_rgb(image)
+            load_ms = 1000 * (time.perf_counter() - t0)
+            shape = self.input_shape_for(loaded.shape)
+            pending.setdefault(shape, []).append((index, loaded, load_ms))
+            if len(pending[shape]) >= batch_size:
+                flush(shape)
+        for shape in list(pending):
+            flush(shape)
+        return results  # type: ignore[return-value]
+
+    # ------------------------------------------------------------ serialisation
+
+    def state_tensors(self) -> dict[str, torch.Tensor]:
+        state = {f"flow.{k}": v.detach().contiguous() for k, v in self.flow.state_dict().items()}
+        for i, (m, s) in enumerate(zip(self.feature_mean, self.feature_std)):
+            state[f"norm.mean.{i}"] = m.contiguous()
+            state[f"norm.std.{i}"] = s.contiguous()
+        return state
+
+    def describe(self) -> dict[str, Any]:
+        """The JSON side of a checkpoint."""
+        return {"format": FORMAT, "config": self.config.to_dict(), "backbone": self.config.backbone,
+                "strides": list(self.strides), "channels": list(self.channels),
+                "layout": {"stage_channels": list(self.layout.stage_channels),
+                           "latent_channels": list(self.layout.latent_channels)},
+                "versions": library_versions(), **self.meta}
+
+    def to_bytes(self) -> tuple[bytes, dict[str, Any]]:
+        """(safetensors bytes, JSON-able config) for a content-addressed blob store."""
+        from safetensors.torch import save
+
+        return save(self.state_tensors()), self.describe()
+
+    @classmethod
+    def from_bytes(cls, weights: bytes, description: dict[str, Any], expected_backbone: str | None = None,
+                   backbone: FeatureExtractor | None = None, backbone_weights: str | None = None) -> "UFlowModel":
+        """Rebuild a model; refuses a checkpoint whose backbone differs from `expected_backbone`/`backbone`."""
+        from safetensors.torch import load
+
+        if description.get("format") != FORMAT:
+            raise ModelError(f"not a U-Flow checkpoint (format {description.get('format')!r})")
+        config = UFlowConfig.from_dict(description["config"])
+        for wanted in (expected_backbone, backbone.name if backbone is not None else None):
+            if wanted is not None and wanted != config.backbone:
+                raise ModelError(f"checkpoint was trained on backbone {config.backbone}, not {wanted}; "
+                                 "retrain or pick the matching backbone")
+        if backbone_weights is not None:
+            config.backbone_weights = backbone_weights
+        model = cls(config, backbone=backbone)
+        try:
+            state = load(weights)
+        except Exception as exc:
+            raise ModelError(f"cannot read checkpoint weights ({exc})") from None
+        flow_state = {k[len("flow."):]: v for k, v in state.items() if k.startswith("flow.")}
+        try:
+            model.flow.load_state_dict(flow_state, strict=True)
+        except RuntimeError as exc:
+            raise ModelError(f"checkpoint does not fit the {config.backbone} flow: {str(exc)[:300]}") from None
+        model.feature_mean = [state[f"norm.mean.{i}"] for i in range(len(model.channels))]
+        model.feature_std = [state[f"norm.std.{i}"] for i in range(len(model.channels))]
+        model.meta = {k: v for k, v in description.items()
+                      if k not in ("format", "config", "backbone", "strides", "channels", "layout", "versions")}
+        return model
+
+    def save(self, folder: str | Path) -> None:
+        """Write model.safetensors + model.json into `folder`."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        weights, description = self.to_bytes()
+        (folder / "model.safetensors").write_bytes(weights)
+        (folder / "model.json").write_text(json.dumps(description, indent=1))
+
+    @classmethod
+    def load(cls, folder: str | Path, expected_backbone: str | None = None,
+             backbone: FeatureExtractor | None = None) -> "UFlowModel":
+        folder = Path(folder)
+        try:
+            description = json.loads((folder / "model.json").read_text())
+            weights = (folder / "model.safetensors").read_bytes()
+        except (OSError, ValueError) as exc:
+            raise ModelError(f"cannot read checkpoint in {folder} ({exc})") from None
+        return cls.from_bytes(weights, description, expected_backbone=expected_backbone, backbone=backbone)
+
+    @property
+    def calibration(self) -> dict[str, Any]:
+        """Latent calibration on held-out normal images (see core.models.uflow.calibration)."""
+        return self.meta.get("calibration", {})

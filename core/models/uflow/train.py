@@ -1,0 +1,219 @@
+"""Training a U-Flow model on normal images: features cached once, fixed step budget, seeded.
+
+Nothing is selected on test data: the run uses a fixed budget, or (select_on_holdout) the step with
+the lowest NLL on held-out *normal* training images.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import math
+import time
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from core.errors import ModelError
+from core.models.backbones import FeatureExtractor
+from core.models.preprocess import ImageInput, LoadedImage, fingerprint, load_rgb, to_input_tensor
+from core.models.uflow.calibration import calibration_report
+from core.models.uflow.flow import nll_per_image
+from core.models.uflow.model import UFlowConfig, UFlowModel
+from core.progress import NEVER_CANCELLED, CancelToken, ProgressCallback, no_progress
+
+EVAL_EVERY = 50
+
+
+def _features(model: UFlowModel, images: list[LoadedImage], cancel: CancelToken, report, batch_size: int = 8):
+    """Raw backbone features per image (finest first), grouped by input shape for batching."""
+    out: list[list[torch.Tensor] | None] = [None] * len(images)
+    groups: dict[tuple[int, int], list[int]] = {}
+    for i, im in enumerate(images):
+        groups.setdefault(model.input_shape_for(im.shape), []).append(i)
+    done = 0
+    for shape, idx in groups.items():
+        for start in range(0, len(idx), batch_size):
+            cancel.check()
+            chunk = idx[start:start + batch_size]
+            batch = torch.cat([to_input_tensor(images[i].rgb, shape) for i in chunk])
+            feats = model.raw_features(batch)
+            for j, i in enumerate(chunk):
+                out[i] = [f[j].clone() for f in feats]
+            done += len(chunk)
+            report(done / len(images))
+    return out
+
+
+def _standardise(model: UFlowModel, feats: list[list[torch.Tensor]]) -> None:
+    for level in range(len(model.channels)):
+        flat = torch.cat([f[level].flatten(1) for f in feats], dim=1).double()
+        model.feature_mean[level] = flat.mean(1).float().view(1, -1, 1, 1)
+        model.feature_std[level] = flat.std(1).clamp_min(1e-3).float().view(1, -1, 1, 1)
+
+
+class _Batches:
+    """Random batches of cached features; aligned random crops when images differ in shape."""
+
+    def __init__(self, feats: list[list[torch.Tensor]], batch_size: int, crop_cells: int, flips: bool,
+                 generator: torch.Generator):
+        self.feats = feats
+        self.batch_size = min(batch_size, len(feats))
+        self.flips = flips
+        self.gen = generator
+        shapes = {tuple(f[-1].shape[-2:]) for f in feats}  # coarsest scale is last (finest first)
+        self.same_shape = len(shapes) == 1
+        if self.same_shape:
+            self.stacked = [torch.stack([f[level] for f in feats]) for level in range(len(feats[0]))]
+        else:
+            smallest = min(min(s) for s in shapes)
+            self.crop = max(1, min(crop_cells, smallest))
+
+    def _crop(self, f: list[torch.Tensor]) -> list[torch.Tensor]:
+        h, w = f[-1].shape[-2:]
+        y = int(torch.randint(0, h - self.crop + 1, (1,), generator=self.gen))
+        x = int(torch.randint(0, w - self.crop + 1, (1,), generator=self.gen))
+        levels = len(f)
+        out = []
+        for level, t in enumerate(f):
+            k = 2 ** (levels - 1 - level)
+            out.append(t[:, y * k:(y + self.crop) * k, x * k:(x + self.crop) * k])
+        return out
+
+    def sample(self) -> list[torch.Tensor]:
+        idx = torch.randperm(len(self.feats), generator=self.gen)[: self.batch_size]
+        if self.same_shape:
+            batch = [s[idx] for s in self.stacked]
+        else:
+            crops = [self._crop(self.feats[i]) for i in idx.tolist()]
+            batch = [torch.stack([c[level] for c in crops]) for level in range(len(crops[0]))]
+        if self.flips:
+            if bool(torch.randint(0, 2, (1,), generator=self.gen)):
+                batch = [b.flip(-1) for b in batch]
+            if bool(torch.randint(0, 2, (1,), generator=self.gen)):
+                batch = [b.flip(-2) for b in batch]
+        return batch
+
+
+def _mean_nll_per_dim(model: UFlowModel, batch: list[torch.Tensor]) -> torch.Tensor:
+    latents, log_det = model.run_flow(batch)
+    dims = sum(z[0].numel() for z in latents)
+    return nll_per_image(latents, log_det).mean() / dims  # averaged over the batch, never summed
+
+
+@torch.no_grad()
+def _nll_of(model: UFlowModel, feats: list[list[torch.Tensor]]) -> float:
+    values = [float(_mean_nll_per_dim(model, [t[None] for t in f])) for f in feats]
+    return float(np.mean(values)) if values else float("nan")
+
+
+def train(images: Sequence[ImageInput], config: UFlowConfig | None = None, progress: ProgressCallback = no_progress,
+          cancel: CancelToken = NEVER_CANCELLED, init_from: UFlowModel | None = None,
+          backbone: FeatureExtractor | None = None) -> UFlowModel:
+    """Train U-Flow on normal images (paths or arrays); `init_from` fine-tunes a parent model;
+    `backbone` reuses an already built extractor (its name must match the config).
+
+    Progress: loading 0-5 %, features 5-30 %, optimisation 30-95 %, calibration 95-100 %.
+    Raises JobCancelled between steps once `cancel` is set.
+    """
+    config = config or UFlowConfig()
+    if not images:
+        raise ModelError("training needs at least one normal image")
+    started = time.perf_counter()
+    torch.manual_seed(config.seed)
+    gen = torch.Generator().manual_seed(config.seed)
+
+    loaded = []
+    for i, image in enumerate(images):
+        cancel.check()
+        loaded.append(load_rgb(image))
+        progress(0.05 * (i + 1) / len(images), "loading images")
+
+    order = np.random.default_rng(config.seed).permutation(len(loaded))
+    n_hold = int(round(len(loaded) * config.holdout_fraction)) if len(loaded) >= 8 else 0
+    n_hold = min(max(n_hold, 1 if config.holdout_fraction > 0 and len(loaded) >= 8 else 0), len(loaded) - 1)
+    hold_idx = sorted(order[:n_hold].tolist())
+    train_idx = sorted(order[n_hold:].tolist())
+
+    if init_from is not None:
+        parent = init_from.config
+        if parent.backbone != config.backbone:
+            raise ModelError(f"cannot fine-tune a {parent.backbone} model with backbone {config.backbone}")
+        config = dataclasses.replace(config, backbone_weights=parent.backbone_weights, input_size=parent.input_size,
+                              resize=parent.resize, strides=init_from.strides, flow_steps=parent.flow_steps,
+                              clamp=parent.clamp, hidden_ratio=parent.hidden_ratio,
+                              random_backbone=parent.random_backbone)
+        model = UFlowModel(config, backbone=init_from.backbone)
+        model.flow.load_state_dict(init_from.flow.state_dict())
+        model.feature_mean = [m.clone() for m in init_from.feature_mean]
+        model.feature_std = [s.clone() for s in init_from.feature_std]
+    else:
+        model = UFlowModel(config, backbone=backbone)
+
+    progress(0.05, "extracting features")
+    feats = _features(model, loaded, cancel, lambda f: progress(0.05 + 0.25 * f, "extracting features"))
+    train_feats = [feats[i] for i in train_idx]
+    hold_feats = [feats[i] for i in hold_idx]
+    if init_from is None:
+        _standardise(model, train_feats)
+    norm = lambda f: [(t[None] - m)[0] / s[0] for t, m, s in zip(f, model.feature_mean, model.feature_std)]
+    train_feats = [norm(f) for f in train_feats]
+    hold_feats = [norm(f) for f in hold_feats]
+    features_seconds = time.perf_counter() - started
+
+    batches = _Batches(train_feats, config.batch_size, config.crop_cells, config.flip_augment, gen)
+    params = [p for p in model.flow.parameters() if p.requires_grad]
+    optimiser = torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
+    warmup = max(1, config.train_steps // 20)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimiser, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(s, config.train_steps) / config.train_steps)))
+    model.flow.train()
+    losses: list[float] = []
+    best = (float("inf"), None, 0)
+    for step in range(config.train_steps):
+        cancel.check()
+        batch = batches.sample()
+        if config.feature_noise > 0:
+            batch = [b + config.feature_noise * torch.randn(b.shape, generator=gen) for b in batch]
+        loss = _mean_nll_per_dim(model, batch)
+        if not torch.isfinite(loss):
+            raise ModelError(f"training diverged at step {step} (loss {float(loss)}); lower the learning rate")
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 10.0)
+        optimiser.step()
+        schedule.step()
+        losses.append(float(loss.detach()))
+        if config.select_on_holdout and hold_feats and ((step + 1) % EVAL_EVERY == 0 or step + 1 == config.train_steps):
+            model.flow.eval()
+            value = _nll_of(model, hold_feats)
+            model.flow.train()
+            if value < best[0]:
+                best = (value, copy.deepcopy(model.flow.state_dict()), step + 1)
+        if step % 5 == 0 or step + 1 == config.train_steps:
+            progress(0.30 + 0.65 * (step + 1) / config.train_steps,
+                     f"step {step + 1}/{config.train_steps}, nll/dim {np.mean(losses[-20:]):.4f}")
+    model.flow.eval()
+    if best[1] is not None:
+        model.flow.load_state_dict(best[1])
+
+    progress(0.95, "checking calibration")
+    cal_feats = hold_feats or train_feats[: min(len(train_feats), 32)]
+    with torch.no_grad():
+        cal_latents = [[z[0].numpy() for z in model.run_flow([t[None] for t in f])[0]] for f in cal_feats]
+    calibration = calibration_report(cal_latents, seed=config.seed)
+    calibration["source"] = "held-out normal images" if hold_feats else "training images (too few to hold out)"
+    model.meta = {
+        "fingerprint": fingerprint([loaded[i] for i in train_idx]),
+        "training": {"n_images": len(train_idx), "n_holdout": len(hold_idx), "steps": config.train_steps,
+                     "selected_step": best[2] or config.train_steps,
+                     "final_nll_per_dim": float(np.mean(losses[-20:])) if losses else None,
+                     "holdout_nll_per_dim": _nll_of(model, hold_feats) if hold_feats else None,
+                     "features_seconds": features_seconds, "seconds": time.perf_counter() - started,
+                     "loss_curve": losses[:: max(1, len(losses) // 200)],
+                     "parent_fingerprint": init_from.meta.get("fingerprint") if init_from is not None else None},
+        "calibration": calibration,
+    }
+    progress(1.0, "trained")
+    return model

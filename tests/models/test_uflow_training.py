@@ -1,0 +1,129 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from core.errors import JobCancelled, ModelError
+from core.models.backbones import build_backbone
+from core.models.uflow import UFlowConfig, UFlowModel, train
+from core.progress import CancelToken
+
+TINY = dict(input_size=64, train_steps=6, batch_size=2, hidden_ratio=0.25, flow_steps=2)
+
+
+@pytest.fixture(scope="module")
+def lite0():
+    return build_backbone("tf_efficientnet_lite0")
+
+
+@pytest.fixture(scope="module")
+def mtd_pair(mtd_root):
+    good = sorted((mtd_root / "train" / "good").iterdir())[:2]
+    test = sorted((mtd_root / "test" / "good").iterdir())[:1] + sorted((mtd_root / "test" / "blowhole").iterdir())[:1]
+    return good, test
+
+
+@pytest.fixture(scope="module")
+def trained(mtd_pair, lite0):
+    good, _ = mtd_pair
+    messages = []
+    model = train(good, UFlowConfig(**TINY), progress=lambda f, m: messages.append((f, m)), backbone=lite0)
+    return model, messages
+
+
+def test_two_image_round_trip_on_real_images(trained, mtd_pair):
+    model, messages = trained
+    _, test = mtd_pair
+    fractions = [f for f, _ in messages]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    preds = model.predict(test, batch_size=1)
+    assert len(preds) == 2
+    for p in preds:
+        assert p.anomaly_map.dtype == np.float32 and p.anomaly_map.shape == (64, 64)
+        assert 0.0 <= p.anomaly_map.min() and p.anomaly_map.max() <= 1.0
+        assert p.score == pytest.approx(float(p.anomaly_map.max()))
+        assert [z.shape for z in p.latents] == [(160, 2, 2), (76, 4, 4), (59, 8, 8)]
+        assert set(p.timing_ms) == {"load", "backbone", "flow", "map"}
+        assert p.map_at_original_size().shape == p.original_shape
+    # the map is eq. 5.2 of the latents
+    z = preds[0].latents
+    cell = 1 - np.mean([np.exp(-0.5 * (lat ** 2).mean(0)).mean() for lat in z])
+    assert preds[0].anomaly_map.mean() == pytest.approx(cell, abs=0.05)
+    cal = model.calibration
+    assert cal["source"].startswith("training") and len(cal["scales"]) == 3
+
+
+def test_arrays_and_any_aspect_are_accepted(trained):
+    model, _ = trained
+    grey16 = (np.random.default_rng(0).random((50, 170)) * 65535).astype(np.uint16)
+    colour = np.random.default_rng(1).integers(0, 255, (90, 40, 3), dtype=np.uint8)
+    preds = model.predict([grey16, colour])
+    assert [p.original_shape for p in preds] == [(50, 170), (90, 40)]
+
+
+def test_keep_aspect_training_uses_crops(mtd_pair, lite0):
+    good, test = mtd_pair
+    config = UFlowConfig(**{**TINY, "input_size": 128, "resize": "keep_aspect", "crop_cells": 2})
+    model = train(good, config, backbone=lite0)
+    tall = np.zeros((300, 100), np.uint8)
+    wide = np.zeros((100, 300), np.uint8)
+    p_tall, p_wide = model.predict([tall, wide])
+    assert p_tall.input_shape == (224, 64) and p_wide.input_shape == (64, 224)  # multiples of the stride 32
+    assert p_tall.anomaly_map.shape == (224, 64)
+
+
+def test_checkpoint_round_trip_gives_identical_results(trained, mtd_pair, tmp_path, lite0):
+    model, _ = trained
+    _, test = mtd_pair
+    weights, description = model.to_bytes()
+    json.dumps(description)  # JSON-able
+    assert description["backbone"] == "tf_efficientnet_lite0" and description["fingerprint"]
+    assert "torch" in description["versions"]
+    again = UFlowModel.from_bytes(weights, description, expected_backbone="tf_efficientnet_lite0", backbone=lite0)
+    a, b = model.predict(test[:1])[0], again.predict(test[:1])[0]
+    np.testing.assert_array_equal(a.anomaly_map, b.anomaly_map)
+    model.save(tmp_path / "ckpt")
+    loaded = UFlowModel.load(tmp_path / "ckpt")
+    np.testing.assert_array_equal(loaded.predict(test[:1])[0].anomaly_map, a.anomaly_map)
+    assert loaded.calibration == model.calibration
+
+
+def test_mismatched_backbone_is_refused(trained):
+    model, _ = trained
+    weights, description = model.to_bytes()
+    with pytest.raises(ModelError, match="trained on backbone tf_efficientnet_lite0, not resnet18"):
+        UFlowModel.from_bytes(weights, description, expected_backbone="resnet18")
+    with pytest.raises(ModelError, match="not resnet18"):
+        UFlowModel.from_bytes(weights, description, backbone=build_backbone("resnet18", random_weights=True))
+    with pytest.raises(ModelError):
+        UFlowModel.from_bytes(b"garbage", description)
+
+
+def test_cancel_mid_training(mtd_pair, lite0):
+    good, _ = mtd_pair
+    token = CancelToken()
+    steps_seen = []
+
+    def progress(fraction, message):
+        if message.startswith("step"):
+            steps_seen.append(message)
+            token.cancel()
+
+    with pytest.raises(JobCancelled):
+        train(good, UFlowConfig(**{**TINY, "train_steps": 50}), progress=progress, cancel=token, backbone=lite0)
+    assert len(steps_seen) == 1
+
+
+def test_training_is_reproducible_and_fine_tunes(mtd_pair, lite0, trained):
+    good, _ = mtd_pair
+    a = train(good[:1], UFlowConfig(**TINY), backbone=lite0)
+    b = train(good[:1], UFlowConfig(**TINY), backbone=lite0)
+    for (k, x), (_, y) in zip(a.flow.state_dict().items(), b.flow.state_dict().items()):
+        assert torch.equal(x, y), k
+    parent, _ = trained
+    child = train(good[:1], UFlowConfig(**{**TINY, "train_steps": 2}), init_from=parent)
+    assert child.meta["training"]["parent_fingerprint"] == parent.meta["fingerprint"]
+    assert all(torch.equal(m, n) for m, n in zip(child.feature_mean, parent.feature_mean))
+    with pytest.raises(ModelError, match="fine-tune"):
+        train(good[:1], UFlowConfig(**{**TINY, "backbone": "resnet18", "random_backbone": True}), init_from=parent)
