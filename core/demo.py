@@ -158,3 +158,38 @@ def create_demo_project(folder: str | Path, seed: int = 0, **kwargs):
         regex = MULTIVIEW_REGEX if product == "assembly" else None
         import_paths(project, [folder / "demo_images" / product], f"demo-{product}", views_regex=regex)
     return project
+
+
+DEMO_ANNOTATOR = "demo-setup"
+DEMO_GOOD_PER_PRODUCT = 6
+DEMO_TRAINING = {"train_steps": 150}
+
+
+def confirm_demo_goods(project, per_product: int = DEMO_GOOD_PER_PRODUCT) -> int:
+    """Mark the first defect-free leather and tile images good, as an engineer's first review would."""
+    from sqlalchemy import select
+
+    from core.labels.revisions import add_annotation
+    from core.store.schema import Batch, Image, Item
+
+    marked = 0
+    with project.session() as s:
+        for product in ("leather", "tile"):
+            rows = s.execute(select(Image.id, Item.name).join(Item).join(Batch)
+                             .where(Batch.name == f"demo-{product}").order_by(Item.name)).all()
+            # write_demo_images plants a defect in every fourth image (i % 4 == 3).
+            good = [image_id for image_id, name in rows if int(name.rsplit("_", 1)[1]) % 4 != 3]
+            for image_id in good[:per_product]:
+                add_annotation(s, image_id, DEMO_ANNOTATOR, verdict="good", source="import")
+                marked += 1
+    return marked
+
+
+def queue_demo_model(project) -> int:
+    """Queue training on the confirmed-good images, followed by scoring every image; returns the job id."""
+    from core.jobs import queue
+    from core.jobs.payloads import train_payload
+
+    payload = train_payload(project, activate=True, score_after={})
+    payload["config"] = dict(DEMO_TRAINING)
+    return queue.submit(project, "train", payload)

@@ -17,7 +17,10 @@ def register(sub) -> None:
     p.add_argument("--folder", help="where to create it (default: the user data folder of Contrario)")
     p.add_argument("--seed", type=int, default=0, help="random seed of the generated images")
     p.add_argument("--annotator", help="name saved with every verdict (asked once otherwise)")
-    p.add_argument("--screenshot", metavar="PNG", help="render the first image to PNG and exit")
+    p.add_argument("--screenshot", metavar="PNG",
+                   help="train and score the demo first, render the first scored image to PNG and exit")
+    p.add_argument("--headless", action="store_true",
+                   help="create, train and score the demo project without opening a window")
     p.set_defaults(func=cmd_demo)
 
 
@@ -37,7 +40,7 @@ def default_demo_folder() -> Path:
 
 
 def cmd_demo(args) -> int:
-    from core.demo import create_demo_project
+    from core.demo import confirm_demo_goods, create_demo_project, queue_demo_model
     from core.store.project import Project, is_project
 
     folder = Path(args.folder) if args.folder else default_demo_folder()
@@ -47,6 +50,17 @@ def cmd_demo(args) -> int:
     else:
         print(f"creating a demo project in {folder} ...", file=sys.stderr)
         project = create_demo_project(folder, seed=args.seed)
+        marked = confirm_demo_goods(project)
+        job_id = queue_demo_model(project)
+        print(f"{marked} images confirmed good; training and scoring queued as job {job_id}", file=sys.stderr)
+    if args.headless or args.screenshot:
+        from core.commands.job_cmds import run_queued
+
+        run_queued(project, quiet=False)
+        if args.headless:
+            print(f"demo project ready in {folder}; open it with: contrario gui {folder}", file=sys.stderr)
+            project.close()
+            return 0
     from app.main import run_gui
 
     return run_gui(annotator=args.annotator, screenshot=args.screenshot, project_obj=project)

@@ -18,7 +18,12 @@ def register(sub) -> None:
     p.add_argument("--backbone", help="feature extractor (default tf_efficientnet_lite0, offline)")
     p.add_argument("--input-size", type=int, help="side of the network input in pixels")
     p.add_argument("--steps", type=int, help="training budget in optimiser steps")
+    p.add_argument("--training-free", metavar="VARIANT", nargs="?", const="patch_pca",
+                   choices=("patch_pca", "gabor", "cnn"),
+                   help="no training: add the a contrario detector of the image alone (day zero)")
     p.add_argument("--activate", action="store_true", help="make the new revision the active model")
+    p.add_argument("--score", action="store_true",
+                   help="then score every image (or --batch) with the new revision in a follow-up job")
     _common(p)
     p.set_defaults(func=cmd_train)
 
@@ -55,10 +60,21 @@ def cmd_train(args) -> int:
 
     project = _open(args.project)
     try:
+        if args.training_free:
+            from core.jobs.payloads import create_training_free_revision
+
+            rev = create_training_free_revision(project, args.training_free, activate=args.activate)
+            print(json.dumps({"model_revision_id": rev}) if args.json else f"model revision {rev} (training-free)")
+            if not args.score:
+                return 0
+            from core.jobs.payloads import infer_payload
+
+            return _submit_and_watch(project, "infer", infer_payload(project, batch=args.batch, revision=rev), args)
         payload = train_payload(
             project, image_ids=args.images, batch=args.batch, shots=args.shots,
             parent_revision=args.from_revision, backbone=args.backbone, input_size=args.input_size,
             steps=args.steps, activate=args.activate,
+            score_after=({"batch": args.batch} if args.batch else {}) if args.score else None,
         )
         return _submit_and_watch(project, "train", payload, args)
     finally:
@@ -84,6 +100,10 @@ def _submit_and_watch(project, kind: str, payload: dict, args) -> int:
         print(json.dumps({"job": job_id, "status": "queued"}) if args.json else f"job {job_id} queued")
         return 0
     view = _watch(project, job_id, args.threads, quiet=args.json)
+    follow_up = (view.result or {}).get("infer_job_id") if view.status == "done" else None
+    if follow_up:
+        print(f"job {view.id} {view.status}: {view.message}", file=sys.stderr)
+        view = _watch(project, follow_up, args.threads, quiet=args.json)
     if args.json:
         print(json.dumps({"job": view.id, "status": view.status, "message": view.message,
                           "result": view.result}, indent=2, default=str))
@@ -130,13 +150,7 @@ def cmd_jobs(args) -> int:
                   else f"job {view.id}: {view.status} ({view.message})")
             return 0
         if args.run:
-            queue.recover_interrupted(project)
-            ran = 0
-            while (job_id := queue.next_queued(project)) is not None:
-                view = _watch(project, job_id, None, quiet=args.json)
-                print(f"job {view.id} {view.kind} {view.status}: {view.message}", file=sys.stderr)
-                ran += 1
-            if not ran:
+            if not run_queued(project, quiet=args.json):
                 print("no queued job", file=sys.stderr)
             return 0
         jobs = queue.list_jobs(project)
@@ -152,3 +166,15 @@ def cmd_jobs(args) -> int:
     finally:
         project.close()
 
+
+def run_queued(project, quiet: bool = False) -> int:
+    """Run every queued job (and those they queue) in worker processes; returns how many ran."""
+    from core.jobs import queue
+
+    queue.recover_interrupted(project)
+    ran = 0
+    while (job_id := queue.next_queued(project)) is not None:
+        view = _watch(project, job_id, None, quiet=quiet)
+        print(f"job {view.id} {view.kind} {view.status}: {view.message}", file=sys.stderr)
+        ran += 1
+    return ran

@@ -44,7 +44,8 @@ def active_model_revision(project) -> int | None:
 
 
 def train_payload(project, image_ids=None, batch=None, shots=None, parent_revision=None, backbone=None,
-                  input_size=None, steps=None, activate=False) -> dict:
+                  input_size=None, steps=None, activate=False, score_after: dict | None = None) -> dict:
+    """`score_after` ({"batch": name} or {}) queues an inference job with the new revision when training ends."""
     with project.session(readonly=True) as s:
         batch_id = batch_id_by_name(s, batch) if batch else None
         if parent_revision is not None and s.get(ModelRevision, parent_revision) is None:
@@ -61,7 +62,8 @@ def train_payload(project, image_ids=None, batch=None, shots=None, parent_revisi
                 "MVTec folder), or use the training-free detector")
     config = {k: v for k, v in dict(backbone=backbone, input_size=input_size, train_steps=steps).items() if v}
     return {"image_ids": list(image_ids) if image_ids else None, "batch_id": batch_id, "shots": shots,
-            "parent_revision_id": parent_revision, "config": config, "activate": bool(activate)}
+            "parent_revision_id": parent_revision, "config": config, "activate": bool(activate),
+            "score_after": score_after}
 
 
 def infer_payload(project, batch=None, image_ids=None, revision=None) -> dict:
@@ -77,3 +79,19 @@ def infer_payload(project, batch=None, image_ids=None, revision=None) -> dict:
         batch_id = batch_id_by_name(s, batch) if batch else None
     return {"model_revision_id": revision, "batch_id": batch_id,
             "image_ids": list(image_ids) if image_ids else None}
+
+
+def create_training_free_revision(project, variant: str = "patch_pca", activate: bool = False) -> int:
+    """A model revision of the training-free a contrario detector (thesis ch. 3): nothing to train."""
+    from core.models.classic import ClassicConfig
+
+    config = ClassicConfig(variant=variant).to_dict()
+    with project.session() as s:
+        rev = ModelRevision(kind="classic", config=config, backbone=None, duration_s=0.0,
+                            name=f"training-free a contrario ({variant})")
+        s.add(rev)
+        s.flush()
+        rev_id = rev.id
+    if activate or active_model_revision(project) is None:
+        project.set_setting(ACTIVE_MODEL_KEY, rev_id)
+    return rev_id

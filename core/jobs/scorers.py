@@ -15,6 +15,7 @@ from core.store.schema import ModelRevision
 
 # Regions down to this significance are stored; the GUI shows those with log10 NFA <= -k for k >= 0.
 STORE_LOG_NFA_BELOW = 0.0
+CLASSIC_FULL_SCALE = 10.0  # -log10 NFA shown at full colour by the training-free detector
 
 
 @dataclass
@@ -60,7 +61,7 @@ class ClassicScorer:
     def __init__(self, config: dict) -> None:
         from core.models.classic import ClassicConfig
 
-        self.config = ClassicConfig(**config)
+        self.config = ClassicConfig.from_dict(config)
 
     def score(self, images: list, cancel) -> list[Scored]:
         from core.models.classic import detect
@@ -68,8 +69,9 @@ class ClassicScorer:
         out = []
         for image in images:
             cancel.check()
-            res = detect(image, self.config)
-            amap = np.asarray(res.anomaly_map, dtype=np.float32)
+            res = detect(image, self.config, cancel=cancel)
+            # The map is -log10 NFA; shown on the same [0, 1] scale as U-Flow, full colour at k = 10.
+            amap = np.clip(np.asarray(res.anomaly_map, dtype=np.float32) / CLASSIC_FULL_SCALE, 0.0, 1.0)
             out.append(Scored(amap, float(res.score), res.labels, res.regions, dict(res.timing_ms)))
         return out
 

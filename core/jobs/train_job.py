@@ -77,7 +77,13 @@ def run_train(project, payload: dict, progress, cancel) -> dict:
     if payload.get("activate") or project.get_setting(ACTIVE_MODEL_KEY, None) is None:
         project.set_setting(ACTIVE_MODEL_KEY, rev_id)
     calibration = model.meta.get("calibration") or {}
-    return {"model_revision_id": rev_id, "dataset_revision_id": dataset_id, "n_images": len(decoded),
+    follow_up = None
+    if payload.get("score_after") is not None:
+        from core.jobs import queue
+        from core.jobs.payloads import infer_payload
+
+        follow_up = queue.submit(project, "infer", infer_payload(project, revision=rev_id, **payload["score_after"]))
+    return {"model_revision_id": rev_id, "infer_job_id": follow_up, "dataset_revision_id": dataset_id, "n_images": len(decoded),
             "skipped_images": skipped, "seconds": round(time.perf_counter() - started, 2),
             "calibration_ok": calibration.get("ok"), "calibration_warnings": calibration.get("warnings", []),
             "summary": f"model revision {rev_id} trained on {len(decoded)} images "

@@ -172,3 +172,23 @@ def test_cli_train_without_good_images_says_what_to_do(tmp_path):
                           capture_output=True, text=True)
     assert proc.returncode == 1
     assert "no image is confirmed good" in proc.stderr
+
+
+def test_training_free_revision_scores_through_the_same_job(trained_project):
+    from core.jobs.payloads import create_training_free_revision
+
+    project = trained_project
+    rev = create_training_free_revision(project, "gabor")
+    with project.session(readonly=True) as s:
+        ids = list(s.scalars(select(Image.id).order_by(Image.id).limit(2)))
+    view = run_in_worker(project, queue.submit(project, "infer", infer_payload(project, revision=rev, image_ids=ids)),
+                         threads=1)
+    assert view.status == "done", view.message
+    assert view.result["scored"] == 2
+    with project.session(readonly=True) as s:
+        results = s.scalars(select(InferenceResult).where(InferenceResult.model_revision_id == rev)).all()
+        assert len(results) == 2
+        for r in results:
+            amap = project.blobs.get_array(r.map_blob)
+            assert amap.shape == project.blobs.get_array(r.labels_blob).shape
+            assert all(reg.log10_nfa <= 0 for reg in r.regions)
