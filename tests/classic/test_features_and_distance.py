@@ -10,7 +10,7 @@ from skimage import data
 from core.models.classic.distance import mahalanobis_sq
 from core.models.classic.features import gabor_features, patch_pca_features, patch_pca_filters
 from core.models.classic.filtering import correlate_bank
-from core.models.classic.stats import local_log10_chi2_sf
+from core.nfa.tails import log10_chi2_sf
 
 
 def test_patch_pca_filters_are_orthonormal_and_ordered():
@@ -59,8 +59,8 @@ def test_distance_is_chi_square_on_gaussian_noise(variant):
 
 def test_log10_chi2_sf_is_exact_and_finite_in_the_far_tail():
     x = np.array([1.0, 10.0, 50.0, 200.0])
-    np.testing.assert_allclose(local_log10_chi2_sf(x, 16), stats.chi2(16).logsf(x) / np.log(10), rtol=1e-9)
-    far = local_log10_chi2_sf(np.array([2000.0, 5000.0, 20000.0]), 16)  # x = 2 z
+    np.testing.assert_allclose(log10_chi2_sf(x, 16), stats.chi2(16).logsf(x) / np.log(10), rtol=1e-9)
+    far = log10_chi2_sf(np.array([2000.0, 5000.0, 20000.0]), 16)  # x = 2 z
     assert np.all(np.isfinite(far)) and np.all(np.diff(far) < 0)
     # leading behaviour of the tail: log Q(a, z) ~ -z + (a - 1) ln z - ln Gamma(a)
     z, a = 10000.0, 8.0

@@ -6,19 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-try:
-    from core.nfa import Region  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover - until core.nfa provides it
-
-    @dataclass(frozen=True)
-    class Region:  # type: ignore[no-redef]
-        """One detected connected region at the map grid."""
-
-        label: int
-        area: int  # pixels at the map grid
-        bbox: tuple[int, int, int, int]  # y0, x0, y1, x1 (end exclusive)
-        log10_nfa: float
-        scale: int  # index of the scale that gave the minimum NFA
+from core.nfa import Region
 
 
 @dataclass

@@ -12,7 +12,8 @@ import math
 import numpy as np
 from scipy.special import gammaincc, gammaln
 
-from core.models.classic.stats import POLYOMINO_ALPHA, POLYOMINO_BETA, log10_chi2_sf
+from core.nfa.polyomino import POLYOMINO_ALPHA, POLYOMINO_BETA
+from core.nfa.tails import log10_chi2_sf
 
 _LN10 = math.log(10.0)
 _LOG10_ALPHA = math.log10(POLYOMINO_ALPHA)
