@@ -17,6 +17,8 @@ from app.review.actions import ActionRegistry
 from app.review.help_overlay import HelpOverlay
 from app.review.shortcuts_dialog import ShortcutsDialog
 from app.store_access import ImageRow
+from app.labels.integration import LabelIntegration
+from app.training.integration import TrainingIntegration
 from app.workers import TaskRunner
 from core.errors import ContrarioError
 from core.io.thumbnails import ThumbnailCache, default_cache_dir
@@ -67,6 +69,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self._build_ui()
         self._build_menus()
         self._bind_actions()
+        self.training = TrainingIntegration(self)  # Model menu: Train model, revisions dock; job runner
+        self.labels = LabelIntegration(self)  # label mode, Findings dock, Adjudicate, Export
         self.help = HelpOverlay(self.registry, self)
         QtWidgets.QApplication.instance().installEventFilter(self)
         self._update_enabled()
@@ -271,6 +275,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.setWindowTitle(f"Contrario — {project.name}")
         self._remember_recent(str(project.root))
         self.jobs_bar.set_project(project)
+        self.training.set_project(project)
+        self.labels.set_project(project)
         self.reload()
 
     def reload(self) -> None:
@@ -294,6 +300,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self._update_enabled()
 
     def _close_project(self) -> None:
+        self.training.set_project(None)
+        self.labels.set_project(None)
         if self.loader is not None:
             self.loader.close()
         self.runner.cancel_all()
@@ -366,6 +374,7 @@ class MainWindow(QtWidgets.QMainWindow):
         row = self.model.row_by_image(image_id)
         if row is None:
             return
+        self.labels.before_show(image_id)  # saves the mask being edited on the previous image
         self.current_image_id = image_id
         self._update_header(row)
         ids = tuple(self.item_images.get(row.item_id, [image_id]))

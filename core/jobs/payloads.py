@@ -83,7 +83,7 @@ def infer_payload(project, batch=None, image_ids=None, revision=None) -> dict:
 
 def create_training_free_revision(project, variant: str = "patch_pca", activate: bool = False) -> int:
     """A model revision of the training-free a contrario detector (thesis ch. 3): nothing to train."""
-    from core.models.classic import ClassicConfig
+    from core.models.classic.config import ClassicConfig  # the package __init__ loads torch
 
     config = ClassicConfig(variant=variant).to_dict()
     with project.session() as s:

@@ -7,7 +7,13 @@
 """
 
 from core.models.classic.config import NFA_MODES, VARIANTS, ClassicConfig
-from core.models.classic.detector import detect
 from core.models.classic.result import ClassicResult, Region
+
+
+def detect(image_or_views, config=None, **kwargs) -> ClassicResult:
+    """See core.models.classic.detector.detect; imported on first use because it loads torch."""
+    from core.models.classic.detector import detect as _detect
+
+    return _detect(image_or_views, config, **kwargs)
 
 __all__ = ["ClassicConfig", "ClassicResult", "Region", "detect", "VARIANTS", "NFA_MODES"]

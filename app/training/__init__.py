@@ -1,0 +1,1 @@
+"""The retraining loop in the GUI: train dialog, live training view, model revisions panel."""

@@ -1,0 +1,265 @@
+"""Wires the retraining loop into the main window: the project's job runner (worker processes), the
+"Train model" action, the revisions dock, rescoring after a promotion and reloading when jobs finish.
+The runner starts when the project has queued work (at open, or as soon as a job is queued) and stops
+when the project closes; a job cut short by closing is requeued and resumes at the next start.
+
+The window needs only: `TrainingIntegration(window)` once, `set_project(project)` on open and
+`set_project(None)` on close. It uses the window's `reload()`, `batch_box`, `current_image_id`, `model`,
+`status_label`, `jobs_bar` and `show_position()`.
+"""
+
+from __future__ import annotations
+
+import os
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from app.training.revisions_panel import RevisionsPanel
+from app.training.train_dialog import TrainDialog
+from app.training.training_view import TrainingWindow
+from core.errors import ContrarioError
+
+
+def worker_threads() -> int:
+    """Torch threads per worker: leave one core to the GUI."""
+    return max(1, (os.cpu_count() or 2) - 1)
+
+
+class TrainingIntegration(QtCore.QObject):
+    trainingStarted = QtCore.Signal(int)  # train job id
+    trainingFinished = QtCore.Signal(int, str, object)  # job id, status, result
+    rescoreQueued = QtCore.Signal(int)  # infer job id
+    jobFinished = QtCore.Signal(int, str, str)  # job id, kind, status
+
+    def __init__(self, window: QtWidgets.QMainWindow, threads: int | None = None, poll_ms: int = 1000) -> None:
+        super().__init__(window)
+        self.window = window
+        self.project = None
+        self.job_runner = None
+        self.threads = threads or worker_threads()
+        self.training_windows: dict[int, TrainingWindow] = {}
+        self._job_status: dict[int, str] = {}
+        self.last_rescore_job: int | None = None
+        # Asked before rescoring; replaced in tests. fn(title, text) -> bool
+        self.ask = lambda title, text: QtWidgets.QMessageBox.question(self.window, title, text) == \
+            QtWidgets.QMessageBox.StandardButton.Yes
+
+        self.panel = RevisionsPanel()
+        self.dock = QtWidgets.QDockWidget("Model revisions", window)
+        self.dock.setObjectName("modelRevisionsDock")
+        self.dock.setWidget(self.panel)
+        window.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
+        self.dock.hide()
+        self.panel.trainRequested.connect(self.open_train_dialog)
+        self.panel.promoted.connect(lambda rev, _prev: self.after_activation(rev))
+        self.panel.rolledBack.connect(self.after_activation)
+        self.panel.imageActivated.connect(self._show_image)
+
+        self.train_action = QtGui.QAction("Train model...", window)
+        self.train_action.setObjectName("train_model")
+        self.train_action.setShortcut(QtGui.QKeySequence("Ctrl+T"))
+        self.train_action.triggered.connect(lambda _=False: self.open_train_dialog())
+        self.revisions_action = self.dock.toggleViewAction()
+        self.revisions_action.setText("Model revisions")
+        menu = self._model_menu()
+        menu.addSeparator()
+        menu.addAction(self.train_action)
+        menu.addAction(self.revisions_action)
+
+        self.timer = QtCore.QTimer(self)
+        self.timer.setInterval(poll_ms)
+        self.timer.timeout.connect(self.poll_jobs)
+        self._update_enabled()
+
+    def _model_menu(self) -> QtWidgets.QMenu:
+        for action in self.window.menuBar().actions():
+            if action.menu() is not None and action.text().replace("&", "") == "Model":
+                return action.menu()
+        return self.window.menuBar().addMenu("&Model")
+
+    # ------------------------------------------------------------------------------------------ project
+    def set_project(self, project) -> None:
+        """Start the job runner for `project` (None: stop everything of the previous project)."""
+        self.shutdown()
+        self.project = project
+        self.panel.set_project(project)
+        if project is not None:
+            from core.jobs import queue
+
+            if queue.recover_interrupted(project) or queue.next_queued(project) is not None:
+                self.ensure_runner()  # work left from the last session resumes at once
+            self._job_status = {j.id: j.status for j in queue.list_jobs(project, limit=50)}
+            self.timer.start()
+        self._update_enabled()
+
+    def ensure_runner(self) -> None:
+        """Start the project's job runner (worker processes, one job at a time) if it is not running.
+
+        Started when the project has queued work: at open, when this window queues a job, or at the next
+        poll after a job was queued elsewhere (Score batch, the CLI).
+        """
+        if self.project is None:
+            return
+        if self.job_runner is None:
+            from core.jobs.runner import JobRunner
+
+            self.job_runner = JobRunner(self.project, threads=self.threads)
+            self.job_runner.start()
+        self.job_runner.wake()
+
+    def shutdown(self) -> None:
+        self.timer.stop()
+        for w in list(self.training_windows.values()):
+            w.view.stop()
+            w.close()
+        self.training_windows.clear()
+        self.panel.tasks.cancel_all()
+        self.panel.wait(10000)
+        if self.job_runner is not None:
+            self.job_runner.shutdown()
+            self.job_runner = None
+
+    def _update_enabled(self) -> None:
+        self.train_action.setEnabled(self.project is not None)
+        self.train_action.setToolTip("Train a U-Flow model on the verified-good images" if self.project
+                                     else "Open a project first")
+
+    # ------------------------------------------------------------------------------------------ training
+    def open_train_dialog(self, exec_dialog: bool = True) -> TrainDialog | None:
+        """Show the train dialog; on accept, the job is queued and its live view opens."""
+        if self.project is None:
+            return None
+        from app import store_access
+
+        dialog = TrainDialog(self.project, store_access.batches(self.project), selection=self.selection(),
+                             current_batch_id=self.current_batch_id(),
+                             active_revision=store_access.active_model_revision_id(self.project), parent=self.window)
+        dialog.accepted.connect(lambda d=dialog: self._on_dialog_accepted(d))
+        if exec_dialog:
+            dialog.exec()
+        return dialog
+
+    def _on_dialog_accepted(self, dialog: TrainDialog) -> None:
+        if dialog.training_free_revision is not None:
+            self.panel.refresh(select=dialog.training_free_revision)
+            self.dock.show()
+            self.window.reload()
+            self.window.status_label.setText(f"Training-free model revision #{dialog.training_free_revision} created")
+        elif dialog.job_id is not None:
+            self.watch_training(dialog.job_id)
+
+    def watch_training(self, job_id: int) -> TrainingWindow:
+        """Open the live view of a queued train job and make sure a worker picks it up."""
+        self.ensure_runner()
+        win = TrainingWindow(self.project, job_id, self.window)
+        win.view.finished.connect(self._on_training_finished)
+        self.training_windows[job_id] = win
+        win.show()
+        self.window.status_label.setText(f"Training queued (job #{job_id})")
+        self.trainingStarted.emit(job_id)
+        return win
+
+    def _on_training_finished(self, job_id: int, status: str, result) -> None:
+        rev_id = (result or {}).get("model_revision_id") if status == "done" else None
+        self.panel.refresh(select=rev_id)
+        if rev_id is not None:
+            from core.models.revisions import active_revision
+
+            self.dock.show()
+            self.window.status_label.setText(f"Model revision #{rev_id} trained; compare and promote it in "
+                                             "Model revisions")
+            if active_revision(self.project) == rev_id:  # the project's first model is active by itself
+                self.after_activation(rev_id)
+            else:
+                self.window.reload()
+        self.trainingFinished.emit(job_id, status, result)
+
+    # ------------------------------------------------------------------------------------------ promotion
+    def after_activation(self, rev_id: int) -> int | None:
+        """A revision became active: re-sort the review queue by its scores and offer to rescore the batch."""
+        self.window.reload()
+        batch_id = self.current_batch_id()
+        if batch_id is None:
+            return None
+        from app import store_access
+
+        name = next((n for b, n, _ in store_access.batches(self.project) if b == batch_id), str(batch_id))
+        missing = self._unscored_count(rev_id, batch_id)
+        done = len(self._batch_image_ids(batch_id)) - missing
+        if missing == 0:
+            self.window.status_label.setText(f"Revision #{rev_id} active; batch {name} is already scored by it")
+            return None
+        text = (f"Revision #{rev_id} is now active. It has scored {done} of the {done + missing} images of "
+                f"batch {name}.\n\nRescore the batch with it now (runs in the background)?")
+        if not self.ask("Rescore batch", text):
+            return None
+        return self.rescore(rev_id, batch_id)
+
+    def rescore(self, rev_id: int, batch_id: int) -> int:
+        from app import store_access
+
+        job_id = store_access.queue_score_job(self.project, batch_id, rev_id)
+        self.ensure_runner()
+        self._job_status[job_id] = "queued"
+        self.last_rescore_job = job_id
+        self.window.status_label.setText(f"Rescoring queued (job #{job_id})")
+        self.window.jobs_bar.poll()
+        self.rescoreQueued.emit(job_id)
+        return job_id
+
+    def _batch_image_ids(self, batch_id: int) -> list[int]:
+        return [r.image_id for r in self.window.rows if r.batch_id == batch_id and not r.failed]
+
+    def _unscored_count(self, rev_id: int, batch_id: int) -> int:
+        from core.jobs.infer_job import images_to_score
+
+        with self.project.session(readonly=True) as s:
+            return len(images_to_score(s, rev_id, batch_id))
+
+    # ------------------------------------------------------------------------------------------ jobs
+    def poll_jobs(self) -> None:
+        """Reload the review queue and the panel when a job of this project finishes."""
+        if self.project is None:
+            return
+        from core.jobs import queue
+
+        try:
+            jobs = queue.list_jobs(self.project, limit=50)
+        except ContrarioError:
+            return
+        changed = False
+        if any(job.status == "queued" for job in jobs):
+            self.ensure_runner()
+        for job in jobs:
+            before = self._job_status.get(job.id)
+            self._job_status[job.id] = job.status
+            if before != job.status and job.status in ("done", "failed", "cancelled") and before is not None:
+                self.jobFinished.emit(job.id, job.kind, job.status)
+                changed = changed or job.status == "done"
+        if changed:
+            self.panel.refresh()
+            self.window.reload()
+
+    # ------------------------------------------------------------------------------------------ helpers
+    def selection(self) -> list[int]:
+        """The images currently listed in the gallery (its filter is the selection)."""
+        model = getattr(self.window, "model", None)
+        if model is None or self.project is None:
+            return []
+        return [model.row_at(pos).image_id for pos in range(model.rowCount())]
+
+    def current_batch_id(self) -> int | None:
+        batch_id = self.window.batch_box.currentData()
+        if batch_id is None and self.window.current_image_id is not None:
+            row = self.window.model.row_by_image(self.window.current_image_id)
+            batch_id = row.batch_id if row is not None else None
+        return batch_id
+
+    def _show_image(self, image_id: int) -> None:
+        pos = self.window.model.position_of(image_id)
+        if pos is None:
+            self.window.batch_box.setCurrentIndex(0)
+            self.window.set_filter("all")
+            pos = self.window.model.position_of(image_id)
+        if pos is not None:
+            self.window.show_position(pos)

