@@ -157,13 +157,20 @@ def load_overlay(project, image_id: int, model_revision_id: int | None, image_si
 
 
 def save_verdict(project, image_id: int, annotator: str, verdict: str | None) -> int:
-    """Append one annotation revision (one transaction); returns the annotation id."""
-    from core.labels.revisions import add_annotation
+    """Append one annotation revision (one transaction); returns the annotation id.
+
+    A defect or unsure verdict keeps the mask and class of the annotator's previous revision."""
+    from core.labels.revisions import add_annotation, current_annotations
 
     if verdict is not None and verdict not in VERDICTS:
         raise ValueError(f"unknown verdict {verdict!r}")
     with project.session() as s:
-        ann = add_annotation(s, image_id, annotator, verdict=verdict, source="manual")
+        keep = {}
+        if verdict in ("defect", "unsure"):
+            previous = current_annotations(s, image_ids=[image_id], annotator=annotator)
+            if previous:
+                keep = {"mask_blob": previous[0].mask_blob, "defect_class": previous[0].defect_class}
+        ann = add_annotation(s, image_id, annotator, verdict=verdict, source="manual", **keep)
         s.flush()
         return int(ann.id)
 

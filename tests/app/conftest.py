@@ -70,10 +70,3 @@ def window(qtbot, settings):
     w.close()
     w.runner.wait()
     w.thumb_pool.waitForDone(10000)
-
-
-def open_in(window, project, qtbot):
-    with qtbot.waitSignal(window.viewShown, timeout=10000):
-        window.set_project(project)
-    window.wait_idle()
-    return window

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import open_in
+from workbench_helpers import open_in
 from PySide6 import QtCore
 from sqlalchemy import select
 

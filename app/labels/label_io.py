@@ -1,0 +1,59 @@
+"""Worker-thread side of label mode: read an annotator's current mask, store an edited one (Qt-free)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from core.labels.editing import current_labels, image_shape, load_mask, save_mask
+
+
+@dataclass
+class LoadedMask:
+    image_id: int
+    mask: np.ndarray  # uint8 class ids, image size
+    annotation_id: int | None  # the revision it came from (None: nothing labelled yet)
+
+
+@dataclass
+class SaveRequest:
+    """A snapshot of one image's edit, taken on the GUI thread; saving needs nothing else."""
+
+    image_id: int
+    annotator: str
+    mask: np.ndarray
+    verdict: str
+    source: str
+    source_ref: dict
+
+
+def load_current_mask(project, image_id: int, annotator: str | None) -> LoadedMask:
+    """The annotator's current mask of one image (an empty one when they have none)."""
+    with project.session(readonly=True) as s:
+        shape = image_shape(s, image_id)
+        labels = current_labels(s, image_ids=[image_id], annotator=annotator) if annotator else []
+    if not labels:
+        return LoadedMask(image_id, np.zeros(shape, dtype=np.uint8), None)
+    return LoadedMask(image_id, load_mask(project, labels[0], shape), labels[0].id)
+
+
+def verdict_for(mask: np.ndarray, current: str | None) -> str:
+    """Marked pixels mean defect (an explicit "unsure" stays); an empty mask keeps the verdict given."""
+    if mask.any():
+        return "unsure" if current == "unsure" else "defect"
+    return current or "good"
+
+
+def store_mask(project, request: SaveRequest) -> int:
+    """Append the annotator's next revision with this mask; returns the annotation id."""
+    return save_mask(project, request.image_id, request.annotator, request.mask, verdict=request.verdict,
+                     source=request.source, source_ref=request.source_ref)
+
+
+def adjudication_input(project, image_id: int, path: str):
+    """(comparison, display pixels) for the adjudication view."""
+    from app.store_access import decode_for_display
+    from core.labels.findings import compare_annotations
+
+    return compare_annotations(project, image_id), decode_for_display(path)
