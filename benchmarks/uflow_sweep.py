@@ -5,6 +5,7 @@
 
 Each --set is one configuration (semicolon-separated UFlowConfig fields); prints one line of figures each.
 Timings are not meaningful here (features come from the cache); use benchmarks/eval_mtd.sh for them.
+--nfa adds the a contrario figures; --json writes the full figures (as `contrario eval` does) of the last --set.
 """
 
 from __future__ import annotations
@@ -59,6 +60,18 @@ def parse_set(text: str) -> dict:
     return out
 
 
+def configurations(sets: list[str], cache: Path):
+    """(text, UFlowConfig, CachedBackbone) per --set; one cached backbone per (name, weights)."""
+    backbones: dict[tuple, CachedBackbone] = {}
+    for text in sets or [""]:
+        config = UFlowConfig(**parse_set(text))
+        key = (config.backbone, config.backbone_weights)
+        if key not in backbones:
+            backbones[key] = CachedBackbone(build_backbone(config.backbone, config.backbone_weights),
+                                            cache / config.backbone)
+        yield text, config, backbones[key]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("category_dir", type=Path)
@@ -66,21 +79,20 @@ def main() -> None:
     parser.add_argument("--set", action="append", default=[])
     parser.add_argument("--cache", type=Path, default=Path("/tmp/contrario_feature_cache"))
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--nfa", action="store_true", help="also run the NFA segmentation (miou_nfa etc.)")
+    parser.add_argument("--json", type=Path, default=None, help="write the full figures of the last --set here")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    backbones: dict[tuple, CachedBackbone] = {}
-    for text in args.set or [""]:
-        config = UFlowConfig(**parse_set(text))
-        key = (config.backbone, config.backbone_weights)
-        if key not in backbones:
-            backbones[key] = CachedBackbone(build_backbone(config.backbone, config.backbone_weights),
-                                            args.cache / config.backbone)
-        r = run_eval(args.category_dir, config, shots=args.shots, backbone=backbones[key], with_nfa=False)
+    for text, config, backbone in configurations(args.set, args.cache):
+        r = run_eval(args.category_dir, config, shots=args.shots, backbone=backbone, with_nfa=args.nfa)
+        if args.json is not None:
+            args.json.write_text(json.dumps(r, indent=1))
         print(json.dumps({"set": text, "image_auroc": round(r["image_auroc"], 4),
                           "pixel_auroc": round(r["pixel_auroc"], 4) if r["pixel_auroc"] else None,
                           "aupro": round(r["aupro"], 4) if r["aupro"] else None,
                           "holdout_mean_z2": [round(v, 2) for v in r["holdout_calibration"]],
                           "test_good_mean_z2": [round(v, 2) for v in r["calibration"]],
+                          "miou_nfa": r.get("miou_nfa"), "good_with_detection": r.get("good_images_with_detection"),
                           "train_s": round(r["train_seconds"], 1)}), flush=True)
 
 

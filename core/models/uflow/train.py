@@ -18,7 +18,7 @@ import torch
 from core.errors import ModelError
 from core.models.backbones import FeatureExtractor
 from core.models.preprocess import ImageInput, LoadedImage, fingerprint, load_rgb, to_input_tensor
-from core.models.uflow.calibration import calibration_report
+from core.models.uflow.calibration import calibration_report, mean_z2_per_scale
 from core.models.uflow.flow import nll_per_image
 from core.models.uflow.model import UFlowConfig, UFlowModel
 from core.progress import NEVER_CANCELLED, CancelToken, ProgressCallback, no_progress
@@ -163,19 +163,21 @@ def train(images: Sequence[ImageInput], config: UFlowConfig | None = None, progr
     features_seconds = time.perf_counter() - started
 
     batches = _Batches(train_feats, config.batch_size, config.crop_cells, config.flip_augment, gen)
+    n_steps = config.steps_for(len(train_feats))
+    noise = config.noise_for(len(train_feats))
     params = [p for p in model.flow.parameters() if p.requires_grad]
     optimiser = torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
-    warmup = max(1, config.train_steps // 20)
+    warmup = max(1, n_steps // 20)
     schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimiser, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(s, config.train_steps) / config.train_steps)))
+        optimiser, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(s, n_steps) / n_steps)))
     model.flow.train()
     losses: list[float] = []
     best = (float("inf"), None, 0)
-    for step in range(config.train_steps):
+    for step in range(n_steps):
         cancel.check()
         batch = batches.sample()
-        if config.feature_noise > 0:
-            batch = [b + config.feature_noise * torch.randn(b.shape, generator=gen) for b in batch]
+        if noise > 0:
+            batch = [b + noise * torch.randn(b.shape, generator=gen) for b in batch]
         loss = _mean_nll_per_dim(model, batch)
         if not torch.isfinite(loss):
             raise ModelError(f"training diverged at step {step} (loss {float(loss)}); lower the learning rate")
@@ -185,15 +187,15 @@ def train(images: Sequence[ImageInput], config: UFlowConfig | None = None, progr
         optimiser.step()
         schedule.step()
         losses.append(float(loss.detach()))
-        if config.select_on_holdout and hold_feats and ((step + 1) % EVAL_EVERY == 0 or step + 1 == config.train_steps):
+        if config.select_on_holdout and hold_feats and ((step + 1) % EVAL_EVERY == 0 or step + 1 == n_steps):
             model.flow.eval()
             value = _nll_of(model, hold_feats)
             model.flow.train()
             if value < best[0]:
                 best = (value, copy.deepcopy(model.flow.state_dict()), step + 1)
-        if step % 5 == 0 or step + 1 == config.train_steps:
-            progress(0.30 + 0.65 * (step + 1) / config.train_steps,
-                     f"step {step + 1}/{config.train_steps}, nll/dim {np.mean(losses[-20:]):.4f}")
+        if step % 5 == 0 or step + 1 == n_steps:
+            progress(0.30 + 0.65 * (step + 1) / n_steps,
+                     f"step {step + 1}/{n_steps}, nll/dim {np.mean(losses[-20:]):.4f}")
     model.flow.eval()
     if best[1] is not None:
         model.flow.load_state_dict(best[1])
@@ -202,12 +204,18 @@ def train(images: Sequence[ImageInput], config: UFlowConfig | None = None, progr
     cal_feats = hold_feats or train_feats[: min(len(train_feats), 32)]
     with torch.no_grad():
         cal_latents = [[z[0].numpy() for z in model.run_flow([t[None] for t in f])[0]] for f in cal_feats]
+    scale = [1.0] * len(model.channels)
+    if config.calibrate_latents and hold_feats:
+        raw = mean_z2_per_scale(cal_latents)
+        scale = [float(1.0 / math.sqrt(max(v, 1e-6))) for v in raw]
+        cal_latents = [[z * s for z, s in zip(img, scale)] for img in cal_latents]
     calibration = calibration_report(cal_latents, seed=config.seed)
     calibration["source"] = "held-out normal images" if hold_feats else "training images (too few to hold out)"
+    calibration["latent_scale"] = scale
     model.meta = {
         "fingerprint": fingerprint([loaded[i] for i in train_idx]),
-        "training": {"n_images": len(train_idx), "n_holdout": len(hold_idx), "steps": config.train_steps,
-                     "selected_step": best[2] or config.train_steps,
+        "training": {"n_images": len(train_idx), "n_holdout": len(hold_idx), "steps": n_steps, "feature_noise": noise,
+                     "selected_step": best[2] or n_steps,
                      "final_nll_per_dim": float(np.mean(losses[-20:])) if losses else None,
                      "holdout_nll_per_dim": _nll_of(model, hold_feats) if hold_feats else None,
                      "features_seconds": features_seconds, "seconds": time.perf_counter() - started,
