@@ -5,8 +5,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
+from app.resources import resource_path
 from core.errors import ProjectError
 
 ORGANIZATION = "Contrario"
@@ -19,6 +20,8 @@ def ensure_app() -> QtWidgets.QApplication:
         QtCore.QCoreApplication.setOrganizationName(ORGANIZATION)
         QtCore.QCoreApplication.setApplicationName(APPLICATION)
         app = QtWidgets.QApplication(sys.argv[:1])
+        app.setDesktopFileName("contrario")
+        app.setWindowIcon(QtGui.QIcon(str(resource_path("icons", "contrario.png"))))
         from app.theme import apply_theme
 
         apply_theme(app)
