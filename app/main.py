@@ -50,8 +50,9 @@ def save_screenshot(window, path: str | Path, timeout_ms: int = 30000) -> Path:
 
 
 def run_gui(project: str | Path | None = None, annotator: str | None = None, screenshot: str | Path | None = None,
-            project_obj=None) -> int:
-    """Open the workbench on a project folder (or an open Project); with `screenshot`, save a PNG and exit."""
+            project_obj=None, sort: str | None = None) -> int:
+    """Open the workbench on a project folder (or an open Project); with `screenshot`, save a PNG and exit.
+    `sort` is a gallery sort key (app.gallery.filtering), e.g. "score_desc"."""
     from core.store.project import Project
 
     app = ensure_app()
@@ -62,6 +63,8 @@ def run_gui(project: str | Path | None = None, annotator: str | None = None, scr
     window = MainWindow(annotator=annotator)
     if project_obj is not None:
         window.set_project(project_obj)
+        if sort:
+            window.set_sort(sort)
     window.show()
     if screenshot:
         out = save_screenshot(window, screenshot)

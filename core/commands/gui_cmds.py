@@ -63,4 +63,4 @@ def cmd_demo(args) -> int:
             return 0
     from app.main import run_gui
 
-    return run_gui(annotator=args.annotator, screenshot=args.screenshot, project_obj=project)
+    return run_gui(annotator=args.annotator, screenshot=args.screenshot, project_obj=project, sort="score_desc")
