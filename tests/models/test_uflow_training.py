@@ -134,11 +134,13 @@ def test_latent_calibration_on_held_out_images(mtd_root, lite0):
     config = UFlowConfig(**{**TINY, "calibrate_latents": True, "holdout_fraction": 0.25, "map_smoothing": 2.0})
     model = train(good, config, backbone=lite0)
     cal = model.calibration
-    assert cal["source"] == "held-out normal images" and model.meta["training"]["n_holdout"] == 2
+    assert cal["source"].startswith("held-out normal images, the same") and model.meta["training"]["n_holdout"] == 2
     scale = cal["latent_scale"]
     assert len(scale) == 3 and all(s > 0 for s in scale) and any(abs(s - 1) > 1e-3 for s in scale)
     for level in cal["scales"]:  # the held-out images define the scale, so they are at mean z^2 / C = 1
         assert level["mean_z2"] == pytest.approx(1.0, abs=1e-3)
+    for raw, s in zip(cal["raw_mean_z2"], scale):  # the report keeps the flow's own dispersion
+        assert raw * s ** 2 == pytest.approx(1.0, rel=1e-3)
     pred = model.predict(good[:1])[0]
     with torch.no_grad():
         from core.models.preprocess import load_rgb, to_input_tensor
@@ -151,3 +153,12 @@ def test_latent_calibration_on_held_out_images(mtd_root, lite0):
     # without held-out images nothing is rescaled
     small = train(good[:2], config, backbone=lite0)
     assert small.calibration["latent_scale"] == [1.0, 1.0, 1.0]
+
+
+def test_calibration_check_uses_images_that_did_not_set_the_scale(mtd_root, lite0):
+    good = sorted((mtd_root / "train" / "good").iterdir())[:8]
+    model = train(good, UFlowConfig(**{**TINY, "calibrate_latents": True, "holdout_fraction": 0.5}), backbone=lite0)
+    cal = model.calibration
+    assert model.meta["training"]["n_holdout"] == 4 and cal["scale_images"] == 2 and cal["n_images"] == 2
+    assert cal["source"] == "held-out normal images not used to set the latent scale"
+    assert any(abs(level["mean_z2"] - 1.0) > 1e-4 for level in cal["scales"])  # an independent estimate

@@ -48,7 +48,8 @@ class UFlowConfig:
     noise_reference_images: int = 0  # > 0: the noise shrinks as sqrt(this / n) for n training images above it
     steps_per_image: float = 0.0  # > 0: at least this many steps per training image, up to max_train_steps
     max_train_steps: int = 400
-    calibrate_latents: bool = False  # rescale each latent so held-out normal images give mean z^2 / C = 1
+    calibrate_latents: bool = True  # rescale each latent so held-out normal images give mean z^2 / C = 1 (the
+    # NFA assumes chi-square cells; with many training images the raw latents were at mean z^2 0.5-0.65)
     map_smoothing: float = 0.0  # std (input pixels) of a Gaussian blur of the anomaly map
     seed: int = 0
 

@@ -205,13 +205,24 @@ def train(images: Sequence[ImageInput], config: UFlowConfig | None = None, progr
     with torch.no_grad():
         cal_latents = [[z[0].numpy() for z in model.run_flow([t[None] for t in f])[0]] for f in cal_feats]
     scale = [1.0] * len(model.channels)
+    raw = mean_z2_per_scale(cal_latents)
+    source = "held-out normal images" if hold_feats else "training images (too few to hold out)"
+    scale_images = 0
     if config.calibrate_latents and hold_feats:
-        raw = mean_z2_per_scale(cal_latents)
-        scale = [float(1.0 / math.sqrt(max(v, 1e-6))) for v in raw]
-        cal_latents = [[z * s for z, s in zip(img, scale)] for img in cal_latents]
+        # With 4+ held-out images the scale comes from one half and the check from the other, so the check
+        # stays a test; with fewer, both use every held-out image and the mean is 1 by construction.
+        split = len(cal_latents) >= 4
+        fit, check = (cal_latents[0::2], cal_latents[1::2]) if split else (cal_latents, cal_latents)
+        scale = [float(1.0 / math.sqrt(max(v, 1e-6))) for v in mean_z2_per_scale(fit)]
+        cal_latents = [[z * s for z, s in zip(img, scale)] for img in check]
+        scale_images = len(fit)
+        source = ("held-out normal images not used to set the latent scale" if split
+                  else "held-out normal images, the same that set the latent scale")
     calibration = calibration_report(cal_latents, seed=config.seed)
-    calibration["source"] = "held-out normal images" if hold_feats else "training images (too few to hold out)"
+    calibration["source"] = source
     calibration["latent_scale"] = scale
+    calibration["scale_images"] = scale_images
+    calibration["raw_mean_z2"] = raw  # before rescaling: how far the flow alone is from N(0, 1)
     model.meta = {
         "fingerprint": fingerprint([loaded[i] for i in train_idx]),
         "training": {"n_images": len(train_idx), "n_holdout": len(hold_idx), "steps": n_steps, "feature_noise": noise,
