@@ -78,6 +78,9 @@ def main() -> None:
         "bare_seconds": round(bare_s, 2),
         "bare_images_per_second": round(len(paths) / bare_s, 2),
         "job_overhead": round(job_s / bare_s - 1.0, 3),
+        # what is left once the fixed per-job costs (worker start, model load) are taken out
+        "per_image_overhead": round((scored.result["seconds"] - scored.result["model_load_seconds"]) / bare_s - 1.0, 3),
+        "worker_start_seconds": round(job_s - scored.result["seconds"], 2),
         "worker_timing": scored.result,
     }
     print(json.dumps(figures, indent=2))

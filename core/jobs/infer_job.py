@@ -68,6 +68,7 @@ def run_infer(project, payload: dict, progress, cancel) -> dict:
         return {"scored": 0, "failed": [], "summary": "every image was already scored"}
     progress(0.0, "loading the model")
     scorer = load_scorer(project, revision_id)
+    load_seconds = time.perf_counter() - started
     scored_count, failed = 0, []
     for start in range(0, len(todo), CHUNK):
         cancel.check()
@@ -93,5 +94,6 @@ def run_infer(project, payload: dict, progress, cancel) -> dict:
         progress(done / len(todo), f"scored {done}/{len(todo)} images")
     seconds = time.perf_counter() - started
     return {"scored": scored_count, "failed": failed, "seconds": round(seconds, 2),
+            "model_load_seconds": round(load_seconds, 2),
             "images_per_second": round(scored_count / seconds, 3) if seconds > 0 else None,
             "summary": f"scored {scored_count} images" + (f", {len(failed)} unreadable" if failed else "")}

