@@ -30,10 +30,7 @@ from core.models.uflow.model import anomaly_map_from_latents, smooth_map  # noqa
 
 def _map(latents: list[np.ndarray], shape: tuple[int, int], sigma: float) -> np.ndarray:
     z = [torch.from_numpy(l)[None] for l in latents]
-    m = anomaly_map_from_latents(z, shape)
-    if sigma > 0:
-        m = smooth_map(m, sigma)
-    return m[0].numpy()
+    return smooth_map(anomaly_map_from_latents(z, shape), sigma)[0].numpy()
 
 
 def main() -> None:

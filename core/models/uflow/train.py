@@ -213,7 +213,7 @@ def train(images: Sequence[ImageInput], config: UFlowConfig | None = None, progr
         # stays a test; with fewer, both use every held-out image and the mean is 1 by construction.
         split = len(cal_latents) >= 4
         fit, check = (cal_latents[0::2], cal_latents[1::2]) if split else (cal_latents, cal_latents)
-        scale = [float(1.0 / math.sqrt(max(v, 1e-6))) for v in mean_z2_per_scale(fit)]
+        scale = [float(1.0 / math.sqrt(max(v, 1e-6))) for v in (mean_z2_per_scale(fit) if split else raw)]
         cal_latents = [[z * s for z, s in zip(img, scale)] for img in check]
         scale_images = len(fit)
         source = ("held-out normal images not used to set the latent scale" if split
