@@ -103,33 +103,56 @@ def _eval_pair(amap: np.ndarray, mask: np.ndarray, original: tuple[int, int]) ->
     return emap, emask
 
 
-def _nfa_segment():
-    """core.nfa.segment when that package provides it, else None."""
-    try:
-        from core.nfa import segment  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    return segment
+BY_K = (0, 1, 2, 3, 4)
 
 
-def _nfa_figures(segment, preds, defective, masks_full, k, progress) -> dict[str, Any]:
+def _figures_at(segs, defective, masks_full, k: float) -> dict[str, Any]:
+    """Regions per good image, good/defect images with a detection and mIoU of the mask at k.
+
+    A defective image counts as detected when its mask at k overlaps the ground-truth mask, or, for
+    images without a mask (image-level labels), when it has any region at k.
+    """
+    from core.metrics.overlap import iou
+
+    good = [s.count_at(k) for s, d in zip(segs, defective) if not d]
+    found, ious = [], []
+    for i, (s, d) in enumerate(zip(segs, defective)):
+        if not d:
+            continue
+        mask = s.mask_at(k)
+        truth = masks_full[i] if masks_full is not None else None
+        if truth is not None and truth.any():
+            found.append(bool((mask & truth).any()))
+            ious.append(iou(mask, truth))
+        else:
+            found.append(bool(mask.any()))
+    return {"regions_per_good_image": float(np.mean(good)) if good else float("nan"),
+            "good_images_with_detection": float(np.mean([n > 0 for n in good])) if good else float("nan"),
+            "defect_images_with_detection": float(np.mean(found)) if found else float("nan"),
+            "miou": float(np.mean(ious)) if ious else None}
+
+
+def _nfa_figures(model, preds, defective, masks_full, k, progress) -> dict[str, Any]:
     t0 = time.perf_counter()
+    null = model.region_null
     segs = []
     for i, p in enumerate(preds):
-        segs.append(segment(p.latents, p.original_shape, k=k, mode="paper"))
+        segs.append(model.segment(p, p.original_shape, k=k, null=null))
         if i % 10 == 0:
             progress(0.9 + 0.07 * (i + 1) / len(preds), "NFA segmentation")
-    out: dict[str, Any] = {"nfa_ms_per_image": 1000 * (time.perf_counter() - t0) / len(preds), "k": k}
-    good = [len(s.regions) for s, d in zip(segs, defective) if not d]
-    out["good_images_with_detection"] = float(np.mean([n > 0 for n in good])) if good else float("nan")
-    out["regions_per_good_image"] = float(np.mean(good)) if good else float("nan")
-    bad = [len(s.regions) > 0 for s, d in zip(segs, defective) if d]
-    out["defect_images_with_detection"] = float(np.mean(bad)) if bad else float("nan")
+    out: dict[str, Any] = {"nfa_ms_per_image": 1000 * (time.perf_counter() - t0) / len(preds), "k": k,
+                           "nfa_mode": "calibrated" if null is not None else "paper"}
+    at_k = _figures_at(segs, defective, masks_full, k)
+    out.update({key: v for key, v in at_k.items() if key != "miou"})
     if masks_full is not None:
-        from core.metrics.overlap import mean_iou
-
-        pairs = [(np.asarray(s.mask, dtype=bool), m) for s, m, d in zip(segs, masks_full, defective) if d]
-        out["miou_nfa"] = mean_iou([p for p, _ in pairs], [m for _, m in pairs])
+        out["miou_nfa"] = at_k["miou"]
+    out["by_k"] = {str(kk): _figures_at(segs, defective, masks_full, kk) for kk in BY_K}
+    if null is not None:
+        cal = null.calibration
+        out["region_null"] = {"scales": [{"channels": sc.channels, "mu": sc.mu, "var": sc.var, "rho": sc.rho}
+                                         for sc in null.scales],
+                              "n_images": cal.n_images, "n_scores": len(cal.scores), "tail_fitted": cal.fitted,
+                              "t0": cal.t0, "beta": cal.beta, "warnings": null.warnings}
     return out
 
 
@@ -185,15 +208,12 @@ def run_eval(category_dir: str | Path, config=None, shots: int | None = None, k:
     if data.has_masks:
         masks_full = [_read_mask(m, p.original_shape) for m, p in zip(data.masks, preds)]
 
-    segment = _nfa_segment() if with_nfa else None
-    if segment is not None:
+    if with_nfa:
         cancel.check()
         try:
-            result.update(_nfa_figures(segment, preds, defective, masks_full, k, progress))
+            result.update(_nfa_figures(model, preds, defective, masks_full, k, progress))
         except Exception as exc:  # a failing NFA must not lose the other figures
             result["nfa_error"] = f"{type(exc).__name__}: {exc}"
-    else:
-        result["nfa"] = "core.nfa.segment not available"
 
     progress(0.97, "pixel metrics")
     if masks_full is not None:

@@ -45,12 +45,11 @@ class UFlowScorer:
         self.model = model
 
     def score(self, images: list, cancel) -> list[Scored]:
-        from core.nfa import segment
-
         out = []
+        null = self.model.region_null
         for pred in self.model.predict(images, cancel=cancel, batch_size=8):
             t0 = time.perf_counter()
-            seg = segment(pred.latents, pred.input_shape, k=0.0)
+            seg = self.model.segment(pred, k=0.0, null=null)
             timing = dict(pred.timing_ms)
             timing["nfa"] = 1000 * (time.perf_counter() - t0)
             out.append(Scored(pred.anomaly_map, pred.score, seg.labels, seg.regions, timing))

@@ -1,5 +1,9 @@
 """A contrario segmentation of U-Flow latents (thesis 5.3.4): regions with log10 NFA <= -k.
 
+Two modes. "paper": eq. 5.8, every cell an independent chi-square, one count of tests for all sizes.
+"calibrated": the region null of core.nfa.region_null, measured on held-out normal images of the model
+(cell moments, correlation area, region calibration); it needs that `null`.
+
 Stored regions: every surviving leaf whose log10 NFA is < 0, whatever k is asked for, so that a viewer
 can re-threshold live for any k >= 0 from `Region.log10_nfa` alone (`Segmentation.mask_at(k)`);
 `mask` is the detection at the requested k. A region whose log10 NFA is exactly 0 (NFA = 1) is not kept:
@@ -16,9 +20,11 @@ from scipy import ndimage
 from core.nfa.component_tree import build_component_tree, nearest_marked_ancestor
 from core.nfa.pfa_tree import reduce_pfa_tree
 from core.nfa.polyomino import log10_polyomino_nt
+from core.nfa.region_null import RegionNull
 from core.nfa.tails import TAILS, log10_level_pfa
 
-MODES = ("paper",)
+MODES = ("paper", "calibrated")
+SCORE_FLOOR = 3.0  # region_scores keeps leaves up to NFA = 10^3
 
 
 @dataclass(frozen=True)
@@ -67,28 +73,79 @@ def chi2_energy(latent: np.ndarray) -> np.ndarray:
 @dataclass(frozen=True)
 class _ScaleRegions:
     label_image: np.ndarray  # (H_l, W_l) int, 0 = none, i = i-th kept leaf
-    log10_pfa: np.ndarray  # per kept leaf, index i-1
-    pfa_map: np.ndarray  # (H_l, W_l) log10 PFA of the leaf covering each cell, 0 where none
+    log10_pfa: np.ndarray  # per kept leaf, index i-1: the node value the tree was reduced with
+    pfa_map: np.ndarray  # (H_l, W_l) value of the leaf covering each cell, 0 where none
+
+
+def maximal_nodes(node_parent: np.ndarray, value: np.ndarray) -> np.ndarray:
+    """Nodes strictly more significant than every descendant and at least as significant as every ancestor
+    (the maximal meaningful regions of Desolneux, Moisan and Morel): disjoint, and a defect whose whole
+    extent is more significant than its parts is kept whole. Needs node_parent[i] < i for i > 0."""
+    par = node_parent.tolist()
+    val = value.tolist()
+    n = len(par)
+    below = [np.inf] * n  # best value strictly inside each subtree
+    for i in range(n - 1, 0, -1):
+        p = par[i]
+        best = min(val[i], below[i])
+        if best < below[p]:
+            below[p] = best
+    above = [np.inf] * n  # best value among the ancestors
+    keep = []
+    for i in range(n):
+        if i:
+            p = par[i]
+            above[i] = min(above[p], val[p])
+        if val[i] < below[i] and val[i] <= above[i]:
+            keep.append(i)
+    return np.asarray(keep, dtype=np.int64)
+
+
+def _kept_leaves(tree, node_value: np.ndarray, max_value: float, shape, select: str = "prune_merge"
+                 ) -> _ScaleRegions:
+    """Regions selected in the tree (prune/merge leaves, or maximal nodes) whose value is below max_value."""
+    if select == "maximal":
+        leaves = maximal_nodes(tree.node_parent, node_value)
+    else:
+        leaves = reduce_pfa_tree(tree.node_parent, node_value, order=np.arange(tree.n_nodes))
+    leaves = leaves[node_value[leaves] < max_value]
+    leaf_id = np.zeros(tree.n_nodes, dtype=np.int64)
+    leaf_value = node_value[leaves]
+    pfa_map = np.zeros(shape, dtype=np.float64)
+    if leaves.size:
+        leaf_id[leaves] = np.arange(1, leaves.size + 1)
+        top = nearest_marked_ancestor(tree.node_parent, leaf_id > 0)
+        label_image = leaf_id[top][tree.pixel_node].reshape(shape)
+        pfa_map = np.concatenate([[0.0], leaf_value])[label_image]
+    else:
+        label_image = np.zeros(shape, dtype=np.int64)
+    return _ScaleRegions(label_image=label_image, log10_pfa=leaf_value, pfa_map=pfa_map)
 
 
 def scale_regions(u: np.ndarray, dof: int, max_log10_pfa: float, tail: str = "exact") -> _ScaleRegions:
-    """Surviving prune/merge leaves of one scale whose log10 PFA is below max_log10_pfa."""
+    """Paper mode: surviving prune/merge leaves of one scale whose log10 PFA is below max_log10_pfa."""
     tree = build_component_tree(u)
     node_pfa = tree.node_area * log10_level_pfa(tree.node_level, dof, tail)
-    leaves = reduce_pfa_tree(tree.node_parent, node_pfa, order=np.arange(tree.n_nodes))
-    leaves = leaves[node_pfa[leaves] < max_log10_pfa]
-    leaf_id = np.zeros(tree.n_nodes, dtype=np.int64)
-    leaf_pfa = node_pfa[leaves]
-    pfa_map = np.zeros(u.shape, dtype=np.float64)
-    if leaves.size:
-        leaf_id[leaves] = np.arange(1, leaves.size + 1)
-        marked = leaf_id > 0
-        top = nearest_marked_ancestor(tree.node_parent, marked)
-        label_image = leaf_id[top][tree.pixel_node].reshape(u.shape)
-        pfa_map = np.concatenate([[0.0], leaf_pfa])[label_image]
-    else:
-        label_image = np.zeros(u.shape, dtype=np.int64)
-    return _ScaleRegions(label_image=label_image, log10_pfa=leaf_pfa, pfa_map=pfa_map)
+    return _kept_leaves(tree, node_pfa, max_log10_pfa, u.shape)
+
+
+def calibrated_scale_regions(u: np.ndarray, null: RegionNull, scale: int, log10_strata: float,
+                             max_log10_nfa: float = 0.0) -> _ScaleRegions:
+    """Calibrated mode: leaves reduced on the model log10 NFA of the region null (values are NFAs)."""
+    tree = build_component_tree(u)
+    energy = node_sums(tree, u)
+    node_nfa = null.node_log10_nfa(scale, u.shape, tree.node_area, energy, log10_strata)
+    node_nfa = np.where(np.isfinite(node_nfa), node_nfa, 0.0)
+    return _kept_leaves(tree, node_nfa, max_log10_nfa, u.shape, select="maximal")
+
+
+def node_sums(tree, values: np.ndarray) -> np.ndarray:
+    """Sum of `values` over each node's pixels (a node holds its descendants)."""
+    acc = np.bincount(tree.pixel_node, weights=np.ravel(values), minlength=tree.n_nodes).tolist()
+    par = tree.node_parent.tolist()
+    for i in range(len(par) - 1, 0, -1):
+        acc[par[i]] += acc[i]
+    return np.asarray(acc, dtype=np.float64)
 
 
 def _nearest_index(n_out: int, n_in: int) -> np.ndarray:
@@ -97,9 +154,11 @@ def _nearest_index(n_out: int, n_in: int) -> np.ndarray:
     return np.minimum(idx, n_in - 1)
 
 
-def _validate(latents: Sequence[np.ndarray], image_shape, mode: str, tail: str) -> tuple[int, int]:
+def _validate(latents: Sequence[np.ndarray], image_shape, mode: str, tail: str, null) -> tuple[int, int]:
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    if mode == "calibrated" and (null is None or len(null.scales) != len(latents)):
+        raise ValueError("calibrated mode needs a region null fitted for these latent scales")
     if tail not in TAILS:
         raise ValueError(f"tail must be one of {TAILS}, got {tail!r}")
     if len(latents) == 0:
@@ -113,16 +172,53 @@ def _validate(latents: Sequence[np.ndarray], image_shape, mode: str, tail: str) 
     return h, w
 
 
+def _remapped(found: _ScaleRegions, remap) -> _ScaleRegions:
+    """Leaves with calibrated values; those no longer below 0 are dropped (renumbered)."""
+    values = remap(found.log10_pfa)
+    keep = values < 0
+    new_id = np.zeros(values.size + 1, dtype=np.int64)
+    new_id[1:][keep] = np.arange(1, int(keep.sum()) + 1)
+    labels = new_id[found.label_image]
+    return _ScaleRegions(label_image=labels, log10_pfa=values[keep],
+                         pfa_map=np.concatenate([[0.0], values[keep]])[labels])
+
+
+def region_scores(latents: Sequence[np.ndarray], null: RegionNull, keep_below: float = SCORE_FLOOR) -> list[float]:
+    """-log10 NFA (model, before the region calibration) of every prune/merge leaf of every scale whose
+    model log10 NFA is below `keep_below`: a superset of the regions `segment` reports, so a calibration
+    fitted on them counts at least as many false alarms; the leaves down to NFA = 10^keep_below give the
+    tail fit data even on one or two normal images."""
+    shapes = [tuple(np.shape(z)[1:]) for z in latents]
+    strata = null.log10_strata(shapes)
+    out: list[float] = []
+    for scale, z in enumerate(latents):
+        found = calibrated_scale_regions(chi2_energy(z), null, scale, strata, max_log10_nfa=keep_below)
+        out.extend(-v for v in found.log10_pfa.tolist() if v != 0.0)  # 0: not above the normal mean
+    return out
+
+
 def segment(
     latents: Sequence[np.ndarray],
     image_shape: tuple[int, int],
     k: float = 0.0,
     mode: str = "paper",
     tail: str = "exact",
+    null: RegionNull | None = None,
+    calibrate: bool = True,
 ) -> Segmentation:
-    """Segment anomalies from per-scale latents (C_l, H_l, W_l), i.i.d. N(0, 1) under normality."""
-    h, w = _validate(latents, image_shape, mode, tail)
-    log10_nt = log10_polyomino_nt([np.shape(z) for z in latents])
+    """Segment anomalies from per-scale latents (C_l, H_l, W_l), i.i.d. N(0, 1) under normality.
+
+    mode="calibrated" uses `null`; `calibrate=False` leaves its region calibration out (the model scores
+    alone, which is what the calibration itself is fitted on).
+    """
+    h, w = _validate(latents, image_shape, mode, tail, null)
+    shapes = [tuple(np.shape(z)[1:]) for z in latents]
+    if mode == "paper":
+        log10_nt = log10_polyomino_nt(shapes)
+    else:
+        log10_nt = 0.0  # the count of tests depends on the region size: it is inside each value
+        strata = null.log10_strata(shapes)
+        remap = null.calibration.log10_nfa if (calibrate and null.calibrated) else None
 
     best_nfa = np.zeros((h, w), dtype=np.float64)
     best_ref = np.full((h, w), -1, dtype=np.int64)
@@ -132,7 +228,12 @@ def segment(
         u = chi2_energy(z)
         if not np.isfinite(u).all():
             raise ValueError(f"latent {scale} contains NaN or infinite values")
-        found = scale_regions(u, int(np.shape(z)[0]), -log10_nt, tail)
+        if mode == "paper":
+            found = scale_regions(u, int(np.shape(z)[0]), -log10_nt, tail)
+        else:
+            found = calibrated_scale_regions(u, null, scale, strata)
+            if remap is not None and found.log10_pfa.size:
+                found = _remapped(found, remap)
         per_scale_pfa.append(found.pfa_map.astype(np.float32))
         if found.log10_pfa.size == 0:
             continue

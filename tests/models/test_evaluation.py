@@ -55,6 +55,14 @@ def test_run_eval_reports_the_contract_figures(tiny_category):
     if "miou_nfa" in r:  # core.nfa is present
         assert 0.0 <= r["miou_nfa"] <= 1.0 and 0.0 <= r["good_images_with_detection"] <= 1.0
         assert r["nfa_ms_per_image"] > 0
+    assert set(r["by_k"]) == {"0", "1", "2", "3", "4"}
+    for k, fig in r["by_k"].items():
+        assert set(fig) == {"regions_per_good_image", "good_images_with_detection", "defect_images_with_detection",
+                            "miou"}, k
+        assert 0.0 <= fig["defect_images_with_detection"] <= 1.0 and 0.0 <= fig["miou"] <= 1.0
+    counts = [r["by_k"][k]["regions_per_good_image"] for k in "01234"]
+    assert counts == sorted(counts, reverse=True)  # a higher k never reports more regions
+    assert r["by_k"]["0"]["miou"] == r["miou_nfa"]
     json.dumps(r)
 
 

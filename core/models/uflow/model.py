@@ -335,6 +335,30 @@ class UFlowModel:
         return cls.from_bytes(weights, description, expected_backbone=expected_backbone, backbone=backbone)
 
     @property
+    def region_null(self):
+        """The region null fitted on held-out normal images (core.nfa.region_null), or None for revisions
+        trained without held-out images or before it existed: those segment in the paper's mode."""
+        from core.nfa.region_null import RegionNull
+
+        stored = self.calibration.get("regions")
+        return RegionNull.from_dict(stored) if stored else None
+
+    @property
+    def regions_calibrated(self) -> bool:
+        return self.region_null is not None
+
+    def segment(self, prediction: "Prediction", image_shape: tuple[int, int] | None = None, k: float = 0.0,
+                null=None):
+        """A contrario regions of one prediction: calibrated when the revision has a region null."""
+        from core.nfa import segment
+
+        null = null if null is not None else self.region_null
+        shape = image_shape or prediction.input_shape
+        if null is None:
+            return segment(prediction.latents, shape, k=k, mode="paper")
+        return segment(prediction.latents, shape, k=k, mode="calibrated", null=null)
+
+    @property
     def calibration(self) -> dict[str, Any]:
         """Latent calibration on held-out normal images (see core.models.uflow.calibration)."""
         return self.meta.get("calibration", {})

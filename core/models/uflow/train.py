@@ -18,6 +18,7 @@ import torch
 from core.errors import ModelError
 from core.models.backbones import FeatureExtractor
 from core.models.preprocess import ImageInput, LoadedImage, fingerprint, load_rgb, to_input_tensor
+from core.nfa.region_null import fit_region_null
 from core.models.uflow.calibration import calibration_report, mean_z2_per_scale
 from core.models.uflow.flow import nll_per_image
 from core.models.uflow.model import UFlowConfig, UFlowModel
@@ -204,6 +205,7 @@ def train(images: Sequence[ImageInput], config: UFlowConfig | None = None, progr
     cal_feats = hold_feats or train_feats[: min(len(train_feats), 32)]
     with torch.no_grad():
         cal_latents = [[z[0].numpy() for z in model.run_flow([t[None] for t in f])[0]] for f in cal_feats]
+    held_out_latents = cal_latents if hold_feats else []
     scale = [1.0] * len(model.channels)
     raw = mean_z2_per_scale(cal_latents)
     source = "held-out normal images" if hold_feats else "training images (too few to hold out)"
@@ -219,6 +221,12 @@ def train(images: Sequence[ImageInput], config: UFlowConfig | None = None, progr
         source = ("held-out normal images not used to set the latent scale" if split
                   else "held-out normal images, the same that set the latent scale")
     calibration = calibration_report(cal_latents, seed=config.seed)
+    if hold_feats:
+        region_latents = [[z * s for z, s in zip(img, scale)] for img in held_out_latents]
+        calibration["regions"] = fit_region_null(region_latents).to_dict()
+    else:
+        calibration["warnings"].append("no held-out normal images (fewer than 8 training images): regions use "
+                                       "the paper's count of tests, uncalibrated")
     calibration["source"] = source
     calibration["latent_scale"] = scale
     calibration["scale_images"] = scale_images

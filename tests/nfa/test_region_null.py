@@ -1,0 +1,99 @@
+"""The calibrated region null: fitted on normal latents, honest on fresh ones, finds planted blobs whole."""
+import json
+
+import numpy as np
+import pytest
+
+from core.nfa import segment
+from core.nfa.region_null import RegionCalibration, RegionNull, correlation_area, fit_region_null
+
+SHAPES = [(40, 8, 8), (30, 16, 16), (20, 32, 32)]  # coarsest first, as U-Flow gives them
+SIGMA = 1.5
+
+
+def correlated(rng, shapes=SHAPES, sigma=SIGMA):
+    """N(0, 1) per channel, Gaussian-smoothed (circular) and rescaled to unit variance."""
+    from scipy import ndimage
+
+    out = []
+    for c, h, w in shapes:
+        z = ndimage.gaussian_filter(rng.standard_normal((c, h, w)), sigma=(0, sigma, sigma), mode="wrap")
+        impulse = np.zeros((h, w))
+        impulse[h // 2, w // 2] = 1.0
+        gain = np.sqrt((ndimage.gaussian_filter(impulse, sigma, mode="wrap") ** 2).sum())
+        out.append((z / gain).astype(np.float32))
+    return out
+
+
+@pytest.fixture(scope="module")
+def null():
+    rng = np.random.default_rng(1)
+    return fit_region_null([correlated(rng) for _ in range(40)])
+
+
+def test_correlation_area_of_white_and_smooth_fields():
+    rng = np.random.default_rng(0)
+    assert correlation_area(rng.standard_normal((64, 64))) < 1.6
+    from scipy import ndimage
+
+    smooth = ndimage.gaussian_filter(rng.standard_normal((64, 64)), 2.0, mode="wrap")
+    assert correlation_area(smooth) > 8  # a Gaussian of std 2 spreads one cell over ~4 pi sigma^2 / 2 cells
+
+
+def test_fitted_statistics_describe_the_field(null):
+    for sc, (c, _, _) in zip(null.scales, SHAPES):
+        assert sc.channels == c and sc.mu == pytest.approx(c, rel=0.05)
+        assert sc.rho > 3  # smoothed latents: correlated neighbours
+    assert null.calibrated and null.calibration.n_images == 40 and null.calibration.fitted
+
+
+def test_calibration_is_monotone_and_never_beats_the_model():
+    cal = RegionCalibration.fit(np.linspace(-2.5, 6.0, 60).tolist(), n_images=20)
+    model = -np.linspace(-3, 30, 200)
+    out = cal.log10_nfa(model)
+    assert np.all(np.diff(out) <= 1e-12) and np.all(out >= model - 1e-12)
+    assert out[-1] < -5  # the fitted tail carries on beyond the largest score seen
+
+
+def test_fresh_correlated_fields_stay_near_the_nominal_rate(null):
+    rng = np.random.default_rng(2)
+    counts = np.array([[segment(z, (32, 32), mode="calibrated", null=null).count_at(k) for k in (0, 1, 2)]
+                       for z in (correlated(rng) for _ in range(100))])
+    means = counts.mean(0)
+    # 100 fields: the nominal 1, 0.1, 0.01 with generous sampling margins (the benchmark uses 1000+)
+    assert means[0] <= 2.0 and means[1] <= 0.4 and means[2] <= 0.1
+    assert means[0] >= means[1] >= means[2]
+
+
+def test_planted_blob_is_found_with_its_extent(null):
+    rng = np.random.default_rng(3)
+    ious = []
+    for _ in range(10):
+        z = correlated(rng)
+        y, x = rng.integers(4, 20, size=2)
+        truth = np.zeros((32, 32), dtype=bool)
+        truth[y:y + 8, x:x + 8] = True
+        for level, (c, h, w) in enumerate(SHAPES):
+            f = 32 // h
+            z[level][:, y // f:-(-(y + 8) // f), x // f:-(-(x + 8) // f)] *= 2.0
+        seg = segment(z, (32, 32), k=2, mode="calibrated", null=null)
+        mask = seg.mask
+        ious.append((mask & truth).sum() / max((mask | truth).sum(), 1))
+    assert np.mean(ious) >= 0.5
+
+
+def test_round_trip_through_json(null):
+    again = RegionNull.from_dict(json.loads(json.dumps(null.to_dict())))
+    assert again.to_dict() == null.to_dict()
+    z = correlated(np.random.default_rng(4))
+    a = segment(z, (32, 32), mode="calibrated", null=null)
+    b = segment(z, (32, 32), mode="calibrated", null=again)
+    np.testing.assert_array_equal(a.log_nfa, b.log_nfa)
+
+
+def test_calibrated_mode_needs_a_matching_null(null):
+    z = correlated(np.random.default_rng(5))
+    with pytest.raises(ValueError, match="region null"):
+        segment(z, (32, 32), mode="calibrated")
+    with pytest.raises(ValueError, match="region null"):
+        segment(z[:2], (32, 32), mode="calibrated", null=null)
