@@ -194,6 +194,7 @@ def run_eval(category_dir: str | Path, config=None, shots: int | None = None, k:
         "infer_wall_ms_per_image": 1000 * predict_seconds / len(preds),
         "timing_ms_per_image": timing,
         "holdout_calibration": [s["mean_z2"] for s in model.calibration.get("scales", [])],
+        "holdout_ks": [s["ks"] for s in model.calibration.get("scales", [])],
         "calibration_warnings": model.calibration.get("warnings", []),
         "training": {k_: v for k_, v in model.meta.get("training", {}).items() if k_ != "loss_curve"},
     }

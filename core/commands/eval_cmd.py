@@ -22,6 +22,8 @@ def register(subparsers) -> None:
     p.add_argument("--k", type=float, default=0.0, help="NFA threshold: log10 NFA <= -k")
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     p.add_argument("--json", type=Path, required=True, metavar="OUT", help="where to write the figures")
+    p.add_argument("--plot", type=Path, default=None, metavar="DIR",
+                   help="also write the honesty curve and detection / mIoU against k as PNG files in DIR")
     p.set_defaults(func=run)
 
 
@@ -50,6 +52,11 @@ def run(args: argparse.Namespace) -> int:
         bar.close()
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=1))
+    if args.plot is not None:
+        from core.evaluation_plots import write_eval_plots
+
+        for path in write_eval_plots(result, args.plot):
+            print(f"wrote {path}")
     keys = ("image_auroc", "pixel_auroc", "aupro", "miou_nfa", "good_images_with_detection", "train_seconds",
             "backbone_ms_per_image", "infer_ms_per_image")
     print(" ".join(f"{k}={result[k]:.4g}" if isinstance(result.get(k), float) else f"{k}={result.get(k)}" for k in keys))
