@@ -20,7 +20,7 @@ def model():
 def test_training_with_held_out_images_stores_a_region_null(model):
     null = model.region_null
     assert model.regions_calibrated and null is not None
-    assert len(null.scales) == len(model.channels) and null.calibration.n_images == 1
+    assert len(null.scales) == len(model.channels) and null.calibration.n_images == 10  # every image, cross-fitted
     pred = model.predict(_textures(1, seed=5))[0]
     assert model.segment(pred).log10_nt == 0.0  # calibrated mode: the count of tests is per region size
 
@@ -42,6 +42,26 @@ def test_old_revision_without_a_region_null_loads_and_says_uncalibrated(model):
     from core.nfa import log10_polyomino_nt
 
     assert old.segment(pred).log10_nt == log10_polyomino_nt([z.shape for z in pred.latents])  # eq. 5.8
+
+
+def test_few_images_are_cross_fitted_each_scored_by_a_model_trained_without_it(model):
+    training, cal = model.meta["training"], model.calibration
+    assert training["crossfit_folds"] == 3 and training["n_holdout"] == 0 and training["n_images"] == 10
+    assert cal["source"] == "training images scored by models trained without them (3 folds)"
+    assert cal["scale_images"] == 5 and cal["n_images"] == 5  # half sets the latent scale, half checks it
+
+
+def test_calibration_split_folds_cover_every_image_once():
+    from core.models.uflow.train import _calibration_split
+
+    hold, folds = _calibration_split(16, UFlowConfig())
+    assert hold == [] and len(folds) == 3 and sorted(i for f in folds for i in f) == list(range(16))
+    assert _calibration_split(3, UFlowConfig()) == ([], [])  # too few: uncalibrated
+    hold, folds = _calibration_split(400, UFlowConfig())  # many images: a held-out tenth, no extra models
+    assert folds == [] and len(hold) == 40
+    hold, folds = _calibration_split(16, UFlowConfig(crossfit_folds=0))
+    assert folds == [] and len(hold) == 2
+    assert _calibration_split(400, UFlowConfig(holdout_fraction=0.0)) == ([], [])
 
 
 def test_few_images_fall_back_to_the_paper_count_and_say_so():

@@ -131,7 +131,8 @@ def test_training_is_reproducible_and_fine_tunes(mtd_pair, lite0, trained):
 
 def test_latent_calibration_on_held_out_images(mtd_root, lite0):
     good = sorted((mtd_root / "train" / "good").iterdir())[:8]
-    config = UFlowConfig(**{**TINY, "calibrate_latents": True, "holdout_fraction": 0.25, "map_smoothing": 2.0})
+    config = UFlowConfig(**{**TINY, "calibrate_latents": True, "holdout_fraction": 0.25, "map_smoothing": 2.0,
+                            "crossfit_folds": 0})
     model = train(good, config, backbone=lite0)
     cal = model.calibration
     assert cal["source"].startswith("held-out normal images, the same") and model.meta["training"]["n_holdout"] == 2
@@ -157,7 +158,8 @@ def test_latent_calibration_on_held_out_images(mtd_root, lite0):
 
 def test_calibration_check_uses_images_that_did_not_set_the_scale(mtd_root, lite0):
     good = sorted((mtd_root / "train" / "good").iterdir())[:8]
-    model = train(good, UFlowConfig(**{**TINY, "calibrate_latents": True, "holdout_fraction": 0.5}), backbone=lite0)
+    model = train(good, UFlowConfig(**{**TINY, "calibrate_latents": True, "holdout_fraction": 0.5, "crossfit_folds": 0}),
+                  backbone=lite0)
     cal = model.calibration
     assert model.meta["training"]["n_holdout"] == 4 and cal["scale_images"] == 2 and cal["n_images"] == 2
     assert cal["source"] == "held-out normal images not used to set the latent scale"

@@ -43,7 +43,9 @@ class UFlowConfig:
     flip_augment: bool = False  # horizontal/vertical flips of the cached features
     feature_noise: float = 0.5  # std of Gaussian noise on the standardised features while training (keeps
     # held-out latents near N(0,1): without it mean z^2 on normal test images was 6-17 instead of 1-1.6)
-    holdout_fraction: float = 0.1  # normal images kept out of training for calibration (when >= 8 images)
+    holdout_fraction: float = 0.1  # normal images kept out of training for calibration (from crossfit_below on)
+    crossfit_below: int = 300  # fewer training images: calibrate on cross-fitted latents instead of a held-out part
+    crossfit_folds: int = 3  # extra models for cross-fitting (each trained without one fold); < 2 = off
     select_on_holdout: bool = False  # keep the step with the lowest held-out NLL (checked every 50 steps)
     noise_reference_images: int = 0  # > 0: the noise shrinks as sqrt(this / n) for n training images above it
     steps_per_image: float = 0.0  # > 0: at least this many steps per training image, up to max_train_steps

@@ -109,60 +109,41 @@ def _nll_of(model: UFlowModel, feats: list[list[torch.Tensor]]) -> float:
     return float(np.mean(values)) if values else float("nan")
 
 
-def train(images: Sequence[ImageInput], config: UFlowConfig | None = None, progress: ProgressCallback = no_progress,
-          cancel: CancelToken = NEVER_CANCELLED, init_from: UFlowModel | None = None,
-          backbone: FeatureExtractor | None = None) -> UFlowModel:
-    """Train U-Flow on normal images (paths or arrays); `init_from` fine-tunes a parent model;
-    `backbone` reuses an already built extractor (its name must match the config).
+MIN_CALIBRATION_IMAGES = 4  # below this, nothing is held out and the regions stay uncalibrated
 
-    Progress: loading 0-5 %, features 5-30 %, optimisation 30-95 %, calibration 95-100 %.
-    Raises JobCancelled between steps once `cancel` is set.
+
+def _calibration_split(n: int, config: UFlowConfig) -> tuple[list[int], list[list[int]]]:
+    """(held-out indices, cross-fitting folds) for n training images.
+
+    From `crossfit_below` images on, a `holdout_fraction` of them is held out; below it (and from
+    MIN_CALIBRATION_IMAGES on), every image is used for training and the calibration latents come from
+    `crossfit_folds` extra models, each trained without one fold: a few held-out images cannot calibrate
+    the false-alarm tail of the regions, a cross-fitted score of every image can.
     """
-    config = config or UFlowConfig()
-    if not images:
-        raise ModelError("training needs at least one normal image")
-    started = time.perf_counter()
-    torch.manual_seed(config.seed)
-    gen = torch.Generator().manual_seed(config.seed)
+    order = np.random.default_rng(config.seed).permutation(n).tolist()
+    if n < MIN_CALIBRATION_IMAGES:
+        return [], []
+    if n < config.crossfit_below and config.crossfit_folds >= 2:
+        k = min(config.crossfit_folds, n // 2)
+        return [], [sorted(order[i::k]) for i in range(k)]
+    if config.holdout_fraction <= 0:
+        return [], []
+    n_hold = min(max(int(round(n * config.holdout_fraction)), 1), n - 1)
+    return sorted(order[:n_hold]), []
 
-    loaded = []
-    for i, image in enumerate(images):
-        cancel.check()
-        loaded.append(load_rgb(image))
-        progress(0.05 * (i + 1) / len(images), "loading images")
 
-    order = np.random.default_rng(config.seed).permutation(len(loaded))
-    n_hold = int(round(len(loaded) * config.holdout_fraction)) if len(loaded) >= 8 else 0
-    n_hold = min(max(n_hold, 1 if config.holdout_fraction > 0 and len(loaded) >= 8 else 0), len(loaded) - 1)
-    hold_idx = sorted(order[:n_hold].tolist())
-    train_idx = sorted(order[n_hold:].tolist())
+def _normalised(model: UFlowModel, feats: list[torch.Tensor]) -> list[torch.Tensor]:
+    return [(t[None] - m)[0] / s[0] for t, m, s in zip(feats, model.feature_mean, model.feature_std)]
 
-    if init_from is not None:
-        parent = init_from.config
-        if parent.backbone != config.backbone:
-            raise ModelError(f"cannot fine-tune a {parent.backbone} model with backbone {config.backbone}")
-        config = dataclasses.replace(config, backbone_weights=parent.backbone_weights, input_size=parent.input_size,
-                              resize=parent.resize, strides=init_from.strides, flow_steps=parent.flow_steps,
-                              clamp=parent.clamp, hidden_ratio=parent.hidden_ratio,
-                              random_backbone=parent.random_backbone)
-        model = UFlowModel(config, backbone=init_from.backbone)
-        model.flow.load_state_dict(init_from.flow.state_dict())
-        model.feature_mean = [m.clone() for m in init_from.feature_mean]
-        model.feature_std = [s.clone() for s in init_from.feature_std]
-    else:
-        model = UFlowModel(config, backbone=backbone)
 
-    progress(0.05, "extracting features")
-    feats = _features(model, loaded, cancel, lambda f: progress(0.05 + 0.25 * f, "extracting features"))
-    train_feats = [feats[i] for i in train_idx]
-    hold_feats = [feats[i] for i in hold_idx]
-    if init_from is None:
-        _standardise(model, train_feats)
-    norm = lambda f: [(t[None] - m)[0] / s[0] for t, m, s in zip(f, model.feature_mean, model.feature_std)]
-    train_feats = [norm(f) for f in train_feats]
-    hold_feats = [norm(f) for f in hold_feats]
-    features_seconds = time.perf_counter() - started
+@torch.no_grad()
+def _latents(model: UFlowModel, feats: list[torch.Tensor]) -> list[np.ndarray]:
+    return [z[0].numpy() for z in model.run_flow([t[None] for t in feats])[0]]
 
+
+def _optimise(model: UFlowModel, train_feats, hold_feats, config: UFlowConfig, gen: torch.Generator,
+              cancel: CancelToken, progress: ProgressCallback) -> tuple[list[float], tuple]:
+    """The fixed-budget Adam run (warm-up + cosine); returns the losses and (best held-out NLL, state, step)."""
     batches = _Batches(train_feats, config.batch_size, config.crop_cells, config.flip_augment, gen)
     n_steps = config.steps_for(len(train_feats))
     noise = config.noise_for(len(train_feats))
@@ -195,45 +176,134 @@ def train(images: Sequence[ImageInput], config: UFlowConfig | None = None, progr
             if value < best[0]:
                 best = (value, copy.deepcopy(model.flow.state_dict()), step + 1)
         if step % 5 == 0 or step + 1 == n_steps:
-            progress(0.30 + 0.65 * (step + 1) / n_steps,
-                     f"step {step + 1}/{n_steps}, nll/dim {np.mean(losses[-20:]):.4f}")
+            progress((step + 1) / n_steps, f"step {step + 1}/{n_steps}, nll/dim {np.mean(losses[-20:]):.4f}")
     model.flow.eval()
     if best[1] is not None:
         model.flow.load_state_dict(best[1])
+    return losses, best
+
+
+def train(images: Sequence[ImageInput], config: UFlowConfig | None = None, progress: ProgressCallback = no_progress,
+          cancel: CancelToken = NEVER_CANCELLED, init_from: UFlowModel | None = None,
+          backbone: FeatureExtractor | None = None) -> UFlowModel:
+    """Train U-Flow on normal images (paths or arrays); `init_from` fine-tunes a parent model;
+    `backbone` reuses an already built extractor (its name must match the config).
+
+    Progress: loading 0-5 %, features 5-30 %, optimisation (cross-fitting folds, then the model) 30-95 %,
+    calibration 95-100 %.
+    Raises JobCancelled between steps once `cancel` is set.
+    """
+    config = config or UFlowConfig()
+    if not images:
+        raise ModelError("training needs at least one normal image")
+    started = time.perf_counter()
+    torch.manual_seed(config.seed)
+    gen = torch.Generator().manual_seed(config.seed)
+
+    loaded = []
+    for i, image in enumerate(images):
+        cancel.check()
+        loaded.append(load_rgb(image))
+        progress(0.05 * (i + 1) / len(images), "loading images")
+
+    hold_idx, folds = _calibration_split(len(loaded), config)
+    hold_set = set(hold_idx)
+    train_idx = [i for i in range(len(loaded)) if i not in hold_set]
+
+    shared = {"backbone": backbone if init_from is None else init_from.backbone}
+
+    def fresh_model() -> UFlowModel:
+        """A new flow (seeded: every one starts from the same weights), or a copy of the parent to fine-tune."""
+        child = UFlowModel(config, backbone=shared["backbone"])
+        shared["backbone"] = child.backbone
+        if init_from is not None:
+            child.flow.load_state_dict(init_from.flow.state_dict())
+            child.feature_mean = [m.clone() for m in init_from.feature_mean]
+            child.feature_std = [s.clone() for s in init_from.feature_std]
+        return child
+
+    if init_from is not None:
+        parent = init_from.config
+        if parent.backbone != config.backbone:
+            raise ModelError(f"cannot fine-tune a {parent.backbone} model with backbone {config.backbone}")
+        config = dataclasses.replace(config, backbone_weights=parent.backbone_weights, input_size=parent.input_size,
+                              resize=parent.resize, strides=init_from.strides, flow_steps=parent.flow_steps,
+                              clamp=parent.clamp, hidden_ratio=parent.hidden_ratio,
+                              random_backbone=parent.random_backbone)
+    model = fresh_model()
+
+    progress(0.05, "extracting features")
+    raw_feats = _features(model, loaded, cancel, lambda f: progress(0.05 + 0.25 * f, "extracting features"))
+    features_seconds = time.perf_counter() - started
+
+    runs = 1 + len(folds)
+    span = 0.65 / runs
+
+    def fit(target: UFlowModel, fit_idx: list[int], run: int, label: str):
+        """Standardise on (new models) and optimise over `fit_idx`; returns the normalised features and the log."""
+        if init_from is None:
+            _standardise(target, [raw_feats[i] for i in fit_idx])
+        feats = [_normalised(target, raw_feats[i]) for i in range(len(raw_feats))]
+        log = _optimise(target, [feats[i] for i in fit_idx], [feats[i] for i in hold_idx] if target is model else [],
+                        config, gen, cancel,
+                        lambda f, m: progress(0.30 + span * (run + f), f"{label}{m}"))
+        return feats, log
+
+    # Cross-fitting: each fold's images are scored by a model trained on the other folds, so every training
+    # image yields latents that are held out, like the latents of new images, for the calibration below.
+    crossfit_latents: list[list[np.ndarray] | None] = [None] * len(loaded)
+    for run, fold in enumerate(folds):
+        fold_set = set(fold)
+        aux = fresh_model()
+        feats, _ = fit(aux, [i for i in train_idx if i not in fold_set], run, f"fold {run + 1}/{len(folds)}: ")
+        for i in fold:
+            crossfit_latents[i] = _latents(aux, feats[i])
+    feats, log = fit(model, train_idx, len(folds), "")
+    losses, best = log
 
     progress(0.95, "checking calibration")
-    cal_feats = hold_feats or train_feats[: min(len(train_feats), 32)]
-    with torch.no_grad():
-        cal_latents = [[z[0].numpy() for z in model.run_flow([t[None] for t in f])[0]] for f in cal_feats]
-    held_out_latents = cal_latents if hold_feats else []
+    if folds:
+        held_out_latents = [z for z in crossfit_latents if z is not None]
+    else:
+        held_out_latents = [_latents(model, feats[i]) for i in hold_idx]
+    cal_latents = held_out_latents or [_latents(model, feats[i]) for i in train_idx[:32]]
     scale = [1.0] * len(model.channels)
     raw = mean_z2_per_scale(cal_latents)
-    source = "held-out normal images" if hold_feats else "training images (too few to hold out)"
+    if folds:
+        source = f"training images scored by models trained without them ({len(folds)} folds)"
+    elif held_out_latents:
+        source = "held-out normal images"
+    else:
+        source = "training images (too few to hold out)"
     scale_images = 0
-    if config.calibrate_latents and hold_feats:
+    if config.calibrate_latents and held_out_latents:
         # With 4+ held-out images the scale comes from one half and the check from the other, so the check
         # stays a test; with fewer, both use every held-out image and the mean is 1 by construction.
         split = len(cal_latents) >= 4
-        fit, check = (cal_latents[0::2], cal_latents[1::2]) if split else (cal_latents, cal_latents)
-        scale = [float(1.0 / math.sqrt(max(v, 1e-6))) for v in (mean_z2_per_scale(fit) if split else raw)]
+        fit_half, check = (cal_latents[0::2], cal_latents[1::2]) if split else (cal_latents, cal_latents)
+        scale = [float(1.0 / math.sqrt(max(v, 1e-6))) for v in (mean_z2_per_scale(fit_half) if split else raw)]
         cal_latents = [[z * s for z, s in zip(img, scale)] for img in check]
-        scale_images = len(fit)
-        source = ("held-out normal images not used to set the latent scale" if split
-                  else "held-out normal images, the same that set the latent scale")
+        scale_images = len(fit_half)
+        if not folds:
+            source = ("held-out normal images not used to set the latent scale" if split
+                      else "held-out normal images, the same that set the latent scale")
     calibration = calibration_report(cal_latents, seed=config.seed)
-    if hold_feats:
+    if held_out_latents:
         region_latents = [[z * s for z, s in zip(img, scale)] for img in held_out_latents]
         calibration["regions"] = fit_region_null(region_latents).to_dict()
     else:
-        calibration["warnings"].append("no held-out normal images (fewer than 8 training images): regions use "
-                                       "the paper's count of tests, uncalibrated")
+        calibration["warnings"].append(f"too few normal images to hold any out (fewer than {MIN_CALIBRATION_IMAGES}):"
+                                       " regions use the paper's count of tests, uncalibrated")
     calibration["source"] = source
     calibration["latent_scale"] = scale
     calibration["scale_images"] = scale_images
     calibration["raw_mean_z2"] = raw  # before rescaling: how far the flow alone is from N(0, 1)
+    hold_feats = [feats[i] for i in hold_idx]
+    n_steps = config.steps_for(len(train_idx))
     model.meta = {
         "fingerprint": fingerprint([loaded[i] for i in train_idx]),
-        "training": {"n_images": len(train_idx), "n_holdout": len(hold_idx), "steps": n_steps, "feature_noise": noise,
+        "training": {"n_images": len(train_idx), "n_holdout": len(hold_idx), "crossfit_folds": len(folds),
+                     "steps": n_steps, "feature_noise": config.noise_for(len(train_idx)),
                      "selected_step": best[2] or n_steps,
                      "final_nll_per_dim": float(np.mean(losses[-20:])) if losses else None,
                      "holdout_nll_per_dim": _nll_of(model, hold_feats) if hold_feats else None,
