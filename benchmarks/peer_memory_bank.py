@@ -6,7 +6,8 @@ The peer: the model's backbone at the model's input size; the stride-8 and strid
 3x3 neighbours, the stride-16 map upsampled to stride 8 and concatenated; a bank of at most 40,000 training
 patches drawn at random (seed 0); a test patch's score is its Euclidean distance to the nearest bank patch;
 the map is the patch scores upsampled to the input and blurred (Gaussian, std 4 px) as in PatchCore, the
-image score its maximum (the largest raw patch score, PatchCore's, is printed too: on MTD it ranks worse). U-Flow runs with `contrario eval`'s defaults (or --set overrides).
+image score its maximum (the largest raw patch score, PatchCore's own, is printed too). U-Flow runs with
+`contrario eval`'s defaults (or --set overrides), its a contrario regions included (--no-nfa skips them).
 Both are evaluated with the same code (core.evaluation). Prints one row each and their ratio; --json writes
 both result dicts. Timings are only meaningful on a quiet machine.
 """
@@ -19,7 +20,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -115,13 +115,14 @@ def main() -> None:
     parser.add_argument("--set", default="", help="U-Flow config overrides, e.g. \"feature_pooling=1\"")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--no-nfa", action="store_true", help="skip U-Flow's a contrario regions (by_k figures)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     config = UFlowConfig(**parse_set(args.set))
     backbone = build_backbone(config.backbone, config.backbone_weights)
     if backbone.spec.name != get_spec(config.backbone).name:
         raise SystemExit("backbone mismatch")
-    uflow = run_eval(args.category_dir, config, shots=args.shots, backbone=backbone, with_nfa=False)
+    uflow = run_eval(args.category_dir, config, shots=args.shots, backbone=backbone, with_nfa=not args.no_nfa)
     peer = run_peer(args.category_dir, config, args.shots, backbone)
     ks = [round(v, 3) for v in uflow["holdout_ks"]]
     print(f"{args.category_dir} shots={args.shots or 'all'} set={args.set or 'defaults'}")
@@ -134,6 +135,14 @@ def main() -> None:
                  if uflow.get("pixel_auroc") and peer.get("pixel_auroc") else "—")
     print(f"| U-Flow / memory bank | {uflow['image_auroc'] / peer['image_auroc']:.3f} | {ratio_pix} | | |")
     print(f"held-out latent KS distance to chi2 per scale (coarsest first): {ks}")
+    if "by_k" in uflow:
+        print(f"U-Flow regions ({uflow['nfa_mode']} mode, {uflow['nfa_ms_per_image']:.1f} ms per image):")
+        print("| k | regions per good image | good images flagged | defective images found | mIoU |")
+        print("|---|---|---|---|---|")
+        for k, f in uflow["by_k"].items():
+            miou = f"{f['miou']:.3f}" if f["miou"] is not None else "—"
+            print(f"| {k} | {f['regions_per_good_image']:.3f} | {f['good_images_with_detection']:.3f} "
+                  f"| {f['defect_images_with_detection']:.3f} | {miou} |")
     if args.json is not None:
         args.json.write_text(json.dumps({"uflow": uflow, "memory_bank": peer}, indent=1))
 

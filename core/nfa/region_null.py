@@ -143,22 +143,34 @@ class RegionNull:
                    source=d.get("source", ""), warnings=list(d.get("warnings", [])))
 
 
-def correlation_area(u: np.ndarray, max_lag: int = MAX_LAG) -> float:
-    """Sum over lags |dy|, |dx| <= max_lag of the positive part of the normalised autocorrelation of u."""
-    v = np.asarray(u, dtype=np.float64)
-    v = v - v.mean()
-    h, w = v.shape
-    var = float((v * v).mean())
+def correlation_area(fields: np.ndarray | Sequence[np.ndarray], max_lag: int = MAX_LAG) -> float:
+    """Sum over lags |dy|, |dx| <= max_lag of the positive part of the normalised autocorrelation of u.
+
+    `fields`: one 2-D field or several of the same law (each centred on its own mean). The autocorrelation
+    is pooled over the fields before its positive part is taken: per field, the sampling noise of each
+    lag's estimate would add up over the lags into a spurious correlation area (3.8 instead of 1 for white
+    8 x 8 fields).
+    """
+    fields = [np.asarray(fields, dtype=np.float64)] if np.ndim(fields) == 2 else [np.asarray(f, dtype=np.float64)
+                                                                                   for f in fields]
+    centred = [f - f.mean() for f in fields]
+    var = sum(float((v * v).sum()) for v in centred) / sum(v.size for v in centred)
     if var <= 0:
         return 1.0
     total = 0.0
     for dy in range(-max_lag, max_lag + 1):
         for dx in range(-max_lag, max_lag + 1):
-            if abs(dy) >= h or abs(dx) >= w:
-                continue
-            a = v[max(dy, 0):h + min(dy, 0), max(dx, 0):w + min(dx, 0)]
-            b = v[max(-dy, 0):h + min(-dy, 0), max(-dx, 0):w + min(-dx, 0)]
-            total += max(0.0, float((a * b).mean()) / var)
+            products, pairs = 0.0, 0
+            for v in centred:
+                h, w = v.shape
+                if abs(dy) >= h or abs(dx) >= w:
+                    continue
+                a = v[max(dy, 0):h + min(dy, 0), max(dx, 0):w + min(dx, 0)]
+                b = v[max(-dy, 0):h + min(-dy, 0), max(-dx, 0):w + min(-dx, 0)]
+                products += float((a * b).sum())
+                pairs += a.size
+            if pairs:
+                total += max(0.0, products / pairs / var)
     return max(1.0, total)
 
 
@@ -170,7 +182,7 @@ def estimate_scales(latents_per_image: Sequence[Sequence[np.ndarray]]) -> list[S
     for level in range(len(latents_per_image[0])):
         us = [chi2_energy(img[level]) for img in latents_per_image]
         cells = np.concatenate([u.ravel() for u in us])
-        rho = float(np.mean([correlation_area(u) for u in us]))
+        rho = correlation_area(us)
         c = int(np.shape(latents_per_image[0][level])[0])
         out.append(ScaleNull(channels=c, mu=float(cells.mean()), var=float(max(cells.var(), 1e-12)), rho=rho))
     return out

@@ -40,6 +40,13 @@ def test_correlation_area_of_white_and_smooth_fields():
     assert correlation_area(smooth) > 8  # a Gaussian of std 2 spreads one cell over ~4 pi sigma^2 / 2 cells
 
 
+def test_correlation_area_pooled_over_small_fields_has_no_noise_bias():
+    rng = np.random.default_rng(4)
+    small = [rng.standard_normal((8, 8)) for _ in range(76)]  # a coarse scale over a held-out set
+    assert np.mean([correlation_area(f) for f in small]) > 3  # per field, sampling noise adds up
+    assert correlation_area(small) < 1.5
+
+
 def test_fitted_statistics_describe_the_field(null):
     for sc, (c, _, _) in zip(null.scales, SHAPES):
         assert sc.channels == c and sc.mu == pytest.approx(c, rel=0.05)
