@@ -14,7 +14,7 @@ from core.jobs import queue
 from core.jobs.payloads import infer_payload, train_payload
 from core.jobs.runner import run_in_worker
 from core.jobs.worker import WorkerInterrupted
-from core.store.schema import DatasetRevision, Image, InferenceResult, Job, ModelRevision
+from core.store.schema import Batch, DatasetRevision, Image, InferenceResult, Item, Job, ModelRevision
 
 
 def _count(project, table) -> int:
@@ -37,7 +37,8 @@ def test_a_copy_project_whose_originals_moved_trains_and_scores(tmp_path, mtd_ro
         import_paths(project, [str(originals / p.name) for p in goods], "train", copy=True)
         import_paths(project, [str(originals / p.name) for p in tests], "test", copy=True)
         with project.session() as s:
-            for image_id in s.scalars(select(Image.id).where(Image.original_path.contains("train"))):
+            train = select(Image.id).join(Item).join(Batch).where(Batch.name == "train")
+            for image_id in s.scalars(train):
                 add_annotation(s, image_id, "alice", verdict="good")
         shutil.move(originals, tmp_path / "moved-away")  # the camera share is gone; the project has copies
         payload = train_payload(project, batch="train")
