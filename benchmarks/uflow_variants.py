@@ -30,7 +30,7 @@ from core.models.uflow.model import anomaly_map_from_latents, smooth_map  # noqa
 
 
 def _map(latents: list[np.ndarray], shape: tuple[int, int], sigma: float) -> np.ndarray:
-    z = [torch.from_numpy(l)[None] for l in latents]
+    z = [torch.from_numpy(lat)[None] for lat in latents]
     return smooth_map(anomaly_map_from_latents(z, shape), sigma)[0].numpy()
 
 

@@ -33,14 +33,14 @@ from PIL import Image as PILImage
 from sqlalchemy import select
 
 from core import __version__
-from core.errors import ContrarioError, ImageError
-from core.io.coco import components, mask_to_polygons, rle_encode
-from core.io.images import read_image, to_rgb_float
-from core.labels.classes import list_classes
 from core.domain.active_model import active_model, active_model_in
 from core.domain.enums import ImageStatus
 from core.domain.images import image_source
 from core.domain.labels import LabelRecord, current_labels, label_of
+from core.errors import ContrarioError, ImageError
+from core.io.coco import components, mask_to_polygons, rle_encode
+from core.io.images import read_image, to_rgb_float
+from core.labels.classes import list_classes
 from core.labels.editing import load_mask
 from core.labels.findings import find_findings
 from core.progress import NEVER_CANCELLED, CancelToken, ProgressCallback, no_progress

@@ -20,8 +20,8 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from core.errors import ContrarioError, ImageError, JobCancelled
-from core.io.importer import Candidate, Examined, ImportReport, import_candidates
 from core.io.images import SUPPORTED_SUFFIXES, read_image
+from core.io.importer import Candidate, Examined, ImportReport, import_candidates
 from core.io.pixels import to_uint8
 from core.labels.revisions import add_annotation, ensure_defect_class
 from core.progress import NEVER_CANCELLED, CancelToken, ProgressCallback, no_progress

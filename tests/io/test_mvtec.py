@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PIL import Image as PILImage
 from imagefiles import pattern, write_png
+from PIL import Image as PILImage
 from sqlalchemy import select
 
 from core.io.mvtec import GROUND_TRUTH, find_mask, import_mvtec, is_mvtec_folder

@@ -17,7 +17,6 @@ from core.jobs.runner import JobRunner, WorkerProcess, run_in_worker
 from core.store.schema import Image, InferenceResult, Job, ModelRevision
 
 
-
 def _result_count(project) -> int:
     with project.session() as s:
         return s.scalar(select(func.count()).select_from(InferenceResult))
