@@ -23,7 +23,6 @@ from core.store.schema import (
 )
 
 
-
 @dataclass
 class ImageRow:
     """One image as the gallery and the review flow see it."""
