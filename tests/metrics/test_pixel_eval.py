@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
+import torch.nn.functional as F
 
 from core.metrics.pixel_eval import EVAL_SIDE, eval_pair, eval_shape, resize_map, resize_mask
-
-torch = pytest.importorskip("torch")
-F = torch.nn.functional
 
 
 @pytest.mark.parametrize("src,dst", [((32, 32), (256, 171)), ((17, 23), (9, 40)), ((64, 64), (64, 30)),
