@@ -143,6 +143,12 @@ class MainWindow(QtWidgets.QMainWindow):
         self.filter_box.currentIndexChanged.connect(self.apply_filter)
         self.sort_box.currentIndexChanged.connect(self.apply_filter)
         self.batch_box.currentIndexChanged.connect(self.apply_filter)
+        # During review the canvas owns the keys: the drop-downs take focus only when clicked and give it
+        # back once a choice is made, so Space, Enter and the letter keys never reach them by accident.
+        self.canvas.setFocusPolicy(QtCore.Qt.FocusPolicy.StrongFocus)
+        for box in (self.batch_box, self.filter_box, self.sort_box):
+            box.setFocusPolicy(QtCore.Qt.FocusPolicy.ClickFocus)
+            box.activated.connect(lambda _i: self.focus_canvas())
         self.canvas.regionHovered.connect(self._on_region_hovered)
         self.canvas.activeViewChanged.connect(self._on_active_view_clicked)
 
@@ -249,7 +255,7 @@ class MainWindow(QtWidgets.QMainWindow):
         r.bind("import_folder", self._ask_import_folder)
         r.bind("score_batch", self.score_batch)
         r.bind("quit", self.close)
-        self.gallery.clicked.connect(lambda idx: self.show_position(idx.row()))
+        self.gallery.clicked.connect(lambda idx: (self.show_position(idx.row()), self.focus_canvas()))
 
     # ================================================================ project
     def open_project(self, folder: str | Path) -> bool:
@@ -278,6 +284,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.training.set_project(project)
         self.labels.set_project(project)
         self.reload()
+        self.focus_canvas()
+
+    def focus_canvas(self) -> None:
+        self.canvas.setFocus(QtCore.Qt.FocusReason.OtherFocusReason)
 
     def reload(self) -> None:
         """Re-read rows, batches and the active model from the store; keeps the current image if possible."""
@@ -652,11 +662,12 @@ class MainWindow(QtWidgets.QMainWindow):
     def eventFilter(self, obj, event) -> bool:
         kind = event.type()
         if kind in (QtCore.QEvent.Type.KeyPress, QtCore.QEvent.Type.KeyRelease) and self.isActiveWindow():
-            if not event.isAutoRepeat() and self.registry.matches_held("hold_hide_overlays", event):
+            if self.registry.matches_held("hold_hide_overlays", event):
                 focus = QtWidgets.QApplication.focusWidget()
                 if not isinstance(focus, (QtWidgets.QLineEdit, QtWidgets.QKeySequenceEdit, QtWidgets.QAbstractSpinBox)):
-                    self.canvas.hold_hide(kind == QtCore.QEvent.Type.KeyPress)
-                    return True
+                    if not event.isAutoRepeat():
+                        self.canvas.hold_hide(kind == QtCore.QEvent.Type.KeyPress)
+                    return True  # auto-repeats too: a held Space must not reach a button or drop-down
             elif kind == QtCore.QEvent.Type.KeyPress and event.key() == QtCore.Qt.Key.Key_Escape and self.help.isVisible():
                 self.help.hide()
                 return True

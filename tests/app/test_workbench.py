@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from workbench_helpers import open_in
-from PySide6 import QtCore
+from PySide6 import QtCore, QtGui, QtWidgets
 from sqlalchemy import select
 
 from core.labels.revisions import add_annotation, current_annotations
@@ -253,3 +253,25 @@ def test_cli_screenshot_renders_first_scored_image(project, tmp_path):
 
     with Image.open(out) as im:
         assert im.size[0] > 800 and im.size[1] > 500
+
+
+def test_the_canvas_owns_the_keys_during_review(window, project, qtbot):
+    """Focus used to start on the Batch box: a held Space opened its drop-down and swallowed the next G."""
+    open_in(window, project, qtbot)
+    window.activateWindow()
+    qtbot.waitUntil(lambda: window.isActiveWindow())
+    assert QtWidgets.QApplication.focusWidget() is window.canvas
+    rect = window.gallery.visualRect(window.model.index(2))
+    qtbot.mouseClick(window.gallery.viewport(), QtCore.Qt.MouseButton.LeftButton, pos=rect.center())
+    window.wait_idle()
+    assert QtWidgets.QApplication.focusWidget() is window.canvas
+    window.batch_box.setFocus()  # even a drop-down that holds focus must not see a held Space
+    for autorepeat in (False, True, True):
+        event = QtGui.QKeyEvent(QtCore.QEvent.Type.KeyPress, Key.Key_Space, QtCore.Qt.KeyboardModifier.NoModifier,
+                                " ", autorepeat)
+        QtWidgets.QApplication.sendEvent(window.batch_box, event)
+    assert window.canvas._held_hidden
+    assert not window.batch_box.view().isVisible()
+    QtWidgets.QApplication.sendEvent(window.batch_box, QtGui.QKeyEvent(
+        QtCore.QEvent.Type.KeyRelease, Key.Key_Space, QtCore.Qt.KeyboardModifier.NoModifier, " ", False))
+    assert not window.canvas._held_hidden
