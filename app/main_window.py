@@ -18,6 +18,7 @@ from app.review.help_overlay import HelpOverlay
 from app.review.shortcuts_dialog import ShortcutsDialog
 from app.store_access import ImageRow
 from app.labels.integration import LabelIntegration
+from app.layout import fitted_size
 from app.training.integration import TrainingIntegration
 from app.workers import TaskRunner
 from core.errors import ContrarioError
@@ -64,7 +65,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.loader: ThumbnailLoader | None = None
 
         self.setWindowTitle("Contrario")
-        self.resize(1440, 900)
+        self.resize(fitted_size(QtCore.QSize(1440, 900), self.screen()))
         self.registry = ActionRegistry(self, self.settings)
         self._build_ui()
         self._build_menus()
@@ -153,20 +154,26 @@ class MainWindow(QtWidgets.QMainWindow):
         self.canvas.activeViewChanged.connect(self._on_active_view_clicked)
 
     def _build_controls(self) -> QtWidgets.QWidget:
+        """Two rows (threshold; overlay and verdicts) so the window fits a 1280-pixel-wide screen."""
         bar = QtWidgets.QWidget()
-        h = QtWidgets.QHBoxLayout(bar)
-        h.setContentsMargins(0, 0, 0, 0)
+        rows = QtWidgets.QVBoxLayout(bar)
+        rows.setContentsMargins(0, 0, 0, 0)
+        rows.setSpacing(2)
+        top = QtWidgets.QHBoxLayout()
+        top.setSpacing(8)
+        h = QtWidgets.QHBoxLayout()
         h.setSpacing(8)
+        rows.addLayout(top)
+        rows.addLayout(h)
         self.threshold_slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
         self.threshold_slider.setRange(0, 100)
         self.threshold_slider.setValue(20)
-        self.threshold_slider.setFixedWidth(200)
+        self.threshold_slider.setMinimumWidth(160)
         self.threshold_slider.setToolTip(
             "A contrario threshold: at k, a region is shown when its NFA is at most 10^-k,\n"
             "i.e. about one false alarm per 10^k images on defect-free parts."
         )
         self.threshold_label = QtWidgets.QLabel()
-        self.threshold_label.setMinimumWidth(250)
         self.opacity_slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
         self.opacity_slider.setRange(0, 100)
         self.opacity_slider.setValue(55)
@@ -175,10 +182,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.overlay_check.setChecked(True)
         self.outline_check = QtWidgets.QCheckBox("Regions")
         self.outline_check.setChecked(True)
-        h.addWidget(QtWidgets.QLabel("Threshold"))
-        h.addWidget(self.threshold_slider)
-        h.addWidget(self.threshold_label)
-        h.addSpacing(8)
+        top.addWidget(QtWidgets.QLabel("Threshold"))
+        top.addWidget(self.threshold_slider, 1)
+        top.addWidget(self.threshold_label)
         h.addWidget(self.overlay_check)
         h.addWidget(QtWidgets.QLabel("Opacity"))
         h.addWidget(self.opacity_slider)

@@ -20,6 +20,7 @@ import numpy as np
 import shiboken6
 from PySide6 import QtCore, QtWidgets
 
+from app.layout import scrollable
 from app.labels.adjudication import AdjudicationView
 from app.labels.export_dialog import ExportDialog
 from app.labels.findings_queue import FindingsQueue
@@ -113,7 +114,7 @@ class LabelIntegration(QtCore.QObject):
         layout.addWidget(self.findings, 1)
         self.findings_dock = QtWidgets.QDockWidget("Findings", self.window)
         self.findings_dock.setObjectName("findingsDock")
-        self.findings_dock.setWidget(box)
+        self.findings_dock.setWidget(scrollable(box))
         self.window.addDockWidget(QtCore.Qt.DockWidgetArea.BottomDockWidgetArea, self.findings_dock)
         self.findings_dock.hide()
 

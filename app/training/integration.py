@@ -14,6 +14,7 @@ import os
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from app.layout import scrollable
 from app.training.revisions_panel import RevisionsPanel
 from app.training.train_dialog import TrainDialog
 from app.training.training_view import TrainingWindow
@@ -47,8 +48,9 @@ class TrainingIntegration(QtCore.QObject):
         self.panel = RevisionsPanel()
         self.dock = QtWidgets.QDockWidget("Model revisions", window)
         self.dock.setObjectName("modelRevisionsDock")
-        self.dock.setWidget(self.panel)
+        self.dock.setWidget(scrollable(self.panel))
         window.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
+        window.resizeDocks([self.dock], [420], QtCore.Qt.Orientation.Horizontal)
         self.dock.hide()
         self.panel.trainRequested.connect(self.open_train_dialog)
         self.panel.promoted.connect(lambda rev, _prev: self.after_activation(rev))
