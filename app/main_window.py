@@ -9,7 +9,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from app import store_access
 from app.canvas.canvas import ImageCanvas, ViewData
-from app.gallery.filtering import FILTERS, SORTS
+from app.gallery.filtering import ANY, FILTERS, MINE, SORTS, label_sources, shown_label
 from app.gallery.gallery import VERDICT_COLORS, GalleryDelegate, GalleryModel, GalleryView
 from app.gallery.thumbs import ThumbnailLoader
 from app.jobs_bar import JobsBar
@@ -18,6 +18,7 @@ from app.review.help_overlay import HelpOverlay
 from app.review.shortcuts_dialog import ShortcutsDialog
 from app.store_access import ImageRow
 from app.labels.integration import LabelIntegration
+from app.labels.label_io import load_reference_outline
 from app.layout import fitted_size
 from app.training.integration import TrainingIntegration
 from app.workers import TaskRunner
@@ -39,7 +40,8 @@ def load_view(project, row: ImageRow, model_revision_id: int | None) -> ViewData
         return ViewData(row.image_id, row.title, None, error=str(exc))
     h, w = pixels.shape[:2]
     overlay = store_access.load_overlay(project, row.image_id, model_revision_id, (h, w))
-    return ViewData(row.image_id, row.title, pixels, overlay=overlay)
+    truth = load_reference_outline(project, row.image_id)
+    return ViewData(row.image_id, row.title, pixels, overlay=overlay, truth=truth)
 
 
 class MainWindow(QtWidgets.QMainWindow):
@@ -89,10 +91,13 @@ class MainWindow(QtWidgets.QMainWindow):
         self.sort_box = QtWidgets.QComboBox()
         for key, text in SORTS.items():
             self.sort_box.addItem(text, key)
+        self.label_box = QtWidgets.QComboBox()
+        self.label_box.setToolTip("Whose labels the gallery shows and filters on")
         form = QtWidgets.QFormLayout()
         form.setContentsMargins(0, 0, 6, 0)
         form.addRow("Batch", self.batch_box)
         form.addRow("Show", self.filter_box)
+        form.addRow("Labels", self.label_box)
         form.addRow("Sort", self.sort_box)
         lv.addLayout(form)
         self.gallery = GalleryView()
@@ -144,10 +149,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self.filter_box.currentIndexChanged.connect(self.apply_filter)
         self.sort_box.currentIndexChanged.connect(self.apply_filter)
         self.batch_box.currentIndexChanged.connect(self.apply_filter)
+        self.label_box.currentIndexChanged.connect(self.apply_filter)
         # During review the canvas owns the keys: the drop-downs take focus only when clicked and give it
         # back once a choice is made, so Space, Enter and the letter keys never reach them by accident.
         self.canvas.setFocusPolicy(QtCore.Qt.FocusPolicy.StrongFocus)
-        for box in (self.batch_box, self.filter_box, self.sort_box):
+        for box in (self.batch_box, self.filter_box, self.label_box, self.sort_box):
             box.setFocusPolicy(QtCore.Qt.FocusPolicy.ClickFocus)
             box.activated.connect(lambda _i: self.focus_canvas())
         self.canvas.regionHovered.connect(self._on_region_hovered)
@@ -182,6 +188,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.overlay_check.setChecked(True)
         self.outline_check = QtWidgets.QCheckBox("Regions")
         self.outline_check.setChecked(True)
+        self.truth_check = QtWidgets.QCheckBox("Labels")
+        self.truth_check.setChecked(True)
+        self.truth_check.setToolTip("Dashed outline of the reference mask (adjudicated, else imported ground truth)")
         top.addWidget(QtWidgets.QLabel("Threshold"))
         top.addWidget(self.threshold_slider, 1)
         top.addWidget(self.threshold_label)
@@ -189,6 +198,7 @@ class MainWindow(QtWidgets.QMainWindow):
         h.addWidget(QtWidgets.QLabel("Opacity"))
         h.addWidget(self.opacity_slider)
         h.addWidget(self.outline_check)
+        h.addWidget(self.truth_check)
         h.addStretch(1)
         self.verdict_buttons = {}
         for verdict in ("good", "defect", "unsure"):
@@ -205,7 +215,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.opacity_slider.valueChanged.connect(lambda v: self.canvas.set_opacity(v / 100.0))
         self.overlay_check.toggled.connect(self.canvas.set_overlays_visible)
         self.outline_check.toggled.connect(self.canvas.set_outlines_visible)
-        for w in (self.threshold_slider, self.opacity_slider, self.overlay_check, self.outline_check):
+        self.truth_check.toggled.connect(self.canvas.set_truth_visible)
+        for w in (self.threshold_slider, self.opacity_slider, self.overlay_check, self.outline_check, self.truth_check):
             w.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
         self._on_threshold(self.threshold_slider.value())
         self.canvas.set_opacity(self.opacity_slider.value() / 100.0)
@@ -310,10 +321,22 @@ class MainWindow(QtWidgets.QMainWindow):
         for bid, name, n in store_access.batches(self.project):
             self.batch_box.addItem(f"{name} ({n})", bid)
         self.batch_box.blockSignals(False)
+        self._fill_label_box()
         self._views.clear()
         self.model.set_rows(self.rows)
         self.apply_filter()
         self._update_enabled()
+
+    def _fill_label_box(self) -> None:
+        keep = self.label_box.currentData() or ANY
+        self.label_box.blockSignals(True)
+        self.label_box.clear()
+        self.label_box.addItem("Any (mine, else adjudicated, else ground truth)", ANY)
+        self.label_box.addItem(f"Mine ({self.annotator or 'no name yet'})", MINE)
+        for who in label_sources(self.rows):
+            self.label_box.addItem(who, who)
+        self.label_box.setCurrentIndex(max(0, self.label_box.findData(keep)))
+        self.label_box.blockSignals(False)
 
     def _close_project(self) -> None:
         self.training.set_project(None)
@@ -337,7 +360,8 @@ class MainWindow(QtWidgets.QMainWindow):
         if self.project is None:
             return
         keep = self.current_image_id
-        self.model.apply(self.filter_box.currentData(), self.sort_box.currentData(), self.batch_box.currentData(), self.k)
+        self.model.apply(self.filter_box.currentData(), self.sort_box.currentData(), self.batch_box.currentData(), self.k,
+                         self.label_box.currentData() or ANY)
         self._update_counts()
         pos = self.model.position_of(keep) if keep is not None else None
         if pos is None and self.model.rowCount():
@@ -556,10 +580,11 @@ class MainWindow(QtWidgets.QMainWindow):
         if row is None:
             return
         self.title_label.setText(f"{row.batch_name}  /  {row.title}")
-        v = row.my_verdict
-        self.verdict_label.setText(v or "unreviewed")
+        v, who = shown_label(row, self.model.label_source)
+        self.verdict_label.setText((v if who == "me" else f"{v} ({who})") if v else "unreviewed")
         color = VERDICT_COLORS.get(v or "", "#4a4f57")
-        self.verdict_label.setStyleSheet(f"background: {color}; color: white;")
+        style = f"background: {color}; color: white;" if who == "me" or not v else f"border: 1px solid {color}; color: {color};"
+        self.verdict_label.setStyleSheet(style)
         self._update_region_summary()
 
     def _update_counts(self) -> None:

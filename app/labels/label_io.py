@@ -57,3 +57,36 @@ def adjudication_input(project, image_id: int, path: str):
     from core.labels.findings import compare_annotations
 
     return compare_annotations(project, image_id), decode_for_display(path)
+
+
+@dataclass
+class ReferenceOutline:
+    """The reference label's mask of one image as closed polygons (x, y in image pixels)."""
+
+    annotator: str
+    verdict: str | None
+    polygons: list[np.ndarray]
+
+
+def load_reference_outline(project, image_id: int) -> ReferenceOutline | None:
+    """Outline of the adjudicated mask, else the imported ground-truth one; None when neither has a mask."""
+    from skimage import measure
+
+    from app.gallery.filtering import REFERENCE_ANNOTATORS
+
+    with project.session(readonly=True) as s:
+        found = None
+        for who in REFERENCE_ANNOTATORS:
+            labels = current_labels(s, image_ids=[image_id], annotator=who)
+            if labels and labels[0].mask_blob:
+                found = labels[0]
+                break
+        if found is None:
+            return None
+        shape = image_shape(s, image_id)
+    mask = load_mask(project, found, shape) > 0
+    if not mask.any():
+        return ReferenceOutline(found.annotator, found.verdict, [])
+    polygons = [np.column_stack((c[:, 1], c[:, 0])) for c in measure.find_contours(np.pad(mask, 1).astype(np.float32), 0.5)]
+    polygons = [p - 1.0 + 0.5 for p in polygons]  # undo the pad; pixel centres
+    return ReferenceOutline(found.annotator, found.verdict, polygons)
