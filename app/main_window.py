@@ -323,6 +323,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.batch_box.blockSignals(False)
         self._fill_label_box()
         self._views.clear()
+        self._shown_item = None  # scores or labels may have changed: the item on screen is loaded again
         self.model.set_rows(self.rows)
         self.apply_filter()
         self._update_enabled()

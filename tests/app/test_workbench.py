@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from fixture_results import score_images
 from workbench_helpers import open_in
 from PySide6 import QtCore, QtGui, QtWidgets
 from sqlalchemy import select
@@ -275,3 +276,19 @@ def test_the_canvas_owns_the_keys_during_review(window, project, qtbot):
     QtWidgets.QApplication.sendEvent(window.batch_box, QtGui.QKeyEvent(
         QtCore.QEvent.Type.KeyRelease, Key.Key_Space, QtCore.Qt.KeyboardModifier.NoModifier, " ", False))
     assert not window.canvas._held_hidden
+
+
+def test_the_image_on_screen_shows_the_new_scores_when_scoring_ends(window, unscored_project, qtbot):
+    """The canvas kept the old map and title score until the user moved away and back."""
+    open_in(window, unscored_project, qtbot)
+    shown = window.current_image_id
+    assert window.canvas.panels[0].data.overlay is None
+    unscored_project.set_setting("active_model_revision", score_images(unscored_project))
+    window.reload()  # what the job poller does when a scoring job is done
+    window.wait_idle()
+    assert window.current_image_id == shown
+    overlay = window.canvas.panels[0].data.overlay
+    assert overlay is not None and window.canvas.panels[0].overlay.isVisible()
+    score = window.model.row_by_image(shown).score
+    assert f"score {score:.3f}" in window.canvas.panels[0].title.text
+    assert f"score {score:.3f}" in window.region_label.text()
