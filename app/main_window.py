@@ -9,6 +9,8 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from app import store_access
 from app.canvas.canvas import ImageCanvas, ViewData
+from app.canvas.threshold_scale import ThresholdScale, label_text
+from app.canvas.threshold_slider import ThresholdSlider
 from app.gallery.filtering import ANY, FILTERS, MINE, SORTS, label_sources, shown_label
 from app.gallery.gallery import VERDICT_COLORS, GalleryDelegate, GalleryModel, GalleryView
 from app.gallery.thumbs import ThumbnailLoader
@@ -27,6 +29,8 @@ from core.io.thumbnails import ThumbnailCache, default_cache_dir
 
 RECENT_KEY = "recentProjects"
 MAX_RECENT = 8
+DEFAULT_K = 2.0
+KEY_STEP = 25  # slider positions per [ or ] press (of 1000, log scale)
 VIEW_CACHE = 24  # decoded views kept in memory (current item, neighbours, a little history)
 
 
@@ -171,15 +175,15 @@ class MainWindow(QtWidgets.QMainWindow):
         h.setSpacing(8)
         rows.addLayout(top)
         rows.addLayout(h)
-        self.threshold_slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
-        self.threshold_slider.setRange(0, 100)
-        self.threshold_slider.setValue(20)
+        self.threshold_scale = ThresholdScale()
+        self._k = DEFAULT_K
+        self._exact_k: float | None = None
+        self.threshold_slider = ThresholdSlider()
+        self.threshold_slider.set_scale(self.threshold_scale)
+        self.threshold_slider.setValue(self.threshold_scale.to_position(DEFAULT_K))
         self.threshold_slider.setMinimumWidth(160)
-        self.threshold_slider.setToolTip(
-            "A contrario threshold: at k, a region is shown when its NFA is at most 10^-k,\n"
-            "i.e. about one false alarm per 10^k images on defect-free parts."
-        )
         self.threshold_label = QtWidgets.QLabel()
+        self._fit_threshold_label()
         self.opacity_slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
         self.opacity_slider.setRange(0, 100)
         self.opacity_slider.setValue(55)
@@ -259,8 +263,8 @@ class MainWindow(QtWidgets.QMainWindow):
         r.bind("next_view", lambda: self.canvas.set_active_index(self.canvas.active_index + 1))
         r.bind("toggle_overlay", self.overlay_check.toggle)
         r.bind("toggle_outlines", self.outline_check.toggle)
-        r.bind("threshold_up", lambda: self.threshold_slider.setValue(self.threshold_slider.value() + 5))
-        r.bind("threshold_down", lambda: self.threshold_slider.setValue(self.threshold_slider.value() - 5))
+        r.bind("threshold_up", lambda: self.threshold_slider.setValue(self.threshold_slider.value() + KEY_STEP))
+        r.bind("threshold_down", lambda: self.threshold_slider.setValue(self.threshold_slider.value() - KEY_STEP))
         r.bind("opacity_up", lambda: self.opacity_slider.setValue(self.opacity_slider.value() + 10))
         r.bind("opacity_down", lambda: self.opacity_slider.setValue(self.opacity_slider.value() - 10))
         r.bind("fit_view", self.canvas.fit)
@@ -312,6 +316,7 @@ class MainWindow(QtWidgets.QMainWindow):
             return
         self.model_revision_id = store_access.active_model_revision_id(self.project)
         self.rows = store_access.load_rows(self.project, self.annotator, self.model_revision_id)
+        self._set_threshold_scale()
         self.item_images = {}
         for r in self.rows:
             self.item_images.setdefault(r.item_id, []).append(r.image_id)
@@ -550,11 +555,38 @@ class MainWindow(QtWidgets.QMainWindow):
     # ================================================================ canvas controls
     @property
     def k(self) -> float:
-        return self.threshold_slider.value() / 10.0
+        return self._k
+
+    def set_k(self, k: float) -> None:
+        """Set the threshold to exactly k (the slider shows the nearest position)."""
+        k = min(max(float(k), 0.0), self.threshold_scale.k_max)
+        position = self.threshold_scale.to_position(k)
+        self._exact_k = k
+        if self.threshold_slider.value() == position:
+            self._on_threshold(position)
+        else:
+            self.threshold_slider.setValue(position)
+
+    def _fit_threshold_label(self) -> None:
+        """Wide enough for the longest text of the current scale: never cut, never jumping."""
+        longest = label_text(self.threshold_scale.k_max + 0.5)
+        self.threshold_label.setMinimumWidth(self.threshold_label.fontMetrics().horizontalAdvance(longest) + 8)
+
+    def _set_threshold_scale(self) -> None:
+        self.threshold_scale = ThresholdScale(-r.best_log10_nfa for r in self.rows if r.best_log10_nfa is not None)
+        self.threshold_slider.set_scale(self.threshold_scale)
+        self._fit_threshold_label()
+        k = min(self._k, self.threshold_scale.k_max)
+        self.threshold_slider.blockSignals(True)
+        self.threshold_slider.setValue(self.threshold_scale.to_position(k))
+        self.threshold_slider.blockSignals(False)
+        self._k = k
 
     def _on_threshold(self, value: int) -> None:
-        k = value / 10.0
-        self.threshold_label.setText(f"k = {k:.1f}  ·  1 false alarm per 10^{k:g} images")
+        exact, self._exact_k = self._exact_k, None
+        k = exact if exact is not None else self.threshold_scale.to_k(value)
+        self._k = k
+        self.threshold_label.setText(label_text(k))
         self.canvas.set_threshold(k)
         if self.project is not None:
             self.model.k = k

@@ -77,7 +77,7 @@ class RevisionsPanel(QtWidgets.QWidget):
             buttons.addWidget(b)
         buttons.addStretch(1)
         self.k_spin = QtWidgets.QDoubleSpinBox()
-        self.k_spin.setRange(0.0, 10.0)
+        self.k_spin.setRange(0.0, 10000.0)
         self.k_spin.setSingleStep(0.5)
         self.k_spin.setDecimals(1)
         self.k_spin.setPrefix("k = ")

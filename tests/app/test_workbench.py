@@ -86,7 +86,7 @@ def test_filters_and_score_sort(window, project, qtbot):
     assert shown("disagreement") == [ids[0]]
     failed = shown("failed")
     assert len(failed) == 1 and window.model.row_by_image(failed[0]).item_name == "broken_000"
-    window.threshold_slider.setValue(20)
+    window.set_k(2.0)
     detected = shown("detected")
     assert detected and all(window.model.row_by_image(i).best_log10_nfa <= -2.0 for i in detected)
     assert set(detected) < set(ids)
@@ -136,16 +136,15 @@ def test_threshold_change_updates_outlines(window, project, qtbot):
     def outlined_points():
         return panel.outline.path().elementCount()
 
-    window.threshold_slider.setValue(0)
+    window.set_k(0)
     at_zero = outlined_points()
     strongest = overlay.max_strength()
-    window.threshold_slider.setValue(int(strongest * 10) - 1)
+    window.set_k(strongest - 0.1)
     near_top = outlined_points()
-    window.threshold_slider.setValue(100)
-    beyond = outlined_points() if strongest < 10 else None
+    window.set_k(strongest + 0.1)
+    beyond = outlined_points()
     assert at_zero >= near_top > 0
-    if beyond is not None:
-        assert beyond == 0
+    assert beyond == 0
     expected = sum(len(c) for r in overlay.visible_regions(window.k) for c in overlay.contours[r.label])
     assert outlined_points() == expected
 
