@@ -144,8 +144,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.status_label = QtWidgets.QLabel("")
         self.progress_label = QtWidgets.QLabel("")
         self.annotator_label = QtWidgets.QLabel("")
+        self.regions_status = QtWidgets.QLabel("")
         self.jobs_bar = JobsBar()
         sb.addWidget(self.status_label, 1)
+        sb.addPermanentWidget(self.regions_status)
         sb.addPermanentWidget(self.jobs_bar)
         sb.addPermanentWidget(self.progress_label)
         sb.addPermanentWidget(self.annotator_label)
@@ -601,13 +603,23 @@ class MainWindow(QtWidgets.QMainWindow):
             self.region_label.setText(f"Region: −log10 NFA = {region.strength:.2f}, area {region.area} px")
 
     def _update_region_summary(self) -> None:
+        """Header and status line: score and how many regions the image on screen has at the current k."""
         row = self.model.row_by_image(self.current_image_id) if self.current_image_id is not None else None
         if row is None or row.score is None:
             self.region_label.setText("not scored" if row else "")
+            self.regions_status.setText("")
             return
         data = self._views.get(row.image_id)
-        n = len(data.overlay.visible_regions(self.k)) if data and data.overlay else 0
-        self.region_label.setText(f"score {row.score:.3f}  ·  {n} region{'s' if n != 1 else ''} at k = {self.k:g}")
+        if data is None or self._shown_item is None or row.image_id not in self._shown_item:
+            self.region_label.setText(f"score {row.score:.3f}  ·  loading regions")
+            return
+        n = len(data.overlay.visible_regions(self.k)) if data.overlay else 0
+        total = len(data.overlay.regions) if data.overlay else 0
+        text = f"{n} region{'s' if n != 1 else ''} at k = {self.k:g}"
+        others = sum(len(self._views[i].overlay.visible_regions(self.k)) for i in self._shown_item
+                     if i != row.image_id and i in self._views and self._views[i].overlay)
+        self.region_label.setText(f"score {row.score:.3f}  ·  {text}" + (f" (+{others} on other views)" if others else ""))
+        self.regions_status.setText(f"{row.title}: {text}, {total} in all")
 
     def _update_header(self, row: ImageRow | None) -> None:
         if row is None:

@@ -291,3 +291,20 @@ def test_the_image_on_screen_shows_the_new_scores_when_scoring_ends(window, unsc
     score = window.model.row_by_image(shown).score
     assert f"score {score:.3f}" in window.canvas.panels[0].title.text
     assert f"score {score:.3f}" in window.region_label.text()
+
+
+def test_header_and_status_line_count_the_regions_drawn_at_the_current_k(window, project, qtbot):
+    """The header once said "0 regions at k = 2" while two outlines were drawn."""
+    open_in(window, project, qtbot)
+    window.show_position(_first_with_regions(window))
+    window.wait_idle()
+    overlay = window.canvas.panels[0].data.overlay
+    for k in (0.0, 1.0, overlay.max_strength() - 0.05):
+        window.set_k(k)
+        n = len(overlay.visible_regions(window.k))
+        assert n > 0
+        drawn = sum(len(c) for r in overlay.visible_regions(window.k) for c in overlay.contours[r.label])
+        assert drawn == window.canvas.panels[0].outline.path().elementCount()
+        said = f"{n} region{'s' if n != 1 else ''} at k = {window.k:g}"
+        assert said in window.region_label.text() and said in window.regions_status.text()
+        assert f"{len(overlay.regions)} in all" in window.regions_status.text()
