@@ -6,8 +6,9 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 
 def fitted_size(wanted: QtCore.QSize, screen: QtGui.QScreen | None) -> QtCore.QSize:
-    """`wanted`, shrunk to the screen's free area (a 1366 x 768 laptop, a 1280 x 720 projector)."""
-    if screen is None:
+    """`wanted`, shrunk to the screen's free area (a 1366 x 768 laptop, a 1280 x 720 projector).
+    Offscreen (screenshots, tests) the 800 x 600 virtual screen is no limit."""
+    if screen is None or QtGui.QGuiApplication.platformName() in ("offscreen", "minimal"):
         return wanted
     free = screen.availableGeometry().size()
     return QtCore.QSize(min(wanted.width(), free.width()), min(wanted.height(), free.height()))
