@@ -41,6 +41,7 @@ class TrainingIntegration(QtCore.QObject):
         self.training_windows: dict[int, TrainingWindow] = {}
         self._job_status: dict[int, str] = {}
         self.last_rescore_job: int | None = None
+        self._compare_when_done: dict[int, tuple[int, int]] = {}  # validation scoring job -> (active, candidate)
         # Asked before rescoring; replaced in tests. fn(title, text) -> bool
         self.ask = lambda title, text: QtWidgets.QMessageBox.question(self.window, title, text) == \
             QtWidgets.QMessageBox.StandardButton.Yes
@@ -143,10 +144,8 @@ class TrainingIntegration(QtCore.QObject):
 
     def _on_dialog_accepted(self, dialog: TrainDialog) -> None:
         if dialog.training_free_revision is not None:
-            self.panel.refresh(select=dialog.training_free_revision)
-            self.dock.show()
-            self.window.reload()
             self.window.status_label.setText(f"Training-free model revision #{dialog.training_free_revision} created")
+            self.candidate_ready(dialog.training_free_revision)
         elif dialog.job_id is not None:
             self.watch_training(dialog.job_id)
 
@@ -165,16 +164,44 @@ class TrainingIntegration(QtCore.QObject):
         rev_id = (result or {}).get("model_revision_id") if status == "done" else None
         self.panel.refresh(select=rev_id)
         if rev_id is not None:
-            from core.models.revisions import active_revision
-
-            self.dock.show()
-            self.window.status_label.setText(f"Model revision #{rev_id} trained; compare and promote it in "
-                                             "Model revisions")
-            if active_revision(self.project) == rev_id:  # the project's first model is active by itself
-                self.after_activation(rev_id)
-            else:
-                self.window.reload()
+            self.window.status_label.setText(f"Model revision #{rev_id} trained")
+            self.candidate_ready(rev_id)
         self.trainingFinished.emit(job_id, status, result)
+
+    def candidate_ready(self, rev_id: int) -> int | None:
+        """A new revision exists. The project's first one is active by itself and scores the batch; a later
+        one is scored on the labelled images it was not trained on, then compared with the active one in the
+        revisions panel, where the user promotes it. Returns the queued scoring job, if any."""
+        from app import store_access
+        from core.models.revisions import active_revision
+        from core.models.validation import validation_image_ids
+
+        self.panel.refresh(select=rev_id)
+        self.dock.show()
+        active = active_revision(self.project)
+        if active == rev_id or active is None:
+            return self.after_activation(rev_id)
+        self.window.reload()
+        with self.project.session(readonly=True) as s:
+            from core.jobs.infer_job import images_to_score
+
+            ids = validation_image_ids(self.project, rev_id)
+            todo = [i for i, _ in images_to_score(s, rev_id, None, ids)] if ids else []
+        if not ids:
+            self.window.status_label.setText(f"Revision #{rev_id}: no labelled image outside its training set to "
+                                             "judge it on; label some, or promote it in Model revisions")
+            return None
+        if not todo:
+            self.panel.compare(active, rev_id)
+            return None
+        job_id = store_access.queue_images_score_job(self.project, todo, rev_id)
+        self._compare_when_done[job_id] = (active, rev_id)
+        self._job_status[job_id] = "queued"
+        self.ensure_runner()
+        self.window.jobs_bar.poll()
+        self.window.status_label.setText(f"Scoring revision #{rev_id} on {len(ids)} labelled images it was not "
+                                         f"trained on, to compare it with the active #{active}")
+        return job_id
 
     # ------------------------------------------------------------------------------------------ promotion
     def after_activation(self, rev_id: int) -> int | None:
@@ -241,6 +268,19 @@ class TrainingIntegration(QtCore.QObject):
         if changed:
             self.panel.refresh()
             self.window.reload()
+        for job in jobs:
+            pair = self._compare_when_done.get(job.id) if job.status in ("done", "failed", "cancelled") else None
+            if pair is None:
+                continue
+            del self._compare_when_done[job.id]
+            from core.models.revisions import active_revision
+
+            active, candidate = pair
+            if job.status == "done" and active_revision(self.project) == active:  # not promoted meanwhile
+                self.panel.refresh(select=candidate)
+                self.panel.compare(active, candidate)
+                self.window.status_label.setText(f"Revision #{candidate} scored on its validation images: compare "
+                                                 f"it with #{active} in Model revisions, then promote it")
 
     # ------------------------------------------------------------------------------------------ helpers
     def selection(self) -> list[int]:
