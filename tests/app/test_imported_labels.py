@@ -13,9 +13,9 @@ from core.io.mvtec import import_mvtec
 from core.store.project import Project
 
 
-def _mvtec_folder(root: Path) -> Path:
+def _mvtec_folder(root: Path, n_train: int = 3) -> Path:
     rng = np.random.default_rng(4)
-    for split, cls, n in (("train", "good", 3), ("test", "good", 2), ("test", "scratch", 2)):
+    for split, cls, n in (("train", "good", n_train), ("test", "good", 2), ("test", "scratch", 2)):
         (root / split / cls).mkdir(parents=True, exist_ok=True)
         for i in range(n):
             Image.fromarray(rng.integers(90, 160, (64, 64), dtype=np.uint8)).save(root / split / cls / f"{i:03d}.png")
