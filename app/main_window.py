@@ -54,7 +54,8 @@ class MainWindow(QtWidgets.QMainWindow):
     def __init__(self, annotator: str | None = None, settings: QtCore.QSettings | None = None) -> None:
         super().__init__()
         self.settings = settings or QtCore.QSettings()
-        self.annotator = annotator
+        # The name given last time is used again: asked once, not every session (verdicts show under it).
+        self.annotator = annotator or (str(self.settings.value("annotator", "") or "").strip() or None)
         self.project = None
         self.model_revision_id: int | None = None
         self.rows: list[ImageRow] = []
@@ -78,6 +79,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._bind_actions()
         self.training = TrainingIntegration(self)  # Model menu: Train model, revisions dock; job runner
         self.labels = LabelIntegration(self)  # label mode, Findings dock, Adjudicate, Export
+        self.training.jobFinished.connect(self._on_job_finished)
         self.help = HelpOverlay(self.registry, self)
         QtWidgets.QApplication.instance().installEventFilter(self)
         self._update_enabled()
@@ -277,7 +279,7 @@ class MainWindow(QtWidgets.QMainWindow):
         r.bind("open_project", self._ask_open_project)
         r.bind("import_folder", self._ask_import_folder)
         r.bind("score_batch", self.score_batch)
-        r.bind("quit", self.close)
+        r.bind("quit", self.request_quit)
         self.gallery.clicked.connect(lambda idx: (self.show_position(idx.row()), self.focus_canvas()))
 
     # ================================================================ project
@@ -669,6 +671,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self.jobs_bar.poll()
         return job_id
 
+    def _on_job_finished(self, job_id: int, kind: str, status: str) -> None:
+        """Replaces "Scoring queued (job #N)" and the like once the job has ended."""
+        what = {"infer": "Scoring", "train": "Training"}.get(kind, kind.capitalize())
+        self.status_label.setText(f"{what} job #{job_id} {status}")
+
     # ================================================================ dialogs
     def show_error(self, title: str, message: str) -> None:
         QtWidgets.QMessageBox.critical(self, title, message)
@@ -763,7 +770,36 @@ class MainWindow(QtWidgets.QMainWindow):
             QtCore.QThread.msleep(5)
         return False
 
+    def confirm_quit(self) -> bool:
+        """Asked when jobs are queued or running; they stop now and resume at the next open."""
+        if self.project is None:
+            return True
+        try:
+            jobs = store_access.active_jobs(self.project)
+        except ContrarioError:
+            return True
+        if not jobs:
+            return True
+        names = ", ".join(f"#{j.job_id} {j.kind} ({j.status})" for j in jobs[:4])
+        return self.ask_quit("Jobs are running",
+                             f"{len(jobs)} job{'s are' if len(jobs) != 1 else ' is'} not finished: {names}.\n\n"
+                             "Quit anyway? They stop now and resume when the project is opened again.")
+
+    def ask_quit(self, title: str, text: str) -> bool:  # replaced in tests
+        buttons = QtWidgets.QMessageBox.StandardButton
+        return QtWidgets.QMessageBox.question(self, title, text, buttons.Yes | buttons.No, buttons.No) == buttons.Yes
+
+    def request_quit(self) -> None:
+        """Project → Quit (Ctrl+Q)."""
+        if self.confirm_quit():
+            self._quit_confirmed = True
+            self.close()
+
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
+        # The window's close button asks too; a close() from code (screenshots, tests) does not.
+        if event.spontaneous() and not getattr(self, "_quit_confirmed", False) and not self.confirm_quit():
+            event.ignore()
+            return
         QtWidgets.QApplication.instance().removeEventFilter(self)
         self._close_project()
         super().closeEvent(event)

@@ -241,6 +241,7 @@ class ImageCanvas(pg.GraphicsLayoutWidget):
             if hit and found is None:
                 region, p = hit
                 panel.hover.setText(f"−log10 NFA {region.strength:.1f}   area {region.area} px")
+                panel.hover.setAnchor(hover_anchor(panel.vb.viewRect(), p.x(), p.y()))
                 panel.hover.setPos(p.x(), p.y())
                 panel.hover.show()
                 found = region
@@ -254,6 +255,14 @@ class ImageCanvas(pg.GraphicsLayoutWidget):
                 if i != self.active_index:
                     self.set_active_index(i)
                 return
+
+
+def hover_anchor(view: QtCore.QRectF, x: float, y: float) -> tuple[float, float]:
+    """TextItem anchor that keeps the read-out inside the visible area: it opens towards the larger side
+    (y grows downwards: the view is inverted)."""
+    right_half = x > view.center().x()
+    top_half = y < view.center().y()
+    return (1.0 if right_half else 0.0, 0.0 if top_half else 1.0)
 
 
 def _polygons_path(polygons) -> QtGui.QPainterPath:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 
-from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6 import QtCore, QtWidgets
 
 from app.layout import scrollable
 from app.training.revisions_panel import RevisionsPanel
@@ -58,10 +58,7 @@ class TrainingIntegration(QtCore.QObject):
         self.panel.rolledBack.connect(self.after_activation)
         self.panel.imageActivated.connect(self._show_image)
 
-        self.train_action = QtGui.QAction("Train model...", window)
-        self.train_action.setObjectName("train_model")
-        self.train_action.setShortcut(QtGui.QKeySequence("Ctrl+T"))
-        self.train_action.triggered.connect(lambda _=False: self.open_train_dialog())
+        self.train_action = window.registry.bind("train_model", lambda: self.open_train_dialog())  # Ctrl+T, in F1
         self.revisions_action = self.dock.toggleViewAction()
         self.revisions_action.setText("Model revisions")
         menu = self._model_menu()

@@ -308,3 +308,62 @@ def test_header_and_status_line_count_the_regions_drawn_at_the_current_k(window,
         said = f"{n} region{'s' if n != 1 else ''} at k = {window.k:g}"
         assert said in window.region_label.text() and said in window.regions_status.text()
         assert f"{len(overlay.regions)} in all" in window.regions_status.text()
+
+
+def test_quitting_with_a_job_running_asks_first(window, project, qtbot):
+    open_in(window, project, qtbot)
+    asked = []
+    window.ask_quit = lambda title, text: asked.append(text) or False
+    window.registry.action("quit").trigger()  # nothing queued: quits without a question
+    assert asked == [] and not window.isVisible()
+    window.show()
+    open_in(window, project, qtbot)
+    job = window.score_batch()
+    window.registry.action("quit").trigger()
+    assert len(asked) == 1 and f"#{job} infer (queued)" in asked[0] and window.isVisible()  # the user said no
+    window.ask_quit = lambda title, text: True
+
+
+def test_the_annotator_name_is_remembered_between_sessions(qtbot, settings, project):
+    from app.main_window import MainWindow
+
+    settings.setValue("annotator", "bob")
+    w = MainWindow(settings=settings)  # no --annotator: the last name is used, not asked again
+    qtbot.addWidget(w)
+    assert w.annotator == "bob" and w.ensure_annotator()
+    w.close()
+
+
+def test_status_line_says_when_a_queued_job_was_cancelled(window, project, qtbot):
+    """"Scoring queued" stayed after a cancel."""
+    open_in(window, project, qtbot)
+    job = window.score_batch()
+    assert "Scoring queued" in window.status_label.text()
+    from app import store_access
+
+    window.training.poll_jobs()  # sees it queued
+    store_access.request_cancel(project, job)  # what the jobs bar's cancel button does
+    window.training.poll_jobs()
+    assert window.status_label.text() == f"Scoring job #{job} cancelled"
+
+
+def test_region_hover_label_stays_on_the_canvas(window, project, qtbot):
+    """The hover label ran off the canvas near the right edge."""
+    open_in(window, project, qtbot)
+    window.show_position(_first_with_regions(window))
+    window.wait_idle()
+    panel = window.canvas.panels[0]
+    overlay = panel.data.overlay
+    region = overlay.visible_regions(0.0)[0]
+    x0, y0, x1, y1 = region.bbox
+    panel.vb.setRange(xRange=(x1 - 40, x1 + 0.5), yRange=(y0 - 40, y1 + 0.5), padding=0)  # region at the corner
+    window.canvas.viewport().repaint()
+    for x in (x0 + 0.5, x1 - 0.5):
+        scene = panel.vb.mapViewToScene(QtCore.QPointF(x, (y0 + y1) / 2))
+        if overlay.region_at(x, (y0 + y1) / 2, 0.0) is None:
+            continue
+        window.canvas._on_mouse_moved(scene)
+        assert panel.hover.isVisible()
+        window.canvas.viewport().repaint()  # TextItem sets its screen-size transform when painted
+        label = panel.hover.sceneBoundingRect()
+        assert panel.vb.sceneBoundingRect().adjusted(-1, -1, 1, 1).contains(label), (x, label)
