@@ -107,7 +107,7 @@ class MainWindow(QtWidgets.QMainWindow):
         form.addRow("Sort", self.sort_box)
         lv.addLayout(form)
         self.gallery = GalleryView()
-        self.gallery.setMinimumWidth(2 * self.gallery.gridSize().width() + 24)
+        self.gallery.setMinimumWidth(self.gallery.gridSize().width() + 24)  # one column when a dock needs room
         lv.addWidget(self.gallery, 1)
         self.count_label = QtWidgets.QLabel("")
         self.count_label.setStyleSheet("color: #9aa0a8;")
@@ -163,6 +163,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.canvas.setFocusPolicy(QtCore.Qt.FocusPolicy.StrongFocus)
         for box in (self.batch_box, self.filter_box, self.label_box, self.sort_box):
             box.setFocusPolicy(QtCore.Qt.FocusPolicy.ClickFocus)
+            # Long batch or annotator names elide in the box instead of widening the window.
+            box.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            box.setMinimumContentsLength(12)
             box.activated.connect(lambda _i: self.focus_canvas())
         self.canvas.regionHovered.connect(self._on_region_hovered)
         self.canvas.activeViewChanged.connect(self._on_active_view_clicked)
@@ -341,7 +344,9 @@ class MainWindow(QtWidgets.QMainWindow):
         keep = self.label_box.currentData() or ANY
         self.label_box.blockSignals(True)
         self.label_box.clear()
-        self.label_box.addItem("Any (mine, else adjudicated, else ground truth)", ANY)
+        self.label_box.addItem("Any", ANY)
+        self.label_box.setItemData(0, "Mine, else adjudicated, else imported ground truth, else what the other "
+                                      "annotators agree on", QtCore.Qt.ItemDataRole.ToolTipRole)
         self.label_box.addItem(f"Mine ({self.annotator or 'no name yet'})", MINE)
         for who in label_sources(self.rows):
             self.label_box.addItem(who, who)

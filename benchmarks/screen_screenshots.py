@@ -23,6 +23,22 @@ OUT = ROOT / "resources" / "screenshots"
 SIZES = ((1366, 768), (1280, 720))
 
 
+def review_demo(project) -> None:
+    """Label the demo's other leather and tile images as a reviewer would (the generator plants a defect in
+    every fourth one), so the revisions panel has labelled images outside the training set to measure on."""
+    from sqlalchemy import select
+
+    from core.labels.revisions import add_annotation
+    from core.store.schema import Annotation, Image, Item
+
+    with project.session() as s:
+        labelled = set(s.scalars(select(Annotation.image_id)))
+        for image_id, name in s.execute(select(Image.id, Item.name).join(Item).where(Image.view == "")):
+            if image_id not in labelled and name.rsplit("_", 1)[-1].isdigit():
+                verdict = "defect" if int(name.rsplit("_", 1)[1]) % 4 == 3 else "good"
+                add_annotation(s, image_id, "reviewer", verdict=verdict)
+
+
 def child(size: tuple[int, int], project_dir: str | None, out: Path) -> int:
     from PySide6 import QtCore
 
@@ -36,6 +52,7 @@ def child(size: tuple[int, int], project_dir: str | None, out: Path) -> int:
         if project_dir:
             shutil.copytree(project_dir, Path(tmp) / "p")
             project = Project.open(Path(tmp) / "p")
+            review_demo(project)
         else:
             from fixture_results import score_images
 

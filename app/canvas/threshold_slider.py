@@ -32,7 +32,7 @@ class ThresholdSlider(QtWidgets.QSlider):
             left, width, height = handle / 2, self.width() - handle, self.height() - 2
             bar = width / len(self.counts)
             p.setPen(QtCore.Qt.PenStyle.NoPen)
-            p.setBrush(QtGui.QColor(57, 255, 136, 70))
+            p.setBrush(QtGui.QColor(57, 255, 136, 45))
             for i, c in enumerate(self.counts):
                 if c:
                     h = max(2.0, height * float(c) / top)

@@ -51,7 +51,7 @@ class TrainingIntegration(QtCore.QObject):
         self.dock.setObjectName("modelRevisionsDock")
         self.dock.setWidget(scrollable(self.panel))
         window.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
-        window.resizeDocks([self.dock], [420], QtCore.Qt.Orientation.Horizontal)
+        self.dock.visibilityChanged.connect(self._on_dock_shown)
         self.dock.hide()
         self.panel.trainRequested.connect(self.open_train_dialog)
         self.panel.promoted.connect(lambda rev, _prev: self.after_activation(rev))
@@ -70,6 +70,12 @@ class TrainingIntegration(QtCore.QObject):
         self.timer.setInterval(poll_ms)
         self.timer.timeout.connect(self.poll_jobs)
         self._update_enabled()
+
+    def _on_dock_shown(self, visible: bool) -> None:
+        """Open wide enough for the figures (a third of the window at most): the canvas gives the room."""
+        if visible and not self.dock.isFloating():
+            width = min(max(self.panel.sizeHint().width(), 420), self.window.width() // 3)
+            self.window.resizeDocks([self.dock], [width], QtCore.Qt.Orientation.Horizontal)
 
     def _model_menu(self) -> QtWidgets.QMenu:
         for action in self.window.menuBar().actions():

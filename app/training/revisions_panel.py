@@ -79,6 +79,10 @@ class RevisionsPanel(QtWidgets.QWidget):
         for b in (self.train_button, self.promote_button, self.rollback_button):
             buttons.addWidget(b)
         buttons.addStretch(1)
+        layout.addLayout(buttons)
+        buttons = QtWidgets.QHBoxLayout()  # the decision k on its own row: the dock fits a 1280-pixel screen
+        buttons.addWidget(QtWidgets.QLabel("Figures and comparison at"))
+        buttons.addStretch(1)
         self.k_spin = QtWidgets.QDoubleSpinBox()
         self.k_spin.setRange(0.0, 10000.0)
         self.k_spin.setSingleStep(0.5)
