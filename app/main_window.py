@@ -15,6 +15,7 @@ from app.gallery.filtering import ANY, FILTERS, MINE, SORTS, label_sources, show
 from app.gallery.gallery import VERDICT_COLORS, GalleryDelegate, GalleryModel, GalleryView
 from app.gallery.thumbs import ThumbnailLoader
 from app.jobs_bar import JobsBar
+from app.resources import resource_path
 from app.review.actions import ActionRegistry
 from app.review.help_overlay import HelpOverlay
 from app.review.shortcuts_dialog import ShortcutsDialog
@@ -30,6 +31,7 @@ from core.io.thumbnails import ThumbnailCache, default_cache_dir
 RECENT_KEY = "recentProjects"
 MAX_RECENT = 8
 DEFAULT_K = 2.0
+VIEW_SETTINGS_KEY = "workbench_view"  # project setting: threshold, filter, sort, label source
 KEY_STEP = 25  # slider positions per [ or ] press (of 1000, log scale)
 VIEW_CACHE = 24  # decoded views kept in memory (current item, neighbours, a little history)
 
@@ -199,7 +201,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.overlay_check.setChecked(True)
         self.outline_check = QtWidgets.QCheckBox("Regions")
         self.outline_check.setChecked(True)
-        self.truth_check = QtWidgets.QCheckBox("Labels")
+        self.truth_check = QtWidgets.QCheckBox("Label masks")
         self.truth_check.setChecked(True)
         self.truth_check.setToolTip("Dashed outline of the reference mask (adjudicated, else imported ground truth)")
         top.addWidget(QtWidgets.QLabel("Threshold"))
@@ -257,6 +259,11 @@ class MainWindow(QtWidgets.QMainWindow):
         m = mb.addMenu("&Help")
         m.addAction(a("help"))
         m.addAction(a("edit_shortcuts"))
+        m.addSeparator()
+        self.docs_action = m.addAction("Documentation (README)")
+        self.docs_action.triggered.connect(self.open_documentation)
+        self.about_action = m.addAction("About Contrario")
+        self.about_action.triggered.connect(self.show_about)
         self._refresh_recent_menu()
 
     def _bind_actions(self) -> None:
@@ -311,8 +318,32 @@ class MainWindow(QtWidgets.QMainWindow):
         self.jobs_bar.set_project(project)
         self.training.set_project(project)
         self.labels.set_project(project)
+        self._restore_view_settings()
         self.reload()
         self.focus_canvas()
+
+    def _restore_view_settings(self) -> None:
+        """Threshold, filter, sort and label source as they were when this project was last closed."""
+        saved = self.project.get_setting(VIEW_SETTINGS_KEY) or {}
+        if not isinstance(saved, dict):
+            return
+        for box, key in ((self.filter_box, "filter"), (self.sort_box, "sort")):
+            index = box.findData(saved.get(key))
+            if index >= 0:
+                box.blockSignals(True)
+                box.setCurrentIndex(index)
+                box.blockSignals(False)
+        if isinstance(saved.get("k"), (int, float)):
+            self._k = float(saved["k"])
+        self._saved_label_source = saved.get("labels")
+
+    def _save_view_settings(self) -> None:
+        try:
+            self.project.set_setting(VIEW_SETTINGS_KEY, {
+                "k": self.k, "filter": self.filter_box.currentData(), "sort": self.sort_box.currentData(),
+                "labels": self.label_box.currentData()})
+        except ContrarioError:
+            pass  # a read-only or vanished project: the view is simply not remembered
 
     def focus_canvas(self) -> None:
         self.canvas.setFocus(QtCore.Qt.FocusReason.OtherFocusReason)
@@ -341,7 +372,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self._update_enabled()
 
     def _fill_label_box(self) -> None:
-        keep = self.label_box.currentData() or ANY
+        keep = getattr(self, "_saved_label_source", None) or self.label_box.currentData() or ANY
+        self._saved_label_source = None
         self.label_box.blockSignals(True)
         self.label_box.clear()
         self.label_box.addItem("Any", ANY)
@@ -362,6 +394,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.runner.wait()
         self.thumb_pool.waitForDone(10000)
         if self.project is not None:
+            self._save_view_settings()
             self.jobs_bar.set_project(None)
             self.project.close()
         self.project = None
@@ -590,6 +623,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.threshold_slider.setValue(self.threshold_scale.to_position(k))
         self.threshold_slider.blockSignals(False)
         self._k = k
+        self.threshold_label.setText(label_text(k))
+        self.canvas.set_threshold(k)
 
     def _on_threshold(self, value: int) -> None:
         exact, self._exact_k = self._exact_k, None
@@ -680,6 +715,29 @@ class MainWindow(QtWidgets.QMainWindow):
         """Replaces "Scoring queued (job #N)" and the like once the job has ended."""
         what = {"infer": "Scoring", "train": "Training"}.get(kind, kind.capitalize())
         self.status_label.setText(f"{what} job #{job_id} {status}")
+
+    # ================================================================ help
+    def documentation_path(self) -> Path | None:
+        """The README that ships with the application (the repository's, or the bundle's)."""
+        path = resource_path().parent / "README.md"
+        return path if path.is_file() else None
+
+    def open_documentation(self) -> bool:
+        path = self.documentation_path()
+        if path is None:
+            self.status_label.setText("The documentation (README.md) is not installed with this copy")
+            return False
+        return QtGui.QDesktopServices.openUrl(QtCore.QUrl.fromLocalFile(str(path)))
+
+    def about_text(self) -> str:
+        from core import __version__
+
+        return (f"<b>Contrario {__version__}</b><br>Visual inspection with U-Flow anomaly maps and a contrario "
+                "defect regions: a region is reported when its NFA is below 10^-k, about one false alarm per "
+                "10^k defect-free images.<br><br>Press F1 for the keyboard shortcuts.")
+
+    def show_about(self) -> None:
+        QtWidgets.QMessageBox.about(self, "About Contrario", self.about_text())
 
     # ================================================================ dialogs
     def show_error(self, title: str, message: str) -> None:

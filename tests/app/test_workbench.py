@@ -367,3 +367,35 @@ def test_region_hover_label_stays_on_the_canvas(window, project, qtbot):
         window.canvas.viewport().repaint()  # TextItem sets its screen-size transform when painted
         label = panel.hover.sceneBoundingRect()
         assert panel.vb.sceneBoundingRect().adjusted(-1, -1, 1, 1).contains(label), (x, label)
+
+
+def test_threshold_filter_sort_and_label_source_persist_per_project(window, project, qtbot, settings):
+    from app.main_window import MainWindow
+
+    open_in(window, project, qtbot)
+    window.set_k(3.5)
+    window.set_sort("score_desc")
+    window.set_filter("detected")
+    window.label_box.setCurrentIndex(window.label_box.findData("mine"))
+    root = project.root
+    window.close()  # saves the view with the project
+    again = MainWindow(annotator="alice", settings=settings)
+    qtbot.addWidget(again)
+    again.show()
+    reopened = Project.open(root)
+    try:
+        open_in(again, reopened, qtbot)
+        assert again.k == 3.5 and "k = 3.5" in again.threshold_label.text()
+        assert (again.sort_box.currentData(), again.filter_box.currentData(), again.label_box.currentData()) == \
+            ("score_desc", "detected", "mine")
+    finally:
+        again.close()
+
+
+def test_help_menu_has_documentation_and_about(window):
+    from core import __version__
+
+    menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Help")
+    assert {"Documentation (README)", "About Contrario"} <= {a.text() for a in menu.actions()}
+    assert window.documentation_path().read_text(encoding="utf-8").startswith("# Contrario")
+    assert f"Contrario {__version__}" in window.about_text()
