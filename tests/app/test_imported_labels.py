@@ -50,3 +50,22 @@ def test_imported_ground_truth_is_shown_filtered_and_outlined(window, qtbot, tmp
         assert window.model.rowCount() == 7
     finally:
         project.close()
+
+
+def test_label_mode_starts_from_the_ground_truth_mask(window, qtbot, tmp_path):
+    """Label mode said "no mask yet" on an imported defect whose ground-truth mask exists."""
+    from PySide6 import QtCore
+
+    project = Project.create(tmp_path / "p")
+    import_mvtec(project, _mvtec_folder(tmp_path / "mv"), "mv")
+    try:
+        open_in(window, project, qtbot)
+        window.set_filter("defect")
+        window.wait_idle()
+        with qtbot.waitSignal(window.labels.maskOpened, timeout=10000):
+            qtbot.keyClick(window, QtCore.Qt.Key.Key_L, QtCore.Qt.KeyboardModifier.ControlModifier)
+        mask = window.labels.editor.current.mask
+        assert mask[20:30, 10:40].all() and mask.sum() > 0 and not mask[:20].any()
+        assert "ground-truth's mask" in window.labels.toolbar.state_label.text()
+    finally:
+        project.close()
