@@ -252,7 +252,7 @@ class MainWindow(QtWidgets.QMainWindow):
             m.addSeparator() if i is None else m.addAction(a(i))
         m = mb.addMenu("&View")
         for i in ("toggle_overlay", "toggle_outlines", "threshold_up", "threshold_down", "opacity_up",
-                  "opacity_down", None, "fit_view", "toggle_gallery"):
+                  "opacity_down", None, "fit_view", "next_region", "previous_region", "toggle_gallery"):
             m.addSeparator() if i is None else m.addAction(a(i))
         m = mb.addMenu("&Model")
         m.addAction(a("score_batch"))
@@ -282,6 +282,8 @@ class MainWindow(QtWidgets.QMainWindow):
         r.bind("opacity_up", lambda: self.opacity_slider.setValue(self.opacity_slider.value() + 10))
         r.bind("opacity_down", lambda: self.opacity_slider.setValue(self.opacity_slider.value() - 10))
         r.bind("fit_view", self.canvas.fit)
+        r.bind("next_region", lambda: self.step_region(1))
+        r.bind("previous_region", lambda: self.step_region(-1))
         r.bind("toggle_gallery", self.toggle_gallery_mode)
         r.bind("help", lambda: self.help.toggle())
         r.bind("edit_shortcuts", lambda: ShortcutsDialog(self.registry, self).exec())
@@ -637,6 +639,23 @@ class MainWindow(QtWidgets.QMainWindow):
             self.gallery.viewport().update()
             if self.current_image_id is not None:
                 self._update_header(self.model.row_by_image(self.current_image_id))
+
+    def step_region(self, delta: int) -> None:
+        """Zoom to the next (or previous) region of the active view visible at k, strongest first."""
+        panels = self.canvas.panels
+        data = panels[self.canvas.active_index].data if panels else None
+        regions = sorted(data.overlay.visible_regions(self.k), key=lambda r: r.log10_nfa) \
+            if data is not None and data.overlay is not None else []
+        if not regions:
+            self.status_label.setText(f"No region at k = {self.k:g} on this view")
+            return
+        key = (data.image_id, self.k)
+        index = self._region_index + delta if getattr(self, "_region_key", None) == key else (0 if delta > 0 else -1)
+        self._region_key, self._region_index = key, index % len(regions)
+        region = regions[self._region_index]
+        self.canvas.zoom_to(region.bbox)
+        self.status_label.setText(f"Region {self._region_index + 1} of {len(regions)}: −log10 NFA "
+                                  f"{region.strength:.1f}, area {region.area} px (F fits the image again)")
 
     def _on_region_hovered(self, region) -> None:
         if region is None:

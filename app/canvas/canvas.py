@@ -175,6 +175,15 @@ class ImageCanvas(pg.GraphicsLayoutWidget):
             panel.vb.setXLink(self.panels[0].vb)
             panel.vb.setYLink(self.panels[0].vb)
 
+    def zoom_to(self, bbox: tuple[int, int, int, int], margin: float = 0.5) -> None:
+        """Show image box (x0, y0, x1, y1) with `margin` of its size around it (all views follow: linked)."""
+        if not self.panels:
+            return
+        x0, y0, x1, y1 = bbox
+        pad = margin * max(x1 - x0, y1 - y0, 16)
+        self.panels[self.active_index].vb.setRange(xRange=(x0 - pad, x1 + pad), yRange=(y0 - pad, y1 + pad),
+                                                   padding=0)
+
     def fit(self) -> None:
         for panel in self.panels[:1]:
             panel.vb.autoRange(padding=0.01)

@@ -399,3 +399,24 @@ def test_help_menu_has_documentation_and_about(window):
     assert {"Documentation (README)", "About Contrario"} <= {a.text() for a in menu.actions()}
     assert window.documentation_path().read_text(encoding="utf-8").startswith("# Contrario")
     assert f"Contrario {__version__}" in window.about_text()
+
+
+def test_next_region_zooms_to_each_visible_region_in_turn(window, project, qtbot):
+    open_in(window, project, qtbot)
+    window.show_position(_first_with_regions(window))
+    window.wait_idle()
+    window.set_k(0.0)
+    panel = window.canvas.panels[0]
+    regions = sorted(panel.data.overlay.visible_regions(0.0), key=lambda r: r.log10_nfa)
+    full = panel.vb.viewRect()
+    seen = []
+    for _ in range(len(regions) + 1):
+        press(qtbot, window, Key.Key_N)
+        view = panel.vb.viewRect()
+        seen.append(next(i for i, r in enumerate(regions) if view.contains(QtCore.QRectF(
+            r.bbox[0], r.bbox[1], r.bbox[2] - r.bbox[0], r.bbox[3] - r.bbox[1])) and
+            abs(view.center().x() - (r.bbox[0] + r.bbox[2]) / 2) < 1))
+        assert view.width() < full.width() or len(regions) == 0
+    assert seen[: len(regions)] == list(range(len(regions))) and seen[-1] == 0  # wraps round
+    press(qtbot, window, Key.Key_F)
+    assert panel.vb.viewRect().width() >= full.width() - 1
