@@ -47,7 +47,7 @@ def main() -> None:
 
         w.set_sort("score_desc")
         w.show_position(0)
-        w.threshold_slider.setValue(40)
+        w.set_k(4.0)
         w.wait_idle()
         w.grab().save(str(OUT / "canvas_overlay_regions.png"))
 
