@@ -9,6 +9,9 @@ import numpy as np
 from sqlalchemy import func, select
 
 from app.canvas.results import RegionInfo, ResultOverlay, build_overlay
+from core.domain.active_model import active_model
+from core.domain.enums import VERDICTS
+from core.domain.images import image_source
 from core.store.schema import (
     Annotation,
     Batch,
@@ -16,12 +19,8 @@ from core.store.schema import (
     InferenceResult,
     Item,
     Job,
-    ModelRevision,
     Region,
 )
-
-VERDICTS = ("good", "defect", "unsure")
-ACTIVE_MODEL_SETTING = "active_model_revision"  # same key as core.jobs.payloads
 
 
 @dataclass
@@ -62,19 +61,8 @@ class ImageRow:
 
 
 def active_model_revision_id(project) -> int | None:
-    """The project's chosen model revision, else the newest one; None when no model exists."""
-    chosen = project.get_setting(ACTIVE_MODEL_SETTING)
-    with project.session(readonly=True) as s:
-        if chosen is not None and s.get(ModelRevision, int(chosen)) is not None:
-            return int(chosen)
-        return s.scalar(select(func.max(ModelRevision.id)))
-
-
-def image_source(project, blob: str | None, original_path: str) -> Path:
-    """The file to decode: the project's own copy when imported with copy, else the original path."""
-    if blob:
-        return Path(project.blobs.path(blob))
-    return Path(original_path)
+    """The active model revision (core.domain.active_model); None when no model exists."""
+    return active_model(project)
 
 
 def load_rows(project, annotator: str | None, model_revision_id: int | None) -> list[ImageRow]:

@@ -18,11 +18,11 @@ import time
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
+from nfa_common import SHAPE_SETS, correlated_latents, white_latents  # noqa: E402
 
 from core.nfa import chi2_energy, log10_chernoff, log10_polyomino_nt, segment  # noqa: E402
 from core.nfa.polyomino import POLYOMINO_ALPHA, POLYOMINO_BETA  # noqa: E402
 from core.nfa.segmentation import scale_regions  # noqa: E402
-from nfa_common import SHAPE_SETS, correlated_latents, white_latents  # noqa: E402
 
 KS = (0.0, 1.0, 2.0)
 

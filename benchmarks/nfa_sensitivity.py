@@ -14,9 +14,9 @@ import os
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
+from nfa_common import SHAPE_SETS, plant, white_latents  # noqa: E402
 
 from core.nfa import segment  # noqa: E402
-from nfa_common import SHAPE_SETS, plant, white_latents  # noqa: E402
 
 SIZES = (1, 2, 4, 8)
 FACTORS = (1.5, 2.0, 3.0, 4.0)

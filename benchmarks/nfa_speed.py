@@ -11,9 +11,9 @@ import time
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
+from nfa_common import plant, white_latents  # noqa: E402
 
 from core.nfa import segment  # noqa: E402
-from nfa_common import plant, white_latents  # noqa: E402
 
 CASES = [
     ("28x28+14x14 (816/192 ch) -> 28x28", [(816, 28, 28), (192, 14, 14)], (28, 28)),
@@ -46,8 +46,8 @@ def main() -> None:
                 segment(pool[i % len(pool)], out, tail=args.tail)
                 times.append(time.perf_counter() - t)
             ms = np.array(times) * 1000
-            print(f"  {label:<48} {kind:<6}  median {np.median(ms):6.2f} ms   mean {ms.mean():6.2f}   p95 {np.percentile(ms, 95):6.2f}",
-                  flush=True)
+            print(f"  {label:<48} {kind:<6}  median {np.median(ms):6.2f} ms   mean {ms.mean():6.2f}   "
+                  f"p95 {np.percentile(ms, 95):6.2f}", flush=True)
 
 
 if __name__ == "__main__":

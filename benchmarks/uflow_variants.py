@@ -21,7 +21,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.uflow_sweep import configurations  # noqa: E402
-from core.evaluation import _eval_pair, _read_mask, discover  # noqa: E402
+from core.evaluation import _read_mask, discover  # noqa: E402
+from core.metrics.pixel_eval import eval_pair  # noqa: E402
 from core.metrics.pro import aupro  # noqa: E402
 from core.metrics.ranking import image_auroc, pixel_auroc  # noqa: E402
 from core.models.uflow import mean_z2_per_scale, train  # noqa: E402
@@ -29,7 +30,7 @@ from core.models.uflow.model import anomaly_map_from_latents, smooth_map  # noqa
 
 
 def _map(latents: list[np.ndarray], shape: tuple[int, int], sigma: float) -> np.ndarray:
-    z = [torch.from_numpy(l)[None] for l in latents]
+    z = [torch.from_numpy(lat)[None] for lat in latents]
     return smooth_map(anomaly_map_from_latents(z, shape), sigma)[0].numpy()
 
 
@@ -58,7 +59,7 @@ def main() -> None:
         hold = [s["mean_z2"] for s in model.calibration.get("scales", [])]
         for sigma in [float(s) for s in args.sigmas.split(",")]:
             maps = [_map(p.latents, p.input_shape, sigma) for p in preds]
-            pairs = [_eval_pair(a, m, p.original_shape) for a, m, p in zip(maps, masks_full, preds)]
+            pairs = [eval_pair(a, m, p.original_shape) for a, m, p in zip(maps, masks_full, preds)]
             row = {"set": text, "sigma": sigma,
                    "img_max": round(image_auroc([a.max() for a in maps], defective), 4),
                    "img_top1": round(image_auroc([np.sort(a.ravel())[-max(1, a.size // 100):].mean() for a in maps],

@@ -14,16 +14,18 @@ COMMAND_MODULES = [
     "core.commands.project_cmds",
     "core.commands.eval_cmd",
     "core.commands.job_cmds",
-    "core.commands.gui_cmds",
+    "core.commands.model_cmds",
     "core.commands.export_cmds",
 ]
+# `gui` and `demo` start the workbench, so they belong to app/ (core never imports app); loaded by name.
+GUI_COMMAND_MODULE = "app.commands"
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="contrario", description="Industrial visual inspection.")
     parser.add_argument("--version", action="version", version=f"contrario {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
+    for name in COMMAND_MODULES[:3] + [GUI_COMMAND_MODULE] + COMMAND_MODULES[3:]:
         importlib.import_module(name).register(sub)
     return parser
 

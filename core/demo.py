@@ -146,6 +146,36 @@ def write_demo_images(
     return out
 
 
+def write_demo_category(folder: str | Path, seed: int = 0, n_train: int = 12, n_good: int = 6,
+                        n_defect: int = 6, size: int = 160, defect_class: str = "spot",
+                        suffix: str = ".jpg") -> Path:
+    """An MVTec-layout category of grey tiles: `train/good`, `test/good`, `test/<defect_class>` with planted
+    spots and scratches, and their masks as `ground_truth/<defect_class>/<stem>.png`."""
+    root = Path(folder)
+    rng = np.random.default_rng(seed)
+
+    def grey_tile() -> np.ndarray:
+        return tile_texture(np.random.default_rng(rng.integers(2**63)), size, cells=2)
+
+    def save(img: np.ndarray, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        PILImage.fromarray(np.clip(img.mean(axis=2), 0, 255).astype(np.uint8)).save(path, quality=95)
+
+    for i in range(n_train):
+        save(grey_tile(), root / "train" / "good" / f"train_{i:03d}{suffix}")
+    for i in range(n_good):
+        save(grey_tile(), root / "test" / "good" / f"good_{i:03d}{suffix}")
+    for i in range(n_defect):
+        img = grey_tile()
+        mask = (plant_spot if i % 2 == 0 else plant_scratch)(rng, img)
+        stem = f"{defect_class}_{i:03d}"
+        save(img, root / "test" / defect_class / f"{stem}{suffix}")
+        (root / "ground_truth" / defect_class).mkdir(parents=True, exist_ok=True)
+        PILImage.fromarray(np.where(mask, 255, 0).astype(np.uint8)).save(
+            root / "ground_truth" / defect_class / f"{stem}.png")
+    return root
+
+
 def create_demo_project(folder: str | Path, seed: int = 0, **kwargs):
     """Create a project in `folder` (images under `folder/demo_images`) and import one batch per product."""
     from core.io.importer import import_paths

@@ -3,7 +3,7 @@
 Layout: CATEGORY/train/good/*, CATEGORY/test/<good|defect>/*, optional masks in
 CATEGORY/ground_truth/<defect>/<stem>_mask.* or <stem>.* (matched by stem, any extension, > 127 = defect).
 Pixel figures are computed at each image's original geometry, downscaled so its longer side is at most
-`PIXEL_EVAL_SIDE` (map: bilinear; mask: area fraction > 0.5) to keep memory bounded.
+`PIXEL_EVAL_SIDE` (core.metrics.pixel_eval: map bilinear, mask area fraction > 0.5) to keep memory bounded.
 Imports torch: use from worker processes or the CLI only.
 """
 
@@ -17,10 +17,10 @@ from typing import Any
 import numpy as np
 
 from core.errors import ContrarioError
+from core.metrics.pixel_eval import EVAL_SIDE, eval_pair
 from core.progress import NEVER_CANCELLED, CancelToken, ProgressCallback, no_progress
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
-PIXEL_EVAL_SIDE = 256
+PIXEL_EVAL_SIDE = EVAL_SIDE
 
 
 @dataclass
@@ -35,72 +35,34 @@ class Category:
         return any(m is not None for m, d in zip(self.masks, self.defect_type) if d != "good")
 
 
-def _images(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-
-
 def discover(category_dir: str | Path, shots: int | None = None) -> Category:
     """List the training images (first `shots` by sorted name), test images, labels and masks."""
+    from core.io.mvtec import layout
+
     root = Path(category_dir)
     train_dir = root / "train" / "good"
     test_dir = root / "test"
     if not train_dir.is_dir() or not test_dir.is_dir():
         raise ContrarioError(f"{root}: expected train/good/ and test/ folders (MVTec layout)")
-    train = _images(train_dir)
+    found = layout(root)
+    train = [im.path for im in found if im.split == "train" and im.cls == "good"]
     if shots is not None:
         if shots < 1:
             raise ContrarioError("--shots must be at least 1")
         train = train[:shots]
     if not train:
         raise ContrarioError(f"{train_dir}: no training images")
-    test, kinds, masks = [], [], []
-    for sub in sorted(p for p in test_dir.iterdir() if p.is_dir()):
-        gt_dir = root / "ground_truth" / sub.name
-        by_stem: dict[str, Path] = {}
-        if gt_dir.is_dir():
-            for m in _images(gt_dir):
-                stem = m.stem[: -len("_mask")] if m.stem.endswith("_mask") else m.stem
-                by_stem.setdefault(stem, m)
-        for image in _images(sub):
-            test.append(image)
-            kinds.append("good" if sub.name == "good" else sub.name)
-            masks.append(None if sub.name == "good" else by_stem.get(image.stem))
+    test = [im for im in found if im.split == "test"]
     if not test:
         raise ContrarioError(f"{test_dir}: no test images")
-    return Category(train, test, kinds, masks)
+    return Category(train, [im.path for im in test], [im.cls for im in test],
+                    [None if im.cls == "good" else im.mask for im in test])
 
 
 def _read_mask(path: Path | None, shape: tuple[int, int]) -> np.ndarray:
-    from core.io.images import read_image
+    from core.io.mvtec import read_mask
 
-    if path is None:
-        return np.zeros(shape, dtype=bool)
-    px = read_image(path).pixels
-    if px.ndim == 3:
-        px = px[..., :3].max(axis=2)
-    if px.dtype == np.uint16:
-        px = px // 257
-    mask = px > 127
-    if mask.shape != tuple(shape):
-        raise ContrarioError(f"{path}: mask is {mask.shape[1]}x{mask.shape[0]}, image is {shape[1]}x{shape[0]}")
-    return mask
-
-
-def _eval_pair(amap: np.ndarray, mask: np.ndarray, original: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """Map and mask at the evaluation geometry (original aspect, longer side <= PIXEL_EVAL_SIDE)."""
-    import torch
-    import torch.nn.functional as F
-
-    h, w = original
-    scale = min(1.0, PIXEL_EVAL_SIDE / max(h, w))
-    shape = (max(1, round(h * scale)), max(1, round(w * scale)))
-    t = torch.from_numpy(np.ascontiguousarray(amap, dtype=np.float32))[None, None]
-    emap = F.interpolate(t, size=shape, mode="bilinear", align_corners=False)[0, 0].numpy()
-    if shape == tuple(mask.shape):
-        return emap, mask
-    m = torch.from_numpy(mask.astype(np.float32))[None, None]
-    emask = F.interpolate(m, size=shape, mode="area")[0, 0].numpy() > 0.5
-    return emap, emask
+    return np.zeros(shape, dtype=bool) if path is None else read_mask(path, shape)
 
 
 BY_K = (0, 1, 2, 3, 4)
@@ -218,7 +180,7 @@ def run_eval(category_dir: str | Path, config=None, shots: int | None = None, k:
 
     progress(0.97, "pixel metrics")
     if masks_full is not None:
-        pairs = [_eval_pair(p.anomaly_map, m, p.original_shape) for p, m in zip(preds, masks_full)]
+        pairs = [eval_pair(p.anomaly_map, m, p.original_shape) for p, m in zip(preds, masks_full)]
         maps = [a for a, _ in pairs]
         masks = [m for _, m in pairs]
         result["pixel_auroc"] = pixel_auroc(maps, masks)

@@ -12,8 +12,12 @@ MTD_ROOT = REPO_ROOT.parent / "shared" / "data" / "mtd" / "magnetic_tile"
 
 
 @pytest.fixture(scope="session")
-def mtd_root() -> Path:
-    """The Magnetic Tile Defect dataset (MVTec layout) that sits beside the checkout."""
-    if not (MTD_ROOT / "train" / "good").is_dir():
-        pytest.skip(f"MTD dataset not found at {MTD_ROOT}")
-    return MTD_ROOT
+def mtd_root(tmp_path_factory) -> Path:
+    """The Magnetic Tile Defect dataset (MVTec layout) when it sits beside the checkout, else a generated
+    category in the same layout (core.demo.write_demo_category: grey JPEG tiles, defect class `blowhole`)."""
+    if (MTD_ROOT / "train" / "good").is_dir():
+        return MTD_ROOT
+    from core.demo import write_demo_category
+
+    return write_demo_category(tmp_path_factory.mktemp("mtd_like") / "magnetic_tile", seed=3,
+                               defect_class="blowhole")

@@ -35,12 +35,13 @@ def cmd_export(args) -> int:
                          coco_encoding=args.coco_encoding)
     if args.json:
         print(json.dumps({"format": summary.format, "out": str(summary.out.absolute()), "images": summary.images,
-                          "annotations": summary.annotations,
+                          "annotations": summary.annotations, "model_revision_id": summary.model_revision_id,
                           "skipped": [{"image_id": i, "why": w} for i, w in summary.skipped]}, indent=1))
     else:
         what = {"coco": "regions", "csv": "region rows", "report": "findings"}.get(summary.format)
         line = f"exported {summary.images} images" + (f", {summary.annotations} {what}" if what else "")
-        print(f"{line} ({summary.format}) to {summary.out}")
+        model = f", model revision {summary.model_revision_id}" if summary.model_revision_id is not None else ""
+        print(f"{line} ({summary.format}{model}) to {summary.out}")
         if summary.skipped:
             print(f"skipped {len(summary.skipped)} images (unlabelled, unsure or unknown class)", file=sys.stderr)
     return 0
@@ -58,6 +59,7 @@ def cmd_findings(args) -> int:
     for a in report.agreement:
         kappa = "–" if a.kappa is None else f"{a.kappa:.3f}"
         print(f"batch {a.batch}: {len(a.annotators)} annotators, {a.images} images compared, {a.method} kappa {kappa}")
+    print("model revision " + (str(report.model_revision_id) if report.model_revision_id is not None else "none"))
     if not report.findings:
         print("no findings")
         return 0

@@ -61,7 +61,7 @@ def cmd_train(args) -> int:
     project = _open(args.project)
     try:
         if args.training_free:
-            from core.jobs.payloads import create_training_free_revision
+            from core.models.revisions import create_training_free_revision
 
             rev = create_training_free_revision(project, args.training_free, activate=args.activate)
             print(json.dumps({"model_revision_id": rev}) if args.json else f"model revision {rev} (training-free)")

@@ -6,7 +6,9 @@ An existing destination is replaced only when it is empty or an earlier Contrari
 EXPORT_MARKER).
 
 Which label of an image is exported: with `annotator`, that annotator's current revision; otherwise the
-adjudicated revision when there is one, else the most recent current revision of any annotator.
+project's label rule (core.domain.labels: adjudicated, else strict majority, else none). Scores and regions
+are those of the active model revision (core.domain.active_model); every export names it (marker file,
+summary, COCO info, CSV column, report header).
 """
 
 from __future__ import annotations
@@ -31,12 +33,16 @@ from PIL import Image as PILImage
 from sqlalchemy import select
 
 from core import __version__
+from core.domain.active_model import active_model, active_model_in
+from core.domain.enums import ImageStatus
+from core.domain.images import image_source
+from core.domain.labels import LabelRecord, current_labels, label_of
 from core.errors import ContrarioError, ImageError
 from core.io.coco import components, mask_to_polygons, rle_encode
 from core.io.images import read_image, to_rgb_float
 from core.labels.classes import list_classes
-from core.labels.editing import ADJUDICATED, LabelRecord, current_labels, load_mask
-from core.labels.findings import chosen_model_revision, find_findings
+from core.labels.editing import load_mask
+from core.labels.findings import find_findings
 from core.progress import NEVER_CANCELLED, CancelToken, ProgressCallback, no_progress
 from core.store.schema import Batch, Image, InferenceResult, Item, Region
 
@@ -53,6 +59,7 @@ class ExportSummary:
     annotations: int = 0
     skipped: list[tuple[int, str]] = field(default_factory=list)  # (image id, why)
     files: list[str] = field(default_factory=list)
+    model_revision_id: int | None = None  # whose scores and regions the export holds
 
 
 @dataclass(frozen=True)
@@ -84,6 +91,7 @@ class ExportRow:
     score: float | None = None
     best_log10_nfa: float | None = None
     regions: list[RegionRow] = field(default_factory=list)
+    model_revision_id: int | None = None
 
 
 # ---- atomic destination ------------------------------------------------------------------------------
@@ -96,7 +104,7 @@ def _replaceable(out: Path) -> bool:
 
 
 @contextmanager
-def atomic_output(out: str | Path, fmt: str) -> Iterator[Path]:
+def atomic_output(out: str | Path, fmt: str, model_revision_id: int | None = None) -> Iterator[Path]:
     """Yield a temporary folder; on success it replaces `out` in one rename, on failure it is removed."""
     out = Path(out).expanduser().absolute()
     if not _replaceable(out):
@@ -108,7 +116,8 @@ def atomic_output(out: str | Path, fmt: str) -> Iterator[Path]:
         raise ContrarioError(f"{out}: cannot write there ({exc.strerror or exc})") from None
     try:
         yield tmp
-        marker = {"format": fmt, "contrario": __version__, "written_at": datetime.now(timezone.utc).isoformat()}
+        marker = {"format": fmt, "contrario": __version__, "written_at": datetime.now(timezone.utc).isoformat(),
+                  "model_revision_id": model_revision_id}
         (tmp / EXPORT_MARKER).write_text(json.dumps(marker, indent=1))
         _swap_into_place(tmp, out)
     except BaseException:
@@ -134,20 +143,19 @@ def _swap_into_place(tmp: Path, out: Path) -> None:
 def _pick(anns: list[LabelRecord], annotator: str | None) -> LabelRecord | None:
     if annotator is not None:
         return next((a for a in anns if a.annotator == annotator), None)
-    adj = next((a for a in anns if a.annotator == ADJUDICATED), None)
-    if adj is not None:
-        return adj
-    return max(anns, key=lambda a: (a.created_at, a.id), default=None)
+    return label_of(anns).record
 
 
-def select_rows(project, batch: str | None = None, annotator: str | None = None) -> list[ExportRow]:
-    """Readable images of the project (or one batch) with the label to export and the model result."""
+def select_rows(project, batch: str | None = None, annotator: str | None = None,
+                model_revision_id: int | None = None) -> list[ExportRow]:
+    """Readable images of the project (or one batch) with the label to export and the result of
+    `model_revision_id` (default: the active model)."""
     with project.session(readonly=True) as s:
         stmt = (
             select(Image, Item.name, Batch.name)
             .join(Item, Image.item_id == Item.id)
             .join(Batch, Item.batch_id == Batch.id)
-            .where(Image.status == "ok")
+            .where(Image.status == ImageStatus.OK.value)
             .order_by(Batch.id, Item.id, Image.view, Image.id)
         )
         if batch is not None:
@@ -159,7 +167,7 @@ def select_rows(project, batch: str | None = None, annotator: str | None = None)
         by_image: dict[int, list[LabelRecord]] = {}
         for ann in current_labels(s, image_ids=ids if batch is not None else None):
             by_image.setdefault(ann.image_id, []).append(ann)
-        model = chosen_model_revision(s)
+        model = model_revision_id if model_revision_id is not None else active_model_in(s)
         results: dict[int, tuple[int, float]] = {}  # image id -> (result id, score)
         regions: dict[int, list[RegionRow]] = {}
         if model is not None:
@@ -177,12 +185,11 @@ def select_rows(project, batch: str | None = None, annotator: str | None = None)
             anns = by_image.get(img.id, [])
             res = results.get(img.id)
             regs = regions.get(res[0], []) if res is not None else []
-            path = Path(project.blobs.path(img.blob)) if img.blob else Path(img.original_path)
             rows.append(ExportRow(
-                img.id, bname, item, img.view or "", path, Path(img.original_path).name,
-                int(img.width or 0), int(img.height or 0), _pick(anns, annotator), sorted(a.annotator for a in anns),
-                None if res is None else res[1],
-                float(regs[0].log10_nfa) if regs else None, regs,
+                img.id, bname, item, img.view or "", image_source(project, img.blob, img.original_path),
+                Path(img.original_path).name, int(img.width or 0), int(img.height or 0), _pick(anns, annotator),
+                sorted(a.annotator for a in anns), None if res is None else res[1],
+                float(regs[0].log10_nfa) if regs else None, regs, model,
             ))
     return rows
 
@@ -231,11 +238,12 @@ def export_mvtec(project, out, batch=None, annotator=None, progress: ProgressCal
     Unlabelled and unsure images are left out (listed in the summary). A mask with several classes is
     exported under its main class (MVTec masks are binary).
     """
-    rows = select_rows(project, batch, annotator)
-    summary = ExportSummary("mvtec", Path(out))
+    model = active_model(project)
+    rows = select_rows(project, batch, annotator, model)
+    summary = ExportSummary("mvtec", Path(out), model_revision_id=model)
     names = _Names()
     manifest = []
-    with atomic_output(out, "mvtec") as tmp:
+    with atomic_output(out, "mvtec", model) as tmp:
         for n, row in enumerate(rows):
             cancel.check()
             progress(n / max(1, len(rows)), f"exporting {row.file_name}")
@@ -273,19 +281,21 @@ def export_coco(project, out, batch=None, annotator=None, encoding: str = "rle",
     """`annotations.json` + `images/`: one COCO annotation per connected region of each class."""
     if encoding not in ("rle", "polygon"):
         raise ContrarioError(f"unknown COCO encoding {encoding!r} (rle or polygon)")
-    rows = select_rows(project, batch, annotator)
+    model = active_model(project)
+    rows = select_rows(project, batch, annotator, model)
     with project.session(readonly=True) as s:
         classes = list_classes(s)
-    summary = ExportSummary("coco", Path(out))
+    summary = ExportSummary("coco", Path(out), model_revision_id=model)
     names = _Names()
     doc = {
         "info": {"description": f"Contrario export of {project.name}", "version": __version__,
-                 "date_created": datetime.now(timezone.utc).isoformat(timespec="seconds")},
+                 "date_created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                 "model_revision_id": model},
         "images": [], "annotations": [],
         "categories": [{"id": c.id, "name": c.name, "supercategory": "defect", "color": c.color} for c in classes],
     }
     known = {c.id for c in classes}
-    with atomic_output(out, "coco") as tmp:
+    with atomic_output(out, "coco", model) as tmp:
         (tmp / "images").mkdir()
         for n, row in enumerate(rows):
             cancel.check()
@@ -332,9 +342,10 @@ def export_coco(project, out, batch=None, annotator=None, encoding: str = "rle",
 # ---- CSV ---------------------------------------------------------------------------------------------
 IMAGE_COLUMNS = ["image_id", "batch", "item", "view", "path", "width", "height", "verdict", "defect_class",
                  "mask_pixels", "annotator", "revision", "annotation_id", "source", "annotated_at", "annotators",
-                 "score", "best_log10_nfa", "regions"]
+                 "score", "best_log10_nfa", "regions", "model_revision_id"]
 REGION_COLUMNS = ["image_id", "batch", "item", "view", "region_id", "log10_nfa", "area", "x0", "y0", "x1", "y1",
-                  "scale", "labelled_fraction", "verdict", "defect_class", "annotator", "revision"]
+                  "scale", "labelled_fraction", "verdict", "defect_class", "annotator", "revision",
+                  "model_revision_id"]
 
 
 def _write_csv(path: Path, columns: list[str], rows: list[dict]) -> None:
@@ -348,8 +359,9 @@ def _write_csv(path: Path, columns: list[str], rows: list[dict]) -> None:
 def export_csv(project, out, batch=None, annotator=None, progress: ProgressCallback = no_progress,
                cancel: CancelToken = NEVER_CANCELLED) -> ExportSummary:
     """`images.csv` (one line per image) and `regions.csv` (one line per model region)."""
-    rows = select_rows(project, batch, annotator)
-    summary = ExportSummary("csv", Path(out))
+    model = active_model(project)
+    rows = select_rows(project, batch, annotator, model)
+    summary = ExportSummary("csv", Path(out), model_revision_id=model)
     image_lines, region_lines = [], []
     for n, row in enumerate(rows):
         cancel.check()
@@ -367,7 +379,7 @@ def export_csv(project, out, batch=None, annotator=None, progress: ProgressCallb
             "annotation_id": ann.id if ann else None, "source": ann.source if ann else None,
             "annotated_at": ann.created_at.isoformat() if ann and ann.created_at else None,
             "annotators": ";".join(row.annotators), "score": row.score, "best_log10_nfa": row.best_log10_nfa,
-            "regions": len(row.regions) if row.score is not None else None,
+            "regions": len(row.regions) if row.score is not None else None, "model_revision_id": model,
         })
         for reg in row.regions:
             frac = None
@@ -379,9 +391,9 @@ def export_csv(project, out, batch=None, annotator=None, progress: ProgressCallb
             region_lines.append({
                 "image_id": row.image_id, "batch": row.batch, "item": row.item, "view": row.view, "region_id": reg.id,
                 "log10_nfa": reg.log10_nfa, "area": reg.area, "x0": reg.x0, "y0": reg.y0, "x1": reg.x1, "y1": reg.y1,
-                "scale": reg.scale, "labelled_fraction": frac, **label_part,
+                "scale": reg.scale, "labelled_fraction": frac, **label_part, "model_revision_id": model,
             })
-    with atomic_output(out, "csv") as tmp:
+    with atomic_output(out, "csv", model) as tmp:
         _write_csv(tmp / "images.csv", IMAGE_COLUMNS, image_lines)
         _write_csv(tmp / "regions.csv", REGION_COLUMNS, region_lines)
     summary.images, summary.annotations = len(image_lines), len(region_lines)
@@ -400,7 +412,7 @@ def _thumbnail(project, image_id: int, side: int = THUMB_SIDE) -> bytes:
 
     with project.session(readonly=True) as s:
         img = s.get(Image, image_id)
-        path = Path(project.blobs.path(img.blob)) if img.blob else Path(img.original_path)
+        path = image_source(project, img.blob, img.original_path)
     try:
         rgb = to_rgb_float(read_image(path)).astype(np.uint8)
     except ImageError:
@@ -448,8 +460,8 @@ def export_report(project, out, batch=None, annotator=None, progress: ProgressCa
     report = find_findings(project, batch=batch, cancel=cancel,
                            progress=lambda f, m: progress(0.5 * f, m))
     findings = [f for f in report.findings if annotator is None or annotator in f.annotators or not f.annotators]
-    summary = ExportSummary("report", Path(out))
-    with atomic_output(out, "report") as tmp:
+    summary = ExportSummary("report", Path(out), model_revision_id=report.model_revision_id)
+    with atomic_output(out, "report", report.model_revision_id) as tmp:
         agreement_rows = []
         for a in report.agreement:
             agreement_rows.append({"batch": a.batch, "pair": "all", "annotators": ";".join(a.annotators),

@@ -19,6 +19,7 @@ from PIL import Image as PILImage
 from PIL import ImageOps
 
 from core.errors import ImageError
+from core.io.pixels import to_float255
 
 MAX_SIDE = 30000
 SUPPORTED_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"})
@@ -321,10 +322,8 @@ def read_image_bytes(data: bytes, name: str = "<bytes>") -> DecodedImage:
 
 
 def to_rgb_float(decoded: DecodedImage) -> np.ndarray:
-    """H x W x 3 float32 in [0, 255], whatever the input depth and channels (alpha dropped)."""
-    px = decoded.pixels.astype(np.float32)
-    if decoded.bit_depth == 16:
-        px = px / 257.0
+    """H x W x 3 float32 in [0, 255], whatever the input depth (core.io.pixels) and channels (alpha dropped)."""
+    px = to_float255(decoded.pixels)
     if px.ndim == 2:
         px = np.repeat(px[:, :, None], 3, axis=2)
     return np.ascontiguousarray(px[:, :, :3])

@@ -1,7 +1,8 @@
 """Importing a folder in MVTec AD layout, with its ground truth.
 
-Layout: `train/good/*`, `test/<class>/*` (`good` or a defect class), masks in
-`ground_truth/<class>/<stem>_mask.png` (MVTec AD) or `ground_truth/<class>/<stem>.png` (MTD).
+Layout (the one parser: `layout`, also used by `contrario eval`): `train/good/*`, `test/<class>/*` (`good`
+or a defect class), masks in `ground_truth/<class>/<stem>_mask.*` (MVTec AD) or `ground_truth/<class>/<stem>.*`
+(MTD).
 
 The split is recorded in the batch name: `<name>/train` and `<name>/test` (one batch each). Items are named
 `<class>/<stem>`. Every image gets a ground-truth annotation (annotator "ground-truth", source "import"):
@@ -12,14 +13,16 @@ missing or empty keeps its verdict; an empty mask is stored as it is (an all-zer
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from sqlalchemy.orm import Session
 
 from core.errors import ContrarioError, ImageError, JobCancelled
-from core.io.importer import Candidate, Examined, ImportReport, import_candidates
 from core.io.images import SUPPORTED_SUFFIXES, read_image
+from core.io.importer import Candidate, Examined, ImportReport, import_candidates
+from core.io.pixels import to_uint8
 from core.labels.revisions import add_annotation, ensure_defect_class
 from core.progress import NEVER_CANCELLED, CancelToken, ProgressCallback, no_progress
 
@@ -32,6 +35,20 @@ def is_mvtec_folder(folder: str | Path) -> bool:
     return (folder / "train" / "good").is_dir() and (folder / "test").is_dir()
 
 
+@dataclass(frozen=True)
+class LayoutImage:
+    """One image of an MVTec-layout folder."""
+
+    path: Path
+    split: str  # train | test
+    cls: str  # "good" or the defect class (its folder name)
+    mask: Path | None  # ground-truth mask file, for defect images that have one
+
+    @property
+    def rel(self) -> str:
+        return f"{self.cls}/{self.path.name}"
+
+
 def _images_in(folder: Path) -> list[Path]:
     return sorted(
         p for p in folder.iterdir()
@@ -39,24 +56,49 @@ def _images_in(folder: Path) -> list[Path]:
     )
 
 
-def find_mask(root: Path, cls: str, stem: str) -> Path | None:
-    for name in (f"{stem}_mask.png", f"{stem}.png"):
-        p = root / "ground_truth" / cls / name
-        if p.is_file():
-            return p
-    return None
+def _subfolders(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
-def _load_mask(path: Path, class_id: int, width: int, height: int) -> np.ndarray:
-    px = read_image(path).pixels
-    if px.dtype == np.uint16:
-        px = (px >> 8).astype(np.uint8)
+def _mask_index(root: Path, cls: str) -> dict[str, Path]:
+    folder = Path(root) / "ground_truth" / cls
+    if not folder.is_dir():
+        return {}
+    return {p.stem: p for p in reversed(_images_in(folder))}  # the first by sorted name wins
+
+
+def find_mask(root: Path, cls: str, stem: str, index: dict[str, Path] | None = None) -> Path | None:
+    """`ground_truth/<cls>/<stem>_mask.*` (MVTec AD), else `ground_truth/<cls>/<stem>.*` (MTD)."""
+    index = _mask_index(root, cls) if index is None else index
+    return index.get(f"{stem}_mask") or index.get(stem)
+
+
+def layout(folder: str | Path) -> list[LayoutImage]:
+    """Every image of the folder: split, then class folder, then file name."""
+    root = Path(folder).expanduser().absolute()
+    if not is_mvtec_folder(root):
+        raise ContrarioError(f"{root}: not an MVTec-layout folder (needs train/good and test/)")
+    out = []
+    for split in SPLITS:
+        split_dir = root / split
+        if not split_dir.is_dir():
+            continue
+        for cls_dir in _subfolders(split_dir):
+            cls = cls_dir.name
+            index = _mask_index(root, cls) if cls != "good" else {}
+            for f in _images_in(cls_dir):
+                out.append(LayoutImage(f, split, cls, find_mask(root, cls, f.stem, index)))
+    return out
+
+
+def read_mask(path: str | Path, shape: tuple[int, int] | None = None) -> np.ndarray:
+    """A ground-truth mask file as bool (pixels > 127 after 8-bit conversion, any channel)."""
+    px = to_uint8(read_image(path).pixels)
     if px.ndim == 3:
         px = px[:, :, :3].max(axis=2)
-    if px.shape != (height, width):
-        raise ImageError(f"{path}: mask is {px.shape[1]}x{px.shape[0]}, image is {width}x{height}")
-    dtype = np.uint8 if class_id < 256 else np.uint16
-    return np.where(px > 127, class_id, 0).astype(dtype)
+    if shape is not None and px.shape != tuple(shape):
+        raise ImageError(f"{path}: mask is {px.shape[1]}x{px.shape[0]}, image is {shape[1]}x{shape[0]}")
+    return px > 127
 
 
 def import_mvtec(
@@ -72,21 +114,12 @@ def import_mvtec(
 ) -> ImportReport:
     """Import an MVTec-layout folder as batches `<batch_name>/train` and `<batch_name>/test`."""
     root = Path(folder).expanduser().absolute()
-    if not is_mvtec_folder(root):
-        raise ContrarioError(f"{root}: not an MVTec-layout folder (needs train/good and test/)")
-    splits: dict[str, list[Candidate]] = {}
+    splits: dict[str, list[Candidate]] = {split: [] for split in SPLITS}
     classes: set[str] = set()
-    for split in SPLITS:
-        split_dir = root / split
-        cands: list[Candidate] = []
-        if split_dir.is_dir():
-            for cls_dir in sorted(p for p in split_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
-                cls = cls_dir.name
-                if cls != "good":
-                    classes.add(cls)
-                for f in _images_in(cls_dir):
-                    cands.append(Candidate(f.absolute(), f"{cls}/{f.name}", {"class": cls, "split": split}))
-        splits[split] = cands
+    for im in layout(root):
+        if im.cls != "good":
+            classes.add(im.cls)
+        splits[im.split].append(Candidate(im.path, im.rel, {"class": im.cls, "split": im.split, "mask": im.mask}))
 
     with project.session() as s:
         class_ids = {cls: ensure_defect_class(s, cls).id for cls in sorted(classes)}
@@ -97,15 +130,17 @@ def import_mvtec(
         cls = ex.cand.extra["class"]
         if cls == "good":
             return
-        mask_path = find_mask(root, cls, ex.cand.path.stem)
+        mask_path = ex.cand.extra["mask"]
         if mask_path is None:
             ex.prepared["warning"] = f"{ex.cand.path}: no ground-truth mask found"
             return
         try:
-            mask = _load_mask(mask_path, class_ids[cls], ex.info.width, ex.info.height)
+            defect = read_mask(mask_path, (ex.info.height, ex.info.width))
         except ImageError as exc:
             ex.prepared["warning"] = f"mask not imported: {exc}"
             return
+        class_id = class_ids[cls]
+        mask = np.where(defect, class_id, 0).astype(np.uint8 if class_id < 256 else np.uint16)
         ex.prepared["mask_blob"] = project.blobs.put_array(mask)
         ex.prepared["mask_path"] = str(mask_path)
         ex.prepared["mask_pixels"] = int(np.count_nonzero(mask))

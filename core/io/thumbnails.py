@@ -11,6 +11,7 @@ from PIL import Image as PILImage
 
 from core.errors import ImageError
 from core.io.images import read_image
+from core.io.pixels import to_uint8
 
 DEFAULT_SIZE = 160
 
@@ -26,12 +27,7 @@ def default_cache_dir(project_root: str | Path | None = None) -> Path:
 
 def to_display_uint8(pixels: np.ndarray) -> np.ndarray:
     """Any decoded pixel array as uint8 grey (H x W) or RGB (H x W x 3), alpha dropped."""
-    px = pixels
-    if px.dtype == np.uint16:
-        px = (px >> 8).astype(np.uint8)
-    elif px.dtype != np.uint8:
-        lo, hi = float(np.min(px)), float(np.max(px))
-        px = ((px - lo) * (255.0 / max(hi - lo, 1e-12))).astype(np.uint8)
+    px = to_uint8(pixels)  # 16-bit scaled by the bits the image uses (core.io.pixels)
     if px.ndim == 3:
         px = px[:, :, 0] if px.shape[2] == 1 else px[:, :, :3]
     return np.ascontiguousarray(px)

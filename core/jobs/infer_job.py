@@ -11,23 +11,18 @@ import time
 import numpy as np
 from sqlalchemy import select
 
+from core.domain.images import ImageRef, readable_images
 from core.errors import ImageError
 from core.io.images import read_image
 from core.jobs.scorers import STORE_LOG_NFA_BELOW, Scored, load_scorer
-from core.store.schema import Image, InferenceResult, Item, Region
+from core.store.schema import InferenceResult, Region
 
 CHUNK = 8
 
 
-def images_to_score(session, revision_id: int, batch_id=None, image_ids=None) -> list[tuple[int, str]]:
-    done = select(InferenceResult.image_id).where(InferenceResult.model_revision_id == revision_id)
-    q = (select(Image.id, Image.original_path).join(Item)
-         .where(Image.status == "ok", Image.id.not_in(done)).order_by(Image.id))
-    if batch_id is not None:
-        q = q.where(Item.batch_id == batch_id)
-    if image_ids:
-        q = q.where(Image.id.in_(image_ids))
-    return [(r.id, r.original_path) for r in session.execute(q)]
+def images_to_score(session, revision_id: int, batch_id=None, image_ids=None) -> list[ImageRef]:
+    """Readable images of the selection that the revision has not scored yet, in import order."""
+    return readable_images(session, batch_id, image_ids or None, not_scored_by=revision_id)
 
 
 def map_to_blob(amap: np.ndarray) -> np.ndarray:
@@ -58,7 +53,7 @@ def result_rows(project, image_id: int, revision_id: int, scored: Scored, image_
     return result
 
 
-def run_infer(project, payload: dict, progress, cancel) -> dict:
+def run_infer(project, payload: dict, progress, cancel, job_id: int | None = None) -> dict:
     revision_id = payload["model_revision_id"]
     started = time.perf_counter()
     with project.session(readonly=True) as s:
@@ -74,12 +69,12 @@ def run_infer(project, payload: dict, progress, cancel) -> dict:
         cancel.check()
         chunk = todo[start:start + CHUNK]
         decoded, ids = [], []
-        for image_id, path in chunk:
+        for ref in chunk:
             try:
-                decoded.append(read_image(path))
-                ids.append(image_id)
+                decoded.append(read_image(ref.source(project)))
+                ids.append(ref.id)
             except ImageError as exc:
-                failed.append({"image_id": image_id, "reason": str(exc)})
+                failed.append({"image_id": ref.id, "reason": str(exc)})
         outputs = scorer.score(decoded, cancel) if decoded else []
         rows = [result_rows(project, image_id, revision_id, out, im.pixels.shape[:2])
                 for image_id, out, im in zip(ids, outputs, decoded)]

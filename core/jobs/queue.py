@@ -12,12 +12,13 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select, update
 
+from core.domain.enums import ACTIVE_JOB_STATUSES, FINISHED_JOB_STATUSES
 from core.errors import ContrarioError
 from core.store.schema import Job, utcnow
 
 JOB_KINDS = ("infer", "train")
-ACTIVE = ("queued", "running")
-FINISHED = ("done", "failed", "cancelled")
+ACTIVE = ACTIVE_JOB_STATUSES
+FINISHED = FINISHED_JOB_STATUSES
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,9 @@ def finish(project, job_id: int, status: str, message: str, result: dict | None 
     if status not in FINISHED:
         raise ValueError(status)
     with project.session() as s:
-        values = dict(status=status, message=message, finished_at=utcnow(), result=result)
+        values = dict(status=status, message=message, finished_at=utcnow())
+        if result is not None:  # a failure keeps what the job had already committed (see train_job)
+            values["result"] = result
         if status == "done":
             values["progress"] = 1.0
         s.execute(update(Job).where(Job.id == job_id, Job.status.in_(ACTIVE)).values(**values))

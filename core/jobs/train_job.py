@@ -1,55 +1,86 @@
-"""The training job (worker process): freeze the training set, train U-Flow, store a model revision."""
+"""The training job (worker process): freeze the training set, train U-Flow, store a model revision.
+
+Idempotent under requeue: the dataset revision, the model revision, the active-model setting, the
+follow-up scoring job and the job row's result are written in one transaction at the end, so a job that
+fails or is interrupted leaves nothing behind, and a job run again after that commit (shutdown between the
+commit and the job's finish) returns the revision it already made instead of training a second one.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import time
+from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import update
 
+from core.domain.active_model import activate_if_none_chosen
+from core.domain.images import ImageRef, by_file_name, readable_images
+from core.domain.labels import confirmed_good_images
 from core.errors import ContrarioError, ImageError
 from core.io.images import read_image
-from core.jobs.payloads import ACTIVE_MODEL_KEY, confirmed_good_image_ids
 from core.jobs.scorers import load_uflow
-from core.store.schema import DatasetRevision, Image, ModelRevision
+from core.store.schema import DatasetRevision, Job, ModelRevision
 
 
-def freeze_training_set(project, payload: dict) -> tuple[int, list[tuple[int, str]]]:
-    """Create the dataset revision for this job: the exact images it trains on."""
-    with project.session() as s:
-        ids = payload.get("image_ids") or confirmed_good_image_ids(s, payload.get("batch_id"))
-        rows = s.execute(select(Image.id, Image.original_path, Image.sha256).where(Image.id.in_(ids))).all()
-        by_id = {r.id: r for r in rows}
-        ordered = [by_id[i] for i in ids if i in by_id]
+@dataclass(frozen=True)
+class TrainingSet:
+    images: list[ImageRef]
+    fingerprint: str  # sha256 over the sorted image sha256s
+
+    @property
+    def image_ids(self) -> list[int]:
+        return [r.id for r in self.images]
+
+
+def training_images(project, payload: dict) -> TrainingSet:
+    """The exact images this job trains on: the chosen ids or the confirmed-good ones, by file name."""
+    with project.session(readonly=True) as s:
         if payload.get("image_ids"):
-            ordered.sort(key=lambda r: (r.original_path.rsplit("/", 1)[-1], r.original_path))
-        if payload.get("shots"):
-            ordered = ordered[: payload["shots"]]
-        if not ordered:
-            raise ContrarioError("no confirmed-good image to train on")
-        digest = hashlib.sha256("\n".join(sorted(r.sha256 or "" for r in ordered)).encode()).hexdigest()
-        rev = DatasetRevision(image_ids=[r.id for r in ordered], fingerprint=digest,
-                              description=f"{len(ordered)} confirmed-good images")
-        s.add(rev)
-        s.flush()
-        return rev.id, [(r.id, r.original_path) for r in ordered]
+            images = by_file_name(readable_images(s, image_ids=payload["image_ids"]))
+        else:
+            images = confirmed_good_images(s, payload.get("batch_id"))
+    if payload.get("shots"):
+        images = images[: payload["shots"]]
+    if not images:
+        raise ContrarioError("no confirmed-good image to train on")
+    digest = hashlib.sha256("\n".join(sorted(r.sha256 or "" for r in images)).encode()).hexdigest()
+    return TrainingSet(images, digest)
 
 
-def run_train(project, payload: dict, progress, cancel) -> dict:
+def _earlier_result(project, job_id: int | None) -> dict | None:
+    """The result this job committed in an earlier run that was interrupted before the job finished."""
+    if job_id is None:
+        return None
+    with project.session(readonly=True) as s:
+        job = s.get(Job, job_id)
+        result = dict(job.result or {}) if job is not None else {}
+        rev_id = result.get("model_revision_id")
+        if rev_id is not None and s.get(ModelRevision, rev_id) is not None:
+            return result
+    return None
+
+
+def run_train(project, payload: dict, progress, cancel, job_id: int | None = None) -> dict:
     from core.models.uflow import UFlowConfig, train
 
+    earlier = _earlier_result(project, job_id)
+    if earlier is not None:
+        progress(1.0, f"model revision {earlier['model_revision_id']} was already saved by this job")
+        return earlier
     started = time.perf_counter()
     progress(0.0, "freezing the training set")
-    dataset_id, images = freeze_training_set(project, payload)
+    frozen = training_images(project, payload)
     decoded, skipped = [], []
-    for image_id, path in images:
+    for ref in frozen.images:
         cancel.check()
         try:
-            decoded.append(read_image(path))
+            decoded.append(read_image(ref.source(project)))
         except ImageError as exc:
-            skipped.append({"image_id": image_id, "reason": str(exc)})
+            skipped.append({"image_id": ref.id, "reason": str(exc)})
     if not decoded:
-        raise ContrarioError(f"none of the {len(images)} training images could be read: {skipped[0]['reason']}")
+        raise ContrarioError(f"none of the {len(frozen.images)} training images could be read: "
+                             f"{skipped[0]['reason']}")
 
     parent_id = payload.get("parent_revision_id")
     parent = load_uflow(project, parent_id) if parent_id else None
@@ -59,11 +90,17 @@ def run_train(project, payload: dict, progress, cancel) -> dict:
 
     progress(0.98, "saving the model")
     weights, description = model.to_bytes()
-    sha = project.blobs.put_bytes(weights)
+    sha = project.blobs.put_bytes(weights)  # content-addressed: writing it twice is harmless
     training = model.meta.get("training", {})
-    with project.session() as s:
+    calibration = model.meta.get("calibration") or {}
+    cancel.check()
+    with project.session() as s:  # one transaction: all of it or none of it
+        dataset = DatasetRevision(image_ids=frozen.image_ids, fingerprint=frozen.fingerprint,
+                                  description=f"{len(frozen.images)} confirmed-good images")
+        s.add(dataset)
+        s.flush()
         rev = ModelRevision(
-            kind="uflow", parent_id=parent_id, dataset_revision_id=dataset_id, backbone=model.config.backbone,
+            kind="uflow", parent_id=parent_id, dataset_revision_id=dataset.id, backbone=model.config.backbone,
             config=description, calibration=model.meta.get("calibration"),
             training_curve=training.get("loss_curve"), weights_blob=sha,
             figures={"training": {k: v for k, v in training.items() if k != "loss_curve"},
@@ -74,17 +111,20 @@ def run_train(project, payload: dict, progress, cancel) -> dict:
         s.add(rev)
         s.flush()
         rev_id = rev.id
-    if payload.get("activate") or project.get_setting(ACTIVE_MODEL_KEY, None) is None:
-        project.set_setting(ACTIVE_MODEL_KEY, rev_id)
-    calibration = model.meta.get("calibration") or {}
-    follow_up = None
-    if payload.get("score_after") is not None:
-        from core.jobs import queue
-        from core.jobs.payloads import infer_payload
+        activate_if_none_chosen(s, rev_id, force=bool(payload.get("activate")))
+        follow_up = None
+        if payload.get("score_after") is not None:
+            from core.jobs import queue
+            from core.jobs.payloads import infer_payload
 
-        follow_up = queue.submit(project, "infer", infer_payload(project, revision=rev_id, **payload["score_after"]))
-    return {"model_revision_id": rev_id, "infer_job_id": follow_up, "dataset_revision_id": dataset_id, "n_images": len(decoded),
-            "skipped_images": skipped, "seconds": round(time.perf_counter() - started, 2),
-            "calibration_ok": calibration.get("ok"), "calibration_warnings": calibration.get("warnings", []),
-            "summary": f"model revision {rev_id} trained on {len(decoded)} images "
-                       f"in {time.perf_counter() - started:.0f} s"}
+            follow_up = queue.submit(project, "infer",
+                                     infer_payload(project, revision=rev_id, **payload["score_after"]))
+        result = {"model_revision_id": rev_id, "infer_job_id": follow_up, "dataset_revision_id": dataset.id,
+                  "n_images": len(decoded), "skipped_images": skipped,
+                  "seconds": round(time.perf_counter() - started, 2),
+                  "calibration_ok": calibration.get("ok"), "calibration_warnings": calibration.get("warnings", []),
+                  "summary": f"model revision {rev_id} trained on {len(decoded)} images "
+                             f"in {time.perf_counter() - started:.0f} s"}
+        if job_id is not None:
+            s.execute(update(Job).where(Job.id == job_id).values(result=result))
+    return result

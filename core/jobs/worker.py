@@ -20,8 +20,12 @@ from core.jobs import queue
 from core.progress import CancelToken
 
 
-class WorkerInterrupted(Exception):
-    """SIGTERM/SIGINT from the parent: the application is shutting down."""
+class WorkerInterrupted(BaseException):
+    """SIGTERM/SIGINT from the parent: the application is shutting down.
+
+    A BaseException, like KeyboardInterrupt, so that no `except Exception` on the way (a decoder that turns
+    any error into "unreadable image", a heartbeat) swallows the shutdown.
+    """
 
 
 class TableCancelToken(CancelToken):
@@ -113,7 +117,7 @@ def run_job(project_root: str, job_id: int) -> int:
         beat = threading.Thread(target=_heartbeat, args=(reporter, stop), daemon=True)
         beat.start()
         try:
-            result = handler_for(job.kind)(project, job.payload, reporter, cancel)
+            result = handler_for(job.kind)(project, job.payload, reporter, cancel, job_id=job_id)
         except JobCancelled:
             queue.finish(project, job_id, "cancelled", "cancelled by the user")
             emit({"event": "cancelled"})

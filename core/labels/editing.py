@@ -2,45 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-
 import numpy as np
 from sqlalchemy import select
 
+from core.domain.labels import ADJUDICATED, LabelRecord, current_labels
 from core.errors import ContrarioError
 from core.labels.classes import dominant_class
-from core.labels.revisions import add_annotation, current_annotations
+from core.labels.revisions import add_annotation
 from core.store.schema import Annotation, DefectClass, Image
 
-ADJUDICATED = "adjudicated"  # annotator name of adjudicated revisions; the person is in source_ref["by"]
-
-
-@dataclass(frozen=True)
-class LabelRecord:
-    """A detached copy of one Annotation row, safe to use after its session closed."""
-
-    id: int
-    image_id: int
-    annotator: str
-    revision: int
-    parent_id: int | None
-    created_at: datetime | None
-    verdict: str | None
-    defect_class: str | None
-    mask_blob: str | None
-    source: str
-    source_ref: dict | None
-
-    @classmethod
-    def of(cls, ann: Annotation) -> LabelRecord:
-        return cls(ann.id, ann.image_id, ann.annotator, ann.revision, ann.parent_id, ann.created_at, ann.verdict,
-                   ann.defect_class, ann.mask_blob, ann.source, ann.source_ref)
-
-
-def current_labels(session, image_ids: list[int] | None = None, annotator: str | None = None) -> list[LabelRecord]:
-    """current_annotations() as detached records."""
-    return [LabelRecord.of(a) for a in current_annotations(session, image_ids=image_ids, annotator=annotator)]
+__all__ = ["ADJUDICATED", "LabelRecord", "current_labels", "image_shape", "check_mask", "class_name",
+           "save_mask", "load_mask", "adjudicate"]
 
 
 def image_shape(session, image_id: int) -> tuple[int, int]:

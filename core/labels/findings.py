@@ -10,7 +10,8 @@ Checks, each giving Findings with a reason and a severity in [0, 1] (the review 
 Per batch it also measures verdict agreement: Cohen's kappa for two annotators, Fleiss' kappa for more.
 
 An image whose current adjudicated revision cites every annotator's current revision is resolved: it
-gives no annotator findings, and its adjudicated label is the image's label for the other checks.
+gives no annotator findings. The label of an image for the view and model checks is core.domain.labels'
+rule (adjudicated, else strict majority, else none); the model is core.domain.active_model's.
 """
 
 from __future__ import annotations
@@ -23,7 +24,10 @@ from typing import Iterable
 import numpy as np
 from sqlalchemy import func, select
 
-from core.labels.editing import ADJUDICATED, LabelRecord, current_labels, image_shape, load_mask
+from core.domain.active_model import active_model_in
+from core.domain.enums import ImageStatus
+from core.domain.labels import ADJUDICATED, LabelRecord, current_labels, label_of
+from core.labels.editing import image_shape, load_mask
 from core.labels.mask_ops import vote_map
 from core.metrics.agreement import cohen_kappa, dice, fleiss_kappa, iou, region_overlaps
 from core.progress import NEVER_CANCELLED, CancelToken, ProgressCallback, no_progress
@@ -33,12 +37,8 @@ from core.store.schema import (
     Image,
     InferenceResult,
     Item,
-    ModelRevision,
-    ProjectSetting,
     Region,
 )
-
-ACTIVE_MODEL_SETTING = "active_model_revision_id"
 
 # Severity of each kind of finding (some scale further with the evidence, see the checks).
 SEVERITY = {
@@ -158,26 +158,12 @@ class _ImageInfo:
         return all(lab.id in cited for lab in self.annotator_labels().values())
 
     def label(self) -> tuple[str | None, str | None]:
-        """(verdict, class) of the image: the adjudicated revision, else a strict majority of annotators."""
-        adj = self.labels.get(ADJUDICATED)
-        if adj is not None and adj.verdict:
-            return adj.verdict, adj.defect_class
-        verdicts = [lab.verdict for lab in self.annotator_labels().values() if lab.verdict]
-        if not verdicts:
-            return None, None
-        (top, n), *rest = Counter(verdicts).most_common()
-        if rest and rest[0][1] == n:
-            return None, None
-        classes = [lab.defect_class for lab in self.annotator_labels().values() if lab.verdict == top and lab.defect_class]
-        return top, (Counter(classes).most_common(1)[0][0] if classes else None)
+        """(verdict, class) of the image by the project's label rule."""
+        lab = label_of(self.labels.values())
+        return lab.verdict, lab.defect_class
 
-
-def chosen_model_revision(session) -> int | None:
-    """The project's active model revision when set and present, else the newest one."""
-    row = session.get(ProjectSetting, ACTIVE_MODEL_SETTING)
-    if row is not None and row.value is not None and session.get(ModelRevision, int(row.value)) is not None:
-        return int(row.value)
-    return session.scalar(select(func.max(ModelRevision.id)))
+    def label_basis(self) -> list[LabelRecord]:
+        return list(label_of(self.labels.values()).basis)
 
 
 def _load(project, batch: str | None, model_revision_id: int | None) -> tuple[dict[int, _ImageInfo], int | None]:
@@ -186,7 +172,7 @@ def _load(project, batch: str | None, model_revision_id: int | None) -> tuple[di
             select(Image.id, Image.item_id, Item.name, Batch.name, Image.view, Image.height, Image.width)
             .join(Item, Image.item_id == Item.id)
             .join(Batch, Item.batch_id == Batch.id)
-            .where(Image.status == "ok")
+            .where(Image.status == ImageStatus.OK.value)
             .order_by(Batch.id, Item.id, Image.view, Image.id)
         )
         if batch is not None:
@@ -201,7 +187,7 @@ def _load(project, batch: str | None, model_revision_id: int | None) -> tuple[di
             if info is not None:
                 info.labels[lab.annotator] = lab
         if model_revision_id is None:
-            model_revision_id = chosen_model_revision(s)
+            model_revision_id = active_model_in(s)
         if model_revision_id is not None:
             rows = s.execute(
                 select(InferenceResult.image_id, func.min(Region.log10_nfa))
@@ -321,8 +307,7 @@ def _model_check(info: _ImageInfo, k_good: float, k_defect: float) -> Finding | 
         return None
     verdict, _ = info.label()
     best = info.best_log10_nfa
-    basis = [info.labels[ADJUDICATED]] if ADJUDICATED in info.labels else [
-        lab for lab in info.annotator_labels().values() if lab.verdict == verdict]
+    basis = info.label_basis()
     if verdict == "good" and best is not None and best <= -k_good:
         strength = -best
         severity = SEVERITY["model_flags_good"] + 0.4 * min(1.0, (strength - k_good) / 8.0)

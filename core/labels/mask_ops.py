@@ -112,7 +112,8 @@ def brush_line(
     return deltas
 
 
-def polygon_mask(shape: tuple[int, int], points: Sequence[tuple[float, float]]) -> tuple[tuple[int, int, int, int], np.ndarray] | None:
+def polygon_mask(shape: tuple[int, int],
+                 points: Sequence[tuple[float, float]]) -> tuple[tuple[int, int, int, int], np.ndarray] | None:
     """Rasterise a closed polygon of (x, y) vertices: (box y0, x0, y1, x1) and its boolean crop."""
     pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
     if len(pts) < 3:

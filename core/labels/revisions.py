@@ -7,15 +7,18 @@ of the defect there, 0 = background; `mask > 0` is the defect area.
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.domain.enums import VERDICTS
+from core.domain.labels import current_annotations
 from core.errors import ContrarioError
 from core.store.schema import Annotation, DefectClass, Image
 
-VERDICTS = ("good", "defect", "unsure")
+__all__ = ["VERDICTS", "SOURCES", "ensure_defect_class", "add_annotation", "current_annotations",
+           "annotation_history"]
+
 SOURCES = ("manual", "import", "model", "adjudicated")
-_IN_CHUNK = 5000
 
 
 def ensure_defect_class(session: Session, name: str) -> DefectClass:
@@ -67,38 +70,6 @@ def add_annotation(
     session.add(ann)
     session.flush()
     return ann
-
-
-def current_annotations(
-    session: Session, image_ids: list[int] | None = None, annotator: str | None = None
-) -> list[Annotation]:
-    """The latest revision per (image, annotator), ordered by image id then annotator."""
-    if image_ids is not None:
-        ids = sorted(set(image_ids))
-        if len(ids) > _IN_CHUNK:  # stay under SQLite's limit on bound parameters
-            out: list[Annotation] = []
-            for lo in range(0, len(ids), _IN_CHUNK):
-                out += current_annotations(session, ids[lo:lo + _IN_CHUNK], annotator)
-            return sorted(out, key=lambda a: (a.image_id, a.annotator))
-    latest = select(
-        Annotation.image_id, Annotation.annotator, func.max(Annotation.revision).label("revision")
-    ).group_by(Annotation.image_id, Annotation.annotator)
-    if image_ids is not None:
-        latest = latest.where(Annotation.image_id.in_(list(image_ids)))
-    if annotator is not None:
-        latest = latest.where(Annotation.annotator == annotator)
-    latest = latest.subquery()
-    stmt = (
-        select(Annotation)
-        .join(
-            latest,
-            (Annotation.image_id == latest.c.image_id)
-            & (Annotation.annotator == latest.c.annotator)
-            & (Annotation.revision == latest.c.revision),
-        )
-        .order_by(Annotation.image_id, Annotation.annotator)
-    )
-    return list(session.scalars(stmt))
 
 
 def annotation_history(session: Session, image_id: int) -> list[Annotation]:

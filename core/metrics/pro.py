@@ -16,7 +16,7 @@ from scipy import ndimage
 
 def pro_curve(maps: Sequence[np.ndarray], masks: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """(fpr, pro) at every distinct score threshold, from the highest threshold down, starting at (0, 0)."""
-    scores, weights_normal, weights_region = [], [], []
+    scores = []
     n_regions = 0
     region_sizes: list[np.ndarray] = []
     region_ids: list[np.ndarray] = []

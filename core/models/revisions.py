@@ -2,8 +2,8 @@
 side-by-side comparison, promotion to active and rollback.
 
 Figures come from stored InferenceResults and the current annotations, never from re-running a model, so
-this module imports neither torch nor Qt. Ground truth of an image is its most recent "good" or "defect"
-verdict (any annotator); a defect mask, when that annotation has one, gives the pixel truth.
+this module imports neither torch nor Qt. Ground truth of an image is its label (core.domain.labels) when
+that is good or defect; the mask of the revision the label rests on, when it has one, gives the pixel truth.
 A revision is never judged on the images it was trained on: they are left out of its figures.
 """
 
@@ -15,15 +15,16 @@ from datetime import datetime, timezone
 from typing import Any, Iterable
 
 import numpy as np
-from PIL import Image as PILImage
 from sqlalchemy import func, select
 
+from core.domain.active_model import activate_if_none_chosen, active_model, set_active_model
+from core.domain.enums import GROUND_TRUTH_VERDICTS, ImageStatus
+from core.domain.labels import confirmed_good_images, image_labels
 from core.errors import ContrarioError
-from core.jobs.payloads import ACTIVE_MODEL_KEY, confirmed_good_image_ids
+from core.metrics.pixel_eval import EVAL_SIDE, eval_pair
 from core.metrics.ranking import image_auroc, pixel_auroc
 from core.progress import NEVER_CANCELLED, CancelToken, ProgressCallback, no_progress
 from core.store.schema import (
-    Annotation,
     Batch,
     DatasetRevision,
     Image,
@@ -34,8 +35,7 @@ from core.store.schema import (
 )
 
 PROMOTION_LOG_KEY = "model_promotion_log"  # [{"active": id, "previous": id|None, "at": iso, "action": ...}]
-PIXEL_EVAL_SIDE = 256  # pixel figures at the image's aspect, longer side at most this (as core.evaluation)
-GROUND_TRUTH_VERDICTS = ("good", "defect")
+PIXEL_EVAL_SIDE = EVAL_SIDE  # pixel figures at the image's aspect, longer side at most this (as core.evaluation)
 
 
 # ---------------------------------------------------------------------------------------------- lineage
@@ -138,11 +138,11 @@ class TrainingSet:
 def training_set(project, batch_id: int | None = None, selection: Iterable[int] | None = None) -> TrainingSet:
     """Verified-good images of the project, of one batch, or of a selection of images."""
     with project.session(readonly=True) as s:
-        good = confirmed_good_image_ids(s, batch_id)
+        good = [r.id for r in confirmed_good_images(s, batch_id)]
         if selection is not None:
             chosen = set(selection)
             return TrainingSet([i for i in good if i in chosen], len(chosen))
-        q = select(func.count(Image.id)).join(Item).where(Image.status == "ok")
+        q = select(func.count(Image.id)).join(Item).where(Image.status == ImageStatus.OK.value)
         if batch_id is not None:
             q = q.where(Item.batch_id == batch_id)
         return TrainingSet(good, int(s.scalar(q) or 0))
@@ -155,8 +155,8 @@ def training_free_available() -> bool:
 
 # ---------------------------------------------------------------------------------------------- promotion
 def active_revision(project) -> int | None:
-    value = project.get_setting(ACTIVE_MODEL_KEY, None)
-    return int(value) if value is not None else None
+    """The active model revision (core.domain.active_model: the promoted one, else the newest)."""
+    return active_model(project)
 
 
 def promotion_log(project) -> list[dict]:
@@ -170,7 +170,7 @@ def promote(project, revision_id: int) -> int | None:
             raise ContrarioError(f"no model revision {revision_id}")
     previous = active_revision(project)
     _log(project, "promote", revision_id, previous)
-    project.set_setting(ACTIVE_MODEL_KEY, revision_id)
+    set_active_model(project, revision_id)
     return previous
 
 
@@ -192,7 +192,7 @@ def rollback(project) -> int:
         previous = entry.get("previous")
         if entry.get("active") == current and previous is not None and previous in existing:
             _log(project, "rollback", previous, current)
-            project.set_setting(ACTIVE_MODEL_KEY, previous)
+            set_active_model(project, previous)
             return previous
         break
     raise ContrarioError("nothing to roll back to: no earlier promotion of another revision is recorded")
@@ -213,15 +213,10 @@ class Truth:
 
 
 def ground_truth(session, image_ids: Iterable[int] | None = None) -> dict[int, Truth]:
-    """The most recent good/defect verdict of each image (any annotator) and its mask, if any."""
-    last = (select(Annotation.image_id, func.max(Annotation.id).label("aid"))
-            .where(Annotation.verdict.in_(GROUND_TRUTH_VERDICTS)).group_by(Annotation.image_id))
-    if image_ids is not None:
-        last = last.where(Annotation.image_id.in_(list(image_ids)))
-    last = last.subquery()
-    rows = session.execute(select(Annotation.image_id, Annotation.verdict, Annotation.mask_blob)
-                           .join(last, Annotation.id == last.c.aid)).all()
-    return {iid: Truth(verdict, mask if verdict == "defect" else None) for iid, verdict, mask in rows}
+    """The label of each image when it is good or defect, with its mask (defect labels only), if any."""
+    labels = image_labels(session, image_ids)
+    return {iid: Truth(lab.verdict, lab.mask_blob if lab.verdict == "defect" else None)
+            for iid, lab in labels.items() if lab.verdict in GROUND_TRUTH_VERDICTS}
 
 
 @dataclass(frozen=True)
@@ -286,29 +281,6 @@ def _nan_to_none(value: float) -> float | None:
     return None if value is None or not np.isfinite(value) else float(value)
 
 
-def _eval_shape(image_size: tuple[int, int]) -> tuple[int, int]:
-    h, w = image_size
-    scale = min(1.0, PIXEL_EVAL_SIDE / max(h, w))
-    return max(1, round(h * scale)), max(1, round(w * scale))
-
-
-def _map_at(amap: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Bilinear resize of a score map (the map covers the whole image) to (h, w)."""
-    if amap.shape == shape:
-        return amap.astype(np.float32)
-    img = PILImage.fromarray(amap.astype(np.float32), mode="F")
-    return np.asarray(img.resize((shape[1], shape[0]), PILImage.Resampling.BILINEAR), dtype=np.float32)
-
-
-def _mask_at(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Area-average resize of a mask, then more than half covered = defect."""
-    binary = (np.asarray(mask) > 0).astype(np.uint8) * 255
-    if binary.shape == shape:
-        return binary > 0
-    img = PILImage.fromarray(binary, mode="L").resize((shape[1], shape[0]), PILImage.Resampling.BOX)
-    return np.asarray(img) > 127
-
-
 def _pixel_auroc(project, revision_id: int, images: list[int], truth: dict[int, Truth],
                  progress: ProgressCallback, cancel: CancelToken) -> tuple[float | None, int]:
     pixel_ids = [i for i in images if truth[i].verdict == "good" or truth[i].mask_blob]
@@ -332,9 +304,9 @@ def _pixel_auroc(project, revision_id: int, images: list[int], truth: dict[int, 
             amap = amap / 255.0
         mask = project.blobs.get_array(truth[image_id].mask_blob) if truth[image_id].mask_blob else None
         size = tuple(info.get("image_size") or (mask.shape if mask is not None else sizes[image_id]))
-        shape = _eval_shape((int(size[0]), int(size[1])))
-        maps.append(_map_at(amap, shape))
-        masks.append(_mask_at(mask, shape) if mask is not None else np.zeros(shape, dtype=bool))
+        emap, emask = eval_pair(amap, mask, (int(size[0]), int(size[1])), PIXEL_EVAL_SIDE)
+        maps.append(emap)
+        masks.append(emask)
         if n % 20 == 0:
             progress(0.2 + 0.8 * n / len(pixel_ids), "pixel figures")
     return _nan_to_none(pixel_auroc(maps, masks)) if maps else None, len(maps)
@@ -430,3 +402,18 @@ def compare_revisions(project, a: int, b: int, k: float = 0.0, image_ids: Iterab
                                found_b[i].decision(k), found_a[i].score, found_b[i].score) for i in flipped]
     progress(1.0, "comparison ready")
     return Comparison(fig_a, fig_b, len(common), changed)
+
+
+# ---------------------------------------------------------------------------------------------- training-free
+def create_training_free_revision(project, variant: str = "patch_pca", activate: bool = False) -> int:
+    """A model revision of the training-free a contrario detector (thesis ch. 3): nothing to train."""
+    from core.models.classic.config import ClassicConfig  # the package __init__ loads torch
+
+    config = ClassicConfig(variant=variant).to_dict()
+    with project.session() as s:
+        rev = ModelRevision(kind="classic", config=config, backbone=None, duration_s=0.0,
+                            name=f"training-free a contrario ({variant})")
+        s.add(rev)
+        s.flush()
+        activate_if_none_chosen(s, rev.id, force=activate)
+        return rev.id

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PIL import Image
+from rendering import relief_scene
 from skimage import data
 
 from core.models.classic import ClassicConfig, ClassicResult, detect
-from rendering import relief_scene
 
 
 def _planted_brick() -> tuple[np.ndarray, tuple[int, int]]:

@@ -11,7 +11,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 from imagefiles import pattern, write_bad_files, write_every_format, write_png
 from sqlalchemy import func, select

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import numpy as np
 from imagefiles import pattern, write_png
+from PIL import Image as PILImage
 from sqlalchemy import select
 
-from core.io.mvtec import GROUND_TRUTH, import_mvtec, is_mvtec_folder
+from core.io.mvtec import GROUND_TRUTH, find_mask, import_mvtec, is_mvtec_folder
 from core.labels.revisions import current_annotations
 from core.store.project import Project
 from core.store.schema import Batch, DefectClass, Image, Item
@@ -24,35 +25,38 @@ def _labels(project):
 
 
 def test_mtd_import_counts_and_masks(tmp_path, mtd_root):
+    files = {split: {cls.name: sorted(p for p in cls.iterdir() if p.is_file())
+                     for cls in sorted((mtd_root / split).iterdir()) if cls.is_dir()} for split in ("train", "test")}
+    n_train = sum(len(v) for v in files["train"].values())
+    n_test = sum(len(v) for v in files["test"].values())
+    defect_classes = {c for c in files["test"] if c != "good"}
     with Project.create(tmp_path / "p") as project:
         assert is_mvtec_folder(mtd_root)
         report = import_mvtec(project, mtd_root, "mtd")
-        assert report.failed == [] and report.added == 762 + 190 + 392
+        assert report.failed == [] and report.added == n_train + n_test
         assert report.batches == ["mtd/train", "mtd/test"]
         rows, anns, classes = _labels(project)
         per_batch = {}
         for batch, item, image_id in rows:
             per_batch.setdefault(batch, []).append((item, anns[image_id]))
-        assert len(per_batch["mtd/train"]) == 762
+        assert len(per_batch["mtd/train"]) == n_train
         assert all(a.verdict == "good" and a.mask_blob is None for _, a in per_batch["mtd/train"])
         test = per_batch["mtd/test"]
         good = [a for item, a in test if item.startswith("good/")]
         defect = [(item, a) for item, a in test if not item.startswith("good/")]
-        assert len(good) == 190 and all(a.verdict == "good" for a in good)
-        assert len(defect) == 392
-        assert set(classes) == {"blowhole", "break", "crack", "fray", "uneven"}
-        empty = []
+        assert len(good) == len(files["test"]["good"]) and all(a.verdict == "good" for a in good)
+        assert len(defect) == n_test - len(good)
+        assert set(classes) == defect_classes
         for item, a in defect:
-            cls = item.split("/")[0]
+            cls, name = item.split("/", 1)
             assert (a.verdict, a.defect_class, a.source) == ("defect", cls, "import")
             assert a.mask_blob is not None
             mask = project.blobs.get_array(a.mask_blob)
             assert mask.dtype == np.uint8 and set(np.unique(mask)) <= {0, classes[cls]}
-            if not mask.any():
-                empty.append(item)
-        assert len(empty) == 4 and all(i.startswith("uneven/") for i in empty)
+            source = np.asarray(PILImage.open(find_mask(mtd_root, cls, Path(name).stem)).convert("L"))
+            assert np.array_equal(mask > 0, source > 127)  # an empty mask stays empty (MTD has 4)
         again = import_mvtec(project, mtd_root, "mtd")
-        assert again.added == 0 and again.annotations_added == 0 and again.skipped_duplicates == 1344
+        assert again.added == 0 and again.annotations_added == 0 and again.skipped_duplicates == n_train + n_test
 
 
 def test_mvtec_ad_style_masks(tmp_path):

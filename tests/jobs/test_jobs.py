@@ -17,7 +17,6 @@ from core.jobs.runner import JobRunner, WorkerProcess, run_in_worker
 from core.store.schema import Image, InferenceResult, Job, ModelRevision
 
 
-
 def _result_count(project) -> int:
     with project.session() as s:
         return s.scalar(select(func.count()).select_from(InferenceResult))
@@ -175,7 +174,7 @@ def test_cli_train_without_good_images_says_what_to_do(tmp_path):
 
 
 def test_training_free_revision_scores_through_the_same_job(trained_project):
-    from core.jobs.payloads import create_training_free_revision
+    from core.models.revisions import create_training_free_revision
 
     project = trained_project
     rev = create_training_free_revision(project, "gabor")

@@ -5,9 +5,9 @@ import pyqtgraph as pg
 import pytest
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from app.canvas.results import RegionInfo, ResultOverlay
 from app.labels.mask_layer import MaskEditor, Tool
 from app.labels.undo import MaskUndoStack
-from app.canvas.results import RegionInfo, ResultOverlay
 from core.labels.classes import ClassInfo
 from core.labels.mask_ops import brush_dab
 

@@ -1,9 +1,7 @@
 import json
 import shutil
 
-import numpy as np
 import pytest
-from PIL import Image
 
 from core.evaluation import discover, run_eval
 

@@ -28,8 +28,8 @@ def test_full_chain_and_cascades(tmp_path):
             item = Item(name="hide-001", batch=batch)
             top = Image(item=item, view="top", original_path="/data/lot7/hide-001_top.png", sha256="a" * 64,
                         width=4, height=4, mode="L", bit_depth=8, channels=1)
-            side = Image(item=item, view="side", original_path="/data/lot7/hide-001_side.png", sha256="b" * 64,
-                         status="failed", error="truncated file")
+            Image(item=item, view="side", original_path="/data/lot7/hide-001_side.png", sha256="b" * 64,
+                  status="failed", error="truncated file")  # joins the session through its item
             s.add_all([batch, DefectClass(name="scratch")])
             s.flush()
             s.add(Annotation(image_id=top.id, annotator="ana", verdict="defect", defect_class="scratch",

@@ -11,9 +11,9 @@ import pytest
 from PIL import Image as PILImage
 from sklearn.metrics import roc_auc_score
 
+from core.domain.active_model import ACTIVE_MODEL_KEY
 from core.errors import ContrarioError
 from core.io.importer import import_paths
-from core.jobs.payloads import ACTIVE_MODEL_KEY
 from core.labels.revisions import add_annotation
 from core.models import revisions as revs
 from core.store.project import Project

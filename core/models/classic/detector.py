@@ -18,8 +18,7 @@ from core.models.classic.lighting import lighting_components
 from core.models.classic.pyramid import build_pyramid, resize
 from core.models.classic.result import ClassicResult, Region
 from core.models.classic.significance import correlation_area, grow_regions, pixel_log10_pfa
-from core.progress import CancelToken, NEVER_CANCELLED
-
+from core.progress import NEVER_CANCELLED, CancelToken
 
 QUANTIZATION_VARIANCE = 1.0 / 12.0  # of 8-bit rounding, in grey levels^2, seen through a unit-norm filter
 

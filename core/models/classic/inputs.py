@@ -9,6 +9,7 @@ import numpy as np
 
 from core.errors import ImageError
 from core.io.images import DecodedImage, read_image
+from core.io.pixels import to_float255
 
 ImageLike = Union[str, Path, np.ndarray, DecodedImage]
 
@@ -22,8 +23,7 @@ def _pixels(image: ImageLike) -> np.ndarray:
         raise ImageError(f"cannot use {type(image).__name__} as an image")
     if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (1, 2, 3, 4)):
         raise ImageError(f"array of shape {image.shape} is not an image")
-    scale = 255.0 / 65535.0 if image.dtype == np.uint16 else 1.0
-    px = image.astype(np.float32) * scale
+    px = to_float255(image) if image.dtype in (np.uint8, np.uint16) else image.astype(np.float32)
     if px.ndim == 3:
         px = px[:, :, :3] if px.shape[2] >= 3 else px[:, :, :1]
     return px

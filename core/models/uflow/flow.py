@@ -12,12 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import FrEIA.framework as Ff
+import FrEIA.modules as Fm
 import numpy as np
 import torch
 from torch import nn
-
-import FrEIA.framework as Ff
-import FrEIA.modules as Fm
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from core.errors import ModelError
 from core.models.backbones import FeatureExtractor, build_backbone, get_spec
 from core.models.preprocess import RESIZE_POLICIES, ImageInput, LoadedImage, load_rgb, target_shape, to_input_tensor
-from core.models.uflow.flow import FlowLayout, build_uflow
+from core.models.uflow.flow import build_uflow
 from core.progress import NEVER_CANCELLED, CancelToken, ProgressCallback, no_progress
 
 FORMAT = "contrario-uflow/1"

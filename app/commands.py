@@ -1,4 +1,8 @@
-"""`contrario gui` and `contrario demo`: open the review workbench (Qt is imported only when they run)."""
+"""`contrario gui` and `contrario demo`: open the review workbench (Qt is imported only when they run).
+
+They live in app/ because they start the GUI and core never imports app; core.cli loads this module by
+name (GUI_COMMAND_MODULE), so the command line still offers them.
+"""
 
 from __future__ import annotations
 

@@ -1,0 +1,69 @@
+"""`contrario models`: the model revisions with their figures, lineage and which is active; promotion."""
+
+from __future__ import annotations
+
+import json
+
+
+def register(sub) -> None:
+    p = sub.add_parser("models", help="list model revisions (figures, lineage, active) or promote one")
+    p.add_argument("project")
+    p.add_argument("--promote", type=int, metavar="R", help="make revision R the active model first")
+    p.add_argument("--k", type=float, default=0.0, help="figures at this k: a region with NFA <= 10^-k (default 0)")
+    p.add_argument("--pixels", action="store_true", help="also compute pixel AUROC (reads the stored maps)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_models)
+
+
+def describe(project, k: float = 0.0, with_pixels: bool = False) -> dict:
+    from core.models import revisions as revs
+
+    out = []
+    for info in revs.list_revisions(project):
+        figures = revs.revision_figures(project, info.id, k=k, with_pixels=with_pixels).to_dict()
+        figures.pop("decisions")
+        out.append({
+            "id": info.id, "name": info.name, "kind": info.kind, "active": info.active,
+            "parent_id": info.parent_id, "lineage": revs.lineage(project, info.id),
+            "created_at": info.created_at.isoformat() if info.created_at else None,
+            "backbone": info.backbone, "input_size": info.input_size, "train_steps": info.train_steps,
+            "dataset_revision_id": info.dataset_revision_id, "n_train": info.n_train,
+            "duration_s": info.duration_s, "calibration": info.calibration_text,
+            "calibration_ok": info.calibration_ok, "calibration_warnings": list(info.calibration_warnings),
+            "n_results": info.n_results, "figures": figures,
+        })
+    return {"active_model_revision_id": revs.active_revision(project), "revisions": out}
+
+
+def _fmt(value, digits: int = 3) -> str:
+    return "–" if value is None else f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+
+
+def cmd_models(args) -> int:
+    import sys
+
+    from core.models import revisions as revs
+    from core.store.project import Project
+
+    with Project.open(args.project) as project:
+        if args.promote is not None:
+            previous = revs.promote(project, args.promote)
+            print(f"model revision {args.promote} is active (was {_fmt(previous)}); "
+                  f"score with it: contrario infer {args.project}", file=sys.stderr)
+        report = describe(project, args.k, args.pixels)
+    if args.json:
+        print(json.dumps(report, indent=1, default=str))
+        return 0
+    if not report["revisions"]:
+        print("no model revision yet: train one (contrario train)")
+        return 0
+    print(f"{'':2}{'id':>4}  {'name':<34} {'lineage':<12} {'train':>5} {'scored':>6} {'img AUROC':>9} "
+          f"{'pix AUROC':>9} {'good flagged':>12} {'defect found':>12}  calibration")
+    for r in report["revisions"]:
+        f = r["figures"]
+        print(f"{'*' if r['active'] else ' ':2}{r['id']:>4}  {r['name'][:34]:<34} "
+              f"{'<'.join(map(str, r['lineage'])):<12} {_fmt(r['n_train']):>5} {r['n_results']:>6} "
+              f"{_fmt(f['image_auroc']):>9} {_fmt(f['pixel_auroc']):>9} {_fmt(f['good_flagged']):>12} "
+              f"{_fmt(f['defect_flagged']):>12}  {r['calibration']}")
+    print(f"* active; figures at k = {args.k:g} on labelled images outside each revision's training set")
+    return 0
