@@ -28,10 +28,21 @@ def register(sub) -> None:
     p.set_defaults(func=cmd_demo)
 
 
+def require_display() -> None:
+    """Raise a one-line error when no window can open here (Qt would abort the process instead)."""
+    from app.display_check import display_problem
+    from core.errors import ContrarioError
+
+    problem = display_problem()
+    if problem:
+        raise ContrarioError(problem)
+
+
 def cmd_gui(args) -> int:
     from core.store.project import Project
 
     project = Project.open(args.project)  # bad path: ProjectError, printed as one line
+    require_display()
     from app.main import run_gui
 
     return run_gui(annotator=args.annotator, screenshot=args.screenshot, project_obj=project)
@@ -48,6 +59,8 @@ def cmd_demo(args) -> int:
     from core.store.project import Project, is_project
 
     folder = Path(args.folder) if args.folder else default_demo_folder()
+    if not args.headless:
+        require_display()  # before any job is queued: a queued job only a window would run stays queued
     if is_project(folder):
         print(f"opening the existing demo project in {folder}", file=sys.stderr)
         project = Project.open(folder)

@@ -9,15 +9,20 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from app import store_access
 from app.canvas.canvas import ImageCanvas, ViewData
-from app.gallery.filtering import FILTERS, SORTS
+from app.canvas.threshold_scale import ThresholdScale, label_text
+from app.canvas.threshold_slider import ThresholdSlider
+from app.gallery.filtering import ANY, FILTERS, MINE, SORTS, label_sources, shown_label
 from app.gallery.gallery import VERDICT_COLORS, GalleryDelegate, GalleryModel, GalleryView
 from app.gallery.thumbs import ThumbnailLoader
 from app.jobs_bar import JobsBar
+from app.resources import resource_path
 from app.review.actions import ActionRegistry
 from app.review.help_overlay import HelpOverlay
 from app.review.shortcuts_dialog import ShortcutsDialog
 from app.store_access import ImageRow
 from app.labels.integration import LabelIntegration
+from app.labels.label_io import load_reference_outline
+from app.layout import fitted_size
 from app.training.integration import TrainingIntegration
 from app.workers import TaskRunner
 from core.errors import ContrarioError
@@ -25,6 +30,9 @@ from core.io.thumbnails import ThumbnailCache, default_cache_dir
 
 RECENT_KEY = "recentProjects"
 MAX_RECENT = 8
+DEFAULT_K = 2.0
+VIEW_SETTINGS_KEY = "workbench_view"  # project setting: threshold, filter, sort, label source
+KEY_STEP = 25  # slider positions per [ or ] press (of 1000, log scale)
 VIEW_CACHE = 24  # decoded views kept in memory (current item, neighbours, a little history)
 
 
@@ -38,7 +46,8 @@ def load_view(project, row: ImageRow, model_revision_id: int | None) -> ViewData
         return ViewData(row.image_id, row.title, None, error=str(exc))
     h, w = pixels.shape[:2]
     overlay = store_access.load_overlay(project, row.image_id, model_revision_id, (h, w))
-    return ViewData(row.image_id, row.title, pixels, overlay=overlay)
+    truth = load_reference_outline(project, row.image_id)
+    return ViewData(row.image_id, row.title, pixels, overlay=overlay, truth=truth)
 
 
 class MainWindow(QtWidgets.QMainWindow):
@@ -47,7 +56,8 @@ class MainWindow(QtWidgets.QMainWindow):
     def __init__(self, annotator: str | None = None, settings: QtCore.QSettings | None = None) -> None:
         super().__init__()
         self.settings = settings or QtCore.QSettings()
-        self.annotator = annotator
+        # The name given last time is used again: asked once, not every session (verdicts show under it).
+        self.annotator = annotator or (str(self.settings.value("annotator", "") or "").strip() or None)
         self.project = None
         self.model_revision_id: int | None = None
         self.rows: list[ImageRow] = []
@@ -64,13 +74,14 @@ class MainWindow(QtWidgets.QMainWindow):
         self.loader: ThumbnailLoader | None = None
 
         self.setWindowTitle("Contrario")
-        self.resize(1440, 900)
+        self.resize(fitted_size(QtCore.QSize(1440, 900), self.screen()))
         self.registry = ActionRegistry(self, self.settings)
         self._build_ui()
         self._build_menus()
         self._bind_actions()
         self.training = TrainingIntegration(self)  # Model menu: Train model, revisions dock; job runner
         self.labels = LabelIntegration(self)  # label mode, Findings dock, Adjudicate, Export
+        self.training.jobFinished.connect(self._on_job_finished)
         self.help = HelpOverlay(self.registry, self)
         QtWidgets.QApplication.instance().installEventFilter(self)
         self._update_enabled()
@@ -88,14 +99,17 @@ class MainWindow(QtWidgets.QMainWindow):
         self.sort_box = QtWidgets.QComboBox()
         for key, text in SORTS.items():
             self.sort_box.addItem(text, key)
+        self.label_box = QtWidgets.QComboBox()
+        self.label_box.setToolTip("Whose labels the gallery shows and filters on")
         form = QtWidgets.QFormLayout()
         form.setContentsMargins(0, 0, 6, 0)
         form.addRow("Batch", self.batch_box)
         form.addRow("Show", self.filter_box)
+        form.addRow("Labels", self.label_box)
         form.addRow("Sort", self.sort_box)
         lv.addLayout(form)
         self.gallery = GalleryView()
-        self.gallery.setMinimumWidth(2 * self.gallery.gridSize().width() + 24)
+        self.gallery.setMinimumWidth(self.gallery.gridSize().width() + 24)  # one column when a dock needs room
         lv.addWidget(self.gallery, 1)
         self.count_label = QtWidgets.QLabel("")
         self.count_label.setStyleSheet("color: #9aa0a8;")
@@ -134,8 +148,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.status_label = QtWidgets.QLabel("")
         self.progress_label = QtWidgets.QLabel("")
         self.annotator_label = QtWidgets.QLabel("")
+        self.regions_status = QtWidgets.QLabel("")
         self.jobs_bar = JobsBar()
         sb.addWidget(self.status_label, 1)
+        sb.addPermanentWidget(self.regions_status)
         sb.addPermanentWidget(self.jobs_bar)
         sb.addPermanentWidget(self.progress_label)
         sb.addPermanentWidget(self.annotator_label)
@@ -143,24 +159,40 @@ class MainWindow(QtWidgets.QMainWindow):
         self.filter_box.currentIndexChanged.connect(self.apply_filter)
         self.sort_box.currentIndexChanged.connect(self.apply_filter)
         self.batch_box.currentIndexChanged.connect(self.apply_filter)
+        self.label_box.currentIndexChanged.connect(self.apply_filter)
+        # During review the canvas owns the keys: the drop-downs take focus only when clicked and give it
+        # back once a choice is made, so Space, Enter and the letter keys never reach them by accident.
+        self.canvas.setFocusPolicy(QtCore.Qt.FocusPolicy.StrongFocus)
+        for box in (self.batch_box, self.filter_box, self.label_box, self.sort_box):
+            box.setFocusPolicy(QtCore.Qt.FocusPolicy.ClickFocus)
+            # Long batch or annotator names elide in the box instead of widening the window.
+            box.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            box.setMinimumContentsLength(12)
+            box.activated.connect(lambda _i: self.focus_canvas())
         self.canvas.regionHovered.connect(self._on_region_hovered)
         self.canvas.activeViewChanged.connect(self._on_active_view_clicked)
 
     def _build_controls(self) -> QtWidgets.QWidget:
+        """Two rows (threshold; overlay and verdicts) so the window fits a 1280-pixel-wide screen."""
         bar = QtWidgets.QWidget()
-        h = QtWidgets.QHBoxLayout(bar)
-        h.setContentsMargins(0, 0, 0, 0)
+        rows = QtWidgets.QVBoxLayout(bar)
+        rows.setContentsMargins(0, 0, 0, 0)
+        rows.setSpacing(2)
+        top = QtWidgets.QHBoxLayout()
+        top.setSpacing(8)
+        h = QtWidgets.QHBoxLayout()
         h.setSpacing(8)
-        self.threshold_slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
-        self.threshold_slider.setRange(0, 100)
-        self.threshold_slider.setValue(20)
-        self.threshold_slider.setFixedWidth(200)
-        self.threshold_slider.setToolTip(
-            "A contrario threshold: at k, a region is shown when its NFA is at most 10^-k,\n"
-            "i.e. about one false alarm per 10^k images on defect-free parts."
-        )
+        rows.addLayout(top)
+        rows.addLayout(h)
+        self.threshold_scale = ThresholdScale()
+        self._k = DEFAULT_K
+        self._exact_k: float | None = None
+        self.threshold_slider = ThresholdSlider()
+        self.threshold_slider.set_scale(self.threshold_scale)
+        self.threshold_slider.setValue(self.threshold_scale.to_position(DEFAULT_K))
+        self.threshold_slider.setMinimumWidth(160)
         self.threshold_label = QtWidgets.QLabel()
-        self.threshold_label.setMinimumWidth(250)
+        self._fit_threshold_label()
         self.opacity_slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
         self.opacity_slider.setRange(0, 100)
         self.opacity_slider.setValue(55)
@@ -169,14 +201,17 @@ class MainWindow(QtWidgets.QMainWindow):
         self.overlay_check.setChecked(True)
         self.outline_check = QtWidgets.QCheckBox("Regions")
         self.outline_check.setChecked(True)
-        h.addWidget(QtWidgets.QLabel("Threshold"))
-        h.addWidget(self.threshold_slider)
-        h.addWidget(self.threshold_label)
-        h.addSpacing(8)
+        self.truth_check = QtWidgets.QCheckBox("Label masks")
+        self.truth_check.setChecked(True)
+        self.truth_check.setToolTip("Dashed outline of the reference mask (adjudicated, else imported ground truth)")
+        top.addWidget(QtWidgets.QLabel("Threshold"))
+        top.addWidget(self.threshold_slider, 1)
+        top.addWidget(self.threshold_label)
         h.addWidget(self.overlay_check)
         h.addWidget(QtWidgets.QLabel("Opacity"))
         h.addWidget(self.opacity_slider)
         h.addWidget(self.outline_check)
+        h.addWidget(self.truth_check)
         h.addStretch(1)
         self.verdict_buttons = {}
         for verdict in ("good", "defect", "unsure"):
@@ -193,7 +228,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.opacity_slider.valueChanged.connect(lambda v: self.canvas.set_opacity(v / 100.0))
         self.overlay_check.toggled.connect(self.canvas.set_overlays_visible)
         self.outline_check.toggled.connect(self.canvas.set_outlines_visible)
-        for w in (self.threshold_slider, self.opacity_slider, self.overlay_check, self.outline_check):
+        self.truth_check.toggled.connect(self.canvas.set_truth_visible)
+        for w in (self.threshold_slider, self.opacity_slider, self.overlay_check, self.outline_check, self.truth_check):
             w.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
         self._on_threshold(self.threshold_slider.value())
         self.canvas.set_opacity(self.opacity_slider.value() / 100.0)
@@ -216,13 +252,18 @@ class MainWindow(QtWidgets.QMainWindow):
             m.addSeparator() if i is None else m.addAction(a(i))
         m = mb.addMenu("&View")
         for i in ("toggle_overlay", "toggle_outlines", "threshold_up", "threshold_down", "opacity_up",
-                  "opacity_down", None, "fit_view", "toggle_gallery"):
+                  "opacity_down", None, "fit_view", "next_region", "previous_region", "toggle_gallery"):
             m.addSeparator() if i is None else m.addAction(a(i))
         m = mb.addMenu("&Model")
         m.addAction(a("score_batch"))
         m = mb.addMenu("&Help")
         m.addAction(a("help"))
         m.addAction(a("edit_shortcuts"))
+        m.addSeparator()
+        self.docs_action = m.addAction("Documentation (README)")
+        self.docs_action.triggered.connect(self.open_documentation)
+        self.about_action = m.addAction("About Contrario")
+        self.about_action.triggered.connect(self.show_about)
         self._refresh_recent_menu()
 
     def _bind_actions(self) -> None:
@@ -236,11 +277,13 @@ class MainWindow(QtWidgets.QMainWindow):
         r.bind("next_view", lambda: self.canvas.set_active_index(self.canvas.active_index + 1))
         r.bind("toggle_overlay", self.overlay_check.toggle)
         r.bind("toggle_outlines", self.outline_check.toggle)
-        r.bind("threshold_up", lambda: self.threshold_slider.setValue(self.threshold_slider.value() + 5))
-        r.bind("threshold_down", lambda: self.threshold_slider.setValue(self.threshold_slider.value() - 5))
+        r.bind("threshold_up", lambda: self.threshold_slider.setValue(self.threshold_slider.value() + KEY_STEP))
+        r.bind("threshold_down", lambda: self.threshold_slider.setValue(self.threshold_slider.value() - KEY_STEP))
         r.bind("opacity_up", lambda: self.opacity_slider.setValue(self.opacity_slider.value() + 10))
         r.bind("opacity_down", lambda: self.opacity_slider.setValue(self.opacity_slider.value() - 10))
         r.bind("fit_view", self.canvas.fit)
+        r.bind("next_region", lambda: self.step_region(1))
+        r.bind("previous_region", lambda: self.step_region(-1))
         r.bind("toggle_gallery", self.toggle_gallery_mode)
         r.bind("help", lambda: self.help.toggle())
         r.bind("edit_shortcuts", lambda: ShortcutsDialog(self.registry, self).exec())
@@ -248,8 +291,8 @@ class MainWindow(QtWidgets.QMainWindow):
         r.bind("open_project", self._ask_open_project)
         r.bind("import_folder", self._ask_import_folder)
         r.bind("score_batch", self.score_batch)
-        r.bind("quit", self.close)
-        self.gallery.clicked.connect(lambda idx: self.show_position(idx.row()))
+        r.bind("quit", self.request_quit)
+        self.gallery.clicked.connect(lambda idx: (self.show_position(idx.row()), self.focus_canvas()))
 
     # ================================================================ project
     def open_project(self, folder: str | Path) -> bool:
@@ -277,7 +320,35 @@ class MainWindow(QtWidgets.QMainWindow):
         self.jobs_bar.set_project(project)
         self.training.set_project(project)
         self.labels.set_project(project)
+        self._restore_view_settings()
         self.reload()
+        self.focus_canvas()
+
+    def _restore_view_settings(self) -> None:
+        """Threshold, filter, sort and label source as they were when this project was last closed."""
+        saved = self.project.get_setting(VIEW_SETTINGS_KEY) or {}
+        if not isinstance(saved, dict):
+            return
+        for box, key in ((self.filter_box, "filter"), (self.sort_box, "sort")):
+            index = box.findData(saved.get(key))
+            if index >= 0:
+                box.blockSignals(True)
+                box.setCurrentIndex(index)
+                box.blockSignals(False)
+        if isinstance(saved.get("k"), (int, float)):
+            self._k = float(saved["k"])
+        self._saved_label_source = saved.get("labels")
+
+    def _save_view_settings(self) -> None:
+        try:
+            self.project.set_setting(VIEW_SETTINGS_KEY, {
+                "k": self.k, "filter": self.filter_box.currentData(), "sort": self.sort_box.currentData(),
+                "labels": self.label_box.currentData()})
+        except ContrarioError:
+            pass  # a read-only or vanished project: the view is simply not remembered
+
+    def focus_canvas(self) -> None:
+        self.canvas.setFocus(QtCore.Qt.FocusReason.OtherFocusReason)
 
     def reload(self) -> None:
         """Re-read rows, batches and the active model from the store; keeps the current image if possible."""
@@ -285,6 +356,7 @@ class MainWindow(QtWidgets.QMainWindow):
             return
         self.model_revision_id = store_access.active_model_revision_id(self.project)
         self.rows = store_access.load_rows(self.project, self.annotator, self.model_revision_id)
+        self._set_threshold_scale()
         self.item_images = {}
         for r in self.rows:
             self.item_images.setdefault(r.item_id, []).append(r.image_id)
@@ -294,10 +366,26 @@ class MainWindow(QtWidgets.QMainWindow):
         for bid, name, n in store_access.batches(self.project):
             self.batch_box.addItem(f"{name} ({n})", bid)
         self.batch_box.blockSignals(False)
+        self._fill_label_box()
         self._views.clear()
+        self._shown_item = None  # scores or labels may have changed: the item on screen is loaded again
         self.model.set_rows(self.rows)
         self.apply_filter()
         self._update_enabled()
+
+    def _fill_label_box(self) -> None:
+        keep = getattr(self, "_saved_label_source", None) or self.label_box.currentData() or ANY
+        self._saved_label_source = None
+        self.label_box.blockSignals(True)
+        self.label_box.clear()
+        self.label_box.addItem("Any", ANY)
+        self.label_box.setItemData(0, "Mine, else adjudicated, else imported ground truth, else what the other "
+                                      "annotators agree on", QtCore.Qt.ItemDataRole.ToolTipRole)
+        self.label_box.addItem(f"Mine ({self.annotator or 'no name yet'})", MINE)
+        for who in label_sources(self.rows):
+            self.label_box.addItem(who, who)
+        self.label_box.setCurrentIndex(max(0, self.label_box.findData(keep)))
+        self.label_box.blockSignals(False)
 
     def _close_project(self) -> None:
         self.training.set_project(None)
@@ -308,6 +396,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.runner.wait()
         self.thumb_pool.waitForDone(10000)
         if self.project is not None:
+            self._save_view_settings()
             self.jobs_bar.set_project(None)
             self.project.close()
         self.project = None
@@ -321,7 +410,8 @@ class MainWindow(QtWidgets.QMainWindow):
         if self.project is None:
             return
         keep = self.current_image_id
-        self.model.apply(self.filter_box.currentData(), self.sort_box.currentData(), self.batch_box.currentData(), self.k)
+        self.model.apply(self.filter_box.currentData(), self.sort_box.currentData(), self.batch_box.currentData(), self.k,
+                         self.label_box.currentData() or ANY)
         self._update_counts()
         pos = self.model.position_of(keep) if keep is not None else None
         if pos is None and self.model.rowCount():
@@ -509,17 +599,63 @@ class MainWindow(QtWidgets.QMainWindow):
     # ================================================================ canvas controls
     @property
     def k(self) -> float:
-        return self.threshold_slider.value() / 10.0
+        return self._k
+
+    def set_k(self, k: float) -> None:
+        """Set the threshold to exactly k (the slider shows the nearest position)."""
+        k = min(max(float(k), 0.0), self.threshold_scale.k_max)
+        position = self.threshold_scale.to_position(k)
+        self._exact_k = k
+        if self.threshold_slider.value() == position:
+            self._on_threshold(position)
+        else:
+            self.threshold_slider.setValue(position)
+
+    def _fit_threshold_label(self) -> None:
+        """Wide enough for the longest text of the current scale: never cut, never jumping."""
+        longest = label_text(self.threshold_scale.k_max + 0.5)
+        self.threshold_label.setMinimumWidth(self.threshold_label.fontMetrics().horizontalAdvance(longest) + 8)
+
+    def _set_threshold_scale(self) -> None:
+        self.threshold_scale = ThresholdScale(-r.best_log10_nfa for r in self.rows if r.best_log10_nfa is not None)
+        self.threshold_slider.set_scale(self.threshold_scale)
+        self._fit_threshold_label()
+        k = min(self._k, self.threshold_scale.k_max)
+        self.threshold_slider.blockSignals(True)
+        self.threshold_slider.setValue(self.threshold_scale.to_position(k))
+        self.threshold_slider.blockSignals(False)
+        self._k = k
+        self.threshold_label.setText(label_text(k))
+        self.canvas.set_threshold(k)
 
     def _on_threshold(self, value: int) -> None:
-        k = value / 10.0
-        self.threshold_label.setText(f"k = {k:.1f}  ·  1 false alarm per 10^{k:g} images")
+        exact, self._exact_k = self._exact_k, None
+        k = exact if exact is not None else self.threshold_scale.to_k(value)
+        self._k = k
+        self.threshold_label.setText(label_text(k))
         self.canvas.set_threshold(k)
         if self.project is not None:
             self.model.k = k
             self.gallery.viewport().update()
             if self.current_image_id is not None:
                 self._update_header(self.model.row_by_image(self.current_image_id))
+
+    def step_region(self, delta: int) -> None:
+        """Zoom to the next (or previous) region of the active view visible at k, strongest first."""
+        panels = self.canvas.panels
+        data = panels[self.canvas.active_index].data if panels else None
+        regions = sorted(data.overlay.visible_regions(self.k), key=lambda r: r.log10_nfa) \
+            if data is not None and data.overlay is not None else []
+        if not regions:
+            self.status_label.setText(f"No region at k = {self.k:g} on this view")
+            return
+        key = (data.image_id, self.k)
+        index = self._region_index + delta if getattr(self, "_region_key", None) == key else (0 if delta > 0 else -1)
+        self._region_key, self._region_index = key, index % len(regions)
+        region = regions[self._region_index]
+        self.canvas.zoom_to(region.bbox)
+        self.status_label.setText(f"Region {self._region_index + 1} of {len(regions)}: −log10 NFA "
+                                  f"{region.strength:.1f}, area {region.area} px (F fits the image again)")
 
     def _on_region_hovered(self, region) -> None:
         if region is None:
@@ -528,22 +664,33 @@ class MainWindow(QtWidgets.QMainWindow):
             self.region_label.setText(f"Region: −log10 NFA = {region.strength:.2f}, area {region.area} px")
 
     def _update_region_summary(self) -> None:
+        """Header and status line: score and how many regions the image on screen has at the current k."""
         row = self.model.row_by_image(self.current_image_id) if self.current_image_id is not None else None
         if row is None or row.score is None:
             self.region_label.setText("not scored" if row else "")
+            self.regions_status.setText("")
             return
         data = self._views.get(row.image_id)
-        n = len(data.overlay.visible_regions(self.k)) if data and data.overlay else 0
-        self.region_label.setText(f"score {row.score:.3f}  ·  {n} region{'s' if n != 1 else ''} at k = {self.k:g}")
+        if data is None or self._shown_item is None or row.image_id not in self._shown_item:
+            self.region_label.setText(f"score {row.score:.3f}  ·  loading regions")
+            return
+        n = len(data.overlay.visible_regions(self.k)) if data.overlay else 0
+        total = len(data.overlay.regions) if data.overlay else 0
+        text = f"{n} region{'s' if n != 1 else ''} at k = {self.k:g}"
+        others = sum(len(self._views[i].overlay.visible_regions(self.k)) for i in self._shown_item
+                     if i != row.image_id and i in self._views and self._views[i].overlay)
+        self.region_label.setText(f"score {row.score:.3f}  ·  {text}" + (f" (+{others} on other views)" if others else ""))
+        self.regions_status.setText(f"{row.title}: {text}, {total} in all")
 
     def _update_header(self, row: ImageRow | None) -> None:
         if row is None:
             return
         self.title_label.setText(f"{row.batch_name}  /  {row.title}")
-        v = row.my_verdict
-        self.verdict_label.setText(v or "unreviewed")
+        v, who = shown_label(row, self.model.label_source)
+        self.verdict_label.setText((v if who == "me" else f"{v} ({who})") if v else "unreviewed")
         color = VERDICT_COLORS.get(v or "", "#4a4f57")
-        self.verdict_label.setStyleSheet(f"background: {color}; color: white;")
+        style = f"background: {color}; color: white;" if who == "me" or not v else f"border: 1px solid {color}; color: {color};"
+        self.verdict_label.setStyleSheet(style)
         self._update_region_summary()
 
     def _update_counts(self) -> None:
@@ -582,6 +729,34 @@ class MainWindow(QtWidgets.QMainWindow):
         self.status_label.setText(f"Scoring queued (job #{job_id})")
         self.jobs_bar.poll()
         return job_id
+
+    def _on_job_finished(self, job_id: int, kind: str, status: str) -> None:
+        """Replaces "Scoring queued (job #N)" and the like once the job has ended."""
+        what = {"infer": "Scoring", "train": "Training"}.get(kind, kind.capitalize())
+        self.status_label.setText(f"{what} job #{job_id} {status}")
+
+    # ================================================================ help
+    def documentation_path(self) -> Path | None:
+        """The README that ships with the application (the repository's, or the bundle's)."""
+        path = resource_path().parent / "README.md"
+        return path if path.is_file() else None
+
+    def open_documentation(self) -> bool:
+        path = self.documentation_path()
+        if path is None:
+            self.status_label.setText("The documentation (README.md) is not installed with this copy")
+            return False
+        return QtGui.QDesktopServices.openUrl(QtCore.QUrl.fromLocalFile(str(path)))
+
+    def about_text(self) -> str:
+        from core import __version__
+
+        return (f"<b>Contrario {__version__}</b><br>Visual inspection with U-Flow anomaly maps and a contrario "
+                "defect regions: a region is reported when its NFA is below 10^-k, about one false alarm per "
+                "10^k defect-free images.<br><br>Press F1 for the keyboard shortcuts.")
+
+    def show_about(self) -> None:
+        QtWidgets.QMessageBox.about(self, "About Contrario", self.about_text())
 
     # ================================================================ dialogs
     def show_error(self, title: str, message: str) -> None:
@@ -652,11 +827,12 @@ class MainWindow(QtWidgets.QMainWindow):
     def eventFilter(self, obj, event) -> bool:
         kind = event.type()
         if kind in (QtCore.QEvent.Type.KeyPress, QtCore.QEvent.Type.KeyRelease) and self.isActiveWindow():
-            if not event.isAutoRepeat() and self.registry.matches_held("hold_hide_overlays", event):
+            if self.registry.matches_held("hold_hide_overlays", event):
                 focus = QtWidgets.QApplication.focusWidget()
                 if not isinstance(focus, (QtWidgets.QLineEdit, QtWidgets.QKeySequenceEdit, QtWidgets.QAbstractSpinBox)):
-                    self.canvas.hold_hide(kind == QtCore.QEvent.Type.KeyPress)
-                    return True
+                    if not event.isAutoRepeat():
+                        self.canvas.hold_hide(kind == QtCore.QEvent.Type.KeyPress)
+                    return True  # auto-repeats too: a held Space must not reach a button or drop-down
             elif kind == QtCore.QEvent.Type.KeyPress and event.key() == QtCore.Qt.Key.Key_Escape and self.help.isVisible():
                 self.help.hide()
                 return True
@@ -676,7 +852,36 @@ class MainWindow(QtWidgets.QMainWindow):
             QtCore.QThread.msleep(5)
         return False
 
+    def confirm_quit(self) -> bool:
+        """Asked when jobs are queued or running; they stop now and resume at the next open."""
+        if self.project is None:
+            return True
+        try:
+            jobs = store_access.active_jobs(self.project)
+        except ContrarioError:
+            return True
+        if not jobs:
+            return True
+        names = ", ".join(f"#{j.job_id} {j.kind} ({j.status})" for j in jobs[:4])
+        return self.ask_quit("Jobs are running",
+                             f"{len(jobs)} job{'s are' if len(jobs) != 1 else ' is'} not finished: {names}.\n\n"
+                             "Quit anyway? They stop now and resume when the project is opened again.")
+
+    def ask_quit(self, title: str, text: str) -> bool:  # replaced in tests
+        buttons = QtWidgets.QMessageBox.StandardButton
+        return QtWidgets.QMessageBox.question(self, title, text, buttons.Yes | buttons.No, buttons.No) == buttons.Yes
+
+    def request_quit(self) -> None:
+        """Project → Quit (Ctrl+Q)."""
+        if self.confirm_quit():
+            self._quit_confirmed = True
+            self.close()
+
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
+        # The window's close button asks too; a close() from code (screenshots, tests) does not.
+        if event.spontaneous() and not getattr(self, "_quit_confirmed", False) and not self.confirm_quit():
+            event.ignore()
+            return
         QtWidgets.QApplication.instance().removeEventFilter(self)
         self._close_project()
         super().closeEvent(event)

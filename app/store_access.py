@@ -186,6 +186,16 @@ def queue_score_job(project, batch_id: int, model_revision_id: int) -> int:
                                                "image_ids": None}))
 
 
+def queue_images_score_job(project, image_ids: list[int], model_revision_id: int) -> int:
+    """Insert a queued inference job for some images (non-empty: an empty list would mean all)."""
+    from core.jobs import queue
+
+    if not image_ids:
+        raise ValueError("no image to score")
+    return int(queue.submit(project, "infer", {"model_revision_id": model_revision_id, "batch_id": None,
+                                               "image_ids": list(image_ids)}))
+
+
 @dataclass
 class JobState:
     job_id: int

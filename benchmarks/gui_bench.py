@@ -1,6 +1,8 @@
 """Workbench timings, offscreen: next image, threshold/opacity change at 4096 x 4096, opening 20k images.
 
 Run: QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/gui_bench.py [--work DIR]
+     .venv/bin/python benchmarks/gui_bench.py --real-window   (next image with overlay, in a real X11
+     window under Xvfb at 1366 x 768: the paint goes through the xcb plugin to an X server)
 Results are produced by tests/app/fixture_results.py (stand-in for scoring jobs).
 """
 
@@ -14,7 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+if "--real-window" not in sys.argv:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "app"))
@@ -38,11 +41,11 @@ def bench_next_image(work: Path, app) -> None:
     project = Project.create(work / "next")
     add_images(project, "b", [(d.item, d.view, d.path) for d in images])
     project.set_setting("active_model_revision", score_images(project))
-    w = MainWindow(annotator="bench")
-    w.resize(1440, 900)
+    w = MainWindow(annotator="bench")  # sized to fit the screen
     w.show()
     w.set_project(project)
     w.wait_idle()
+    where = f"{app.platformName()} window {w.width()}x{w.height()}"
     warm, cold = [], []
     shown: list[int] = []
     w.viewShown.connect(shown.append)
@@ -67,7 +70,7 @@ def bench_next_image(work: Path, app) -> None:
         w.canvas.viewport().repaint()
         cold.append(time.perf_counter() - t)
     n_pts = w.canvas.panels[0].outline.path().elementCount()
-    print(f"next image (1024x1024, overlay + outlines, neighbours prefetched): {ms(warm)}")
+    print(f"next image (1024x1024, overlay + outlines, neighbours prefetched, {where}): {ms(warm)}")
     print(f"next image, nothing cached (decode + result + contours on the switch): {ms(cold)}  [{n_pts} outline points last]")
     w.close()
 
@@ -158,7 +161,17 @@ def bench_open_large(work: Path, app, n: int = 20000) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--work", help="scratch folder (default: a temporary one)")
+    parser.add_argument("--real-window", action="store_true",
+                        help="next image only, in a real X11 window on a fresh Xvfb screen (not offscreen)")
     args = parser.parse_args()
+    if args.real_window and not os.environ.get("GUI_BENCH_CHILD"):
+        import subprocess
+
+        from xvfb_session import xvfb
+
+        with xvfb(1366, 768) as display:
+            env = dict(os.environ, DISPLAY=display, QT_QPA_PLATFORM="xcb", GUI_BENCH_PARTS="next", GUI_BENCH_CHILD="1")
+            sys.exit(subprocess.run([sys.executable, *sys.argv], env=env).returncode)
     from app.main import ensure_app
 
     app = ensure_app()

@@ -15,6 +15,7 @@ pg.setConfigOptions(imageAxisOrder="row-major", useOpenGL=False, antialias=False
 
 ACTIVE_BORDER = "#3daee9"
 OUTLINE_COLOR = "#39ff88"
+TRUTH_COLOR = "#4fc3f7"  # reference label (ground truth, adjudicated): dashed, next to the model's regions
 BACKGROUND = "#1e2126"
 
 
@@ -27,6 +28,7 @@ class ViewData:
     pixels: np.ndarray | None = None  # H x W or H x W x 3, uint8
     error: str | None = None
     overlay: ResultOverlay | None = None
+    truth: object | None = None  # app.labels.label_io.ReferenceOutline
 
 
 class ViewPanel:
@@ -44,6 +46,9 @@ class ViewPanel:
         self.outline = QtWidgets.QGraphicsPathItem()
         self.outline.setPen(pg.mkPen(OUTLINE_COLOR, width=1, cosmetic=True))
         self.outline.setZValue(3)
+        self.truth = QtWidgets.QGraphicsPathItem()
+        self.truth.setPen(pg.mkPen(TRUTH_COLOR, width=1, cosmetic=True, style=QtCore.Qt.PenStyle.DashLine))
+        self.truth.setZValue(2)
         self.hover = pg.TextItem("", color="#ffffff", fill=pg.mkBrush(20, 22, 26, 220), anchor=(0, 1))
         self.hover.setZValue(5)
         self.hover.hide()
@@ -52,8 +57,8 @@ class ViewPanel:
         self.message.hide()
         for item in (self.image, self.overlay):  # repaints for outlines/opacity reuse the screen-sized render
             item.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
-        for item in (self.image, self.overlay, self.outline, self.hover, self.message):
-            self.vb.addItem(item, ignoreBounds=item in (self.hover, self.message, self.outline))
+        for item in (self.image, self.overlay, self.outline, self.truth, self.hover, self.message):
+            self.vb.addItem(item, ignoreBounds=item in (self.hover, self.message, self.outline, self.truth))
         self.data: ViewData | None = None
         self.shape: tuple[int, ...] | None = None
 
@@ -71,6 +76,7 @@ class ViewPanel:
             self.shape = ("error",)
             return changed
         self.message.hide()
+        self.truth.setPath(_polygons_path(data.truth.polygons if data.truth is not None else []))
         px = data.pixels
         self.image.setImage(px, autoLevels=False, levels=(0, 255), autoDownsample=False)
         h, w = px.shape[:2]
@@ -94,6 +100,7 @@ class ViewPanel:
         self.overlay.clear()
         self.overlay.hide()
         self.outline.setPath(QtGui.QPainterPath())
+        self.truth.setPath(QtGui.QPainterPath())
         short = error if len(error) < 160 else error[:157] + "..."
         self.message.setHtml(
             "<div style='padding:6px'><b>Cannot display this image</b><br>"
@@ -137,6 +144,7 @@ class ImageCanvas(pg.GraphicsLayoutWidget):
         self.opacity = 0.55
         self.overlays_on = True
         self.outlines_on = True
+        self.truth_on = True
         self._held_hidden = False
         self.active_index = 0
         self.scene().sigMouseMoved.connect(self._on_mouse_moved)
@@ -167,6 +175,15 @@ class ImageCanvas(pg.GraphicsLayoutWidget):
             panel.vb.setXLink(self.panels[0].vb)
             panel.vb.setYLink(self.panels[0].vb)
 
+    def zoom_to(self, bbox: tuple[int, int, int, int], margin: float = 0.5) -> None:
+        """Show image box (x0, y0, x1, y1) with `margin` of its size around it (all views follow: linked)."""
+        if not self.panels:
+            return
+        x0, y0, x1, y1 = bbox
+        pad = margin * max(x1 - x0, y1 - y0, 16)
+        self.panels[self.active_index].vb.setRange(xRange=(x0 - pad, x1 + pad), yRange=(y0 - pad, y1 + pad),
+                                                   padding=0)
+
     def fit(self) -> None:
         for panel in self.panels[:1]:
             panel.vb.autoRange(padding=0.01)
@@ -190,6 +207,10 @@ class ImageCanvas(pg.GraphicsLayoutWidget):
         self.outlines_on = bool(on)
         self._apply_visibility()
 
+    def set_truth_visible(self, on: bool) -> None:
+        self.truth_on = bool(on)
+        self._apply_visibility()
+
     def hold_hide(self, hidden: bool) -> None:
         """While a key is held: hide overlay and outlines without changing the toggles."""
         self._held_hidden = bool(hidden)
@@ -202,6 +223,7 @@ class ImageCanvas(pg.GraphicsLayoutWidget):
             panel.overlay.setOpacity(self.opacity)
             lines = has_ov and self.outlines_on and not self._held_hidden
             panel.outline.setVisible(lines)
+            panel.truth.setVisible(self.truth_on and not self._held_hidden)
 
     def set_active_index(self, index: int) -> None:
         if not self.panels:
@@ -228,6 +250,7 @@ class ImageCanvas(pg.GraphicsLayoutWidget):
             if hit and found is None:
                 region, p = hit
                 panel.hover.setText(f"−log10 NFA {region.strength:.1f}   area {region.area} px")
+                panel.hover.setAnchor(hover_anchor(panel.vb.viewRect(), p.x(), p.y()))
                 panel.hover.setPos(p.x(), p.y())
                 panel.hover.show()
                 found = region
@@ -241,6 +264,23 @@ class ImageCanvas(pg.GraphicsLayoutWidget):
                 if i != self.active_index:
                     self.set_active_index(i)
                 return
+
+
+def hover_anchor(view: QtCore.QRectF, x: float, y: float) -> tuple[float, float]:
+    """TextItem anchor that keeps the read-out inside the visible area: it opens towards the larger side
+    (y grows downwards: the view is inverted)."""
+    right_half = x > view.center().x()
+    top_half = y < view.center().y()
+    return (1.0 if right_half else 0.0, 0.0 if top_half else 1.0)
+
+
+def _polygons_path(polygons) -> QtGui.QPainterPath:
+    if not len(polygons):
+        return QtGui.QPainterPath()
+    xy = np.concatenate(polygons, axis=0)
+    connect = np.ones(len(xy), dtype=np.int32)
+    connect[np.cumsum([len(p) for p in polygons]) - 1] = 0
+    return pg.arrayToQPath(xy[:, 0], xy[:, 1], connect=connect, finiteCheck=False)
 
 
 def _html_escape(text: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from app.gallery.filtering import select_rows
+from app.gallery.filtering import ANY, select_rows, shown_label
 from app.gallery.thumbs import ERROR, ThumbnailLoader
 from app.store_access import ImageRow
 
@@ -26,6 +26,7 @@ class GalleryModel(QtCore.QAbstractListModel):
         self._pos_of_row: dict[int, int] = {}
         self._row_index: dict[int, int] = {}
         self.k = 2.0
+        self.label_source = ANY
         loader.loaded.connect(self._on_thumb)
 
     def set_rows(self, rows: list[ImageRow]) -> None:
@@ -36,10 +37,11 @@ class GalleryModel(QtCore.QAbstractListModel):
         self._reindex()
         self.endResetModel()
 
-    def apply(self, mode: str, sort: str, batch_id: int | None, k: float) -> None:
+    def apply(self, mode: str, sort: str, batch_id: int | None, k: float, source: str = ANY) -> None:
         self.beginResetModel()
         self.k = k
-        self.visible = select_rows(self.rows, mode, sort, batch_id, k)
+        self.label_source = source
+        self.visible = select_rows(self.rows, mode, sort, batch_id, k, source)
         self._reindex()
         self.endResetModel()
 
@@ -74,6 +76,9 @@ class GalleryModel(QtCore.QAbstractListModel):
                 tip += f"\nError: {row.error}"
             if row.score is not None:
                 tip += f"\nScore {row.score:.3f}"
+            verdict, who = shown_label(row, self.label_source)
+            if verdict:
+                tip += f"\nLabel: {verdict} ({'your verdict' if who == 'me' else who})"
             return tip
         return None
 
@@ -130,22 +135,29 @@ class GalleryDelegate(QtWidgets.QStyledItemDelegate):
             p.setPen(QtGui.QColor("#39ff88") if row.detected(self.parent_k()) else QtGui.QColor("#9aa0a8"))
             p.drawText(line2, QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter,
                        f"{row.score:.3f}")
-        if row.my_verdict:
-            color = QtGui.QColor(VERDICT_COLORS.get(row.my_verdict, "#888"))
+        verdict, who = shown_label(row, self.parent_source())
+        if verdict:
+            # The user's own verdict is a filled badge; someone else's (ground truth, adjudicated) an outlined one.
+            color = QtGui.QColor(VERDICT_COLORS.get(verdict, "#888"))
             badge = QtCore.QRect(line2.left(), line2.top() + 1, 58, 14)
-            p.setPen(QtCore.Qt.PenStyle.NoPen)
-            p.setBrush(color)
+            p.setPen(QtCore.Qt.PenStyle.NoPen if who == "me" else QtGui.QPen(color, 1.5))
+            p.setBrush(color if who == "me" else QtCore.Qt.BrushStyle.NoBrush)
             p.drawRoundedRect(badge, 7, 7)
-            p.setPen(QtGui.QColor("white"))
-            p.drawText(badge, QtCore.Qt.AlignmentFlag.AlignCenter, row.my_verdict)
+            p.setPen(QtGui.QColor("white") if who == "me" else color)
+            p.drawText(badge, QtCore.Qt.AlignmentFlag.AlignCenter, verdict)
         elif row.disagreement():
             p.setPen(QtGui.QColor("#fb8c00"))
             p.drawText(line2, QtCore.Qt.AlignmentFlag.AlignLeft, "disputed")
         p.restore()
 
     def parent_k(self) -> float:
-        model = self.parent().model() if isinstance(self.parent(), QtWidgets.QListView) else None
-        return getattr(model, "k", 2.0)
+        return getattr(self._model(), "k", 2.0)
+
+    def parent_source(self) -> str:
+        return getattr(self._model(), "label_source", ANY)
+
+    def _model(self):
+        return self.parent().model() if isinstance(self.parent(), QtWidgets.QListView) else None
 
     @staticmethod
     def _paint_error(p: QtGui.QPainter, rect: QtCore.QRect, message: str | None) -> None:

@@ -20,6 +20,7 @@ import numpy as np
 import shiboken6
 from PySide6 import QtCore, QtWidgets
 
+from app.layout import scrollable
 from app.labels.adjudication import AdjudicationView
 from app.labels.export_dialog import ExportDialog
 from app.labels.findings_queue import FindingsQueue
@@ -65,6 +66,7 @@ class LabelIntegration(QtCore.QObject):
         self.editor: MaskEditor | None = None
         self._editors: list[MaskEditor] = []  # one per canvas view box that was edited on
         self._masks: dict[int, np.ndarray] = {}  # open masks, kept here so a save never needs the scene item
+        self._started_from: dict[int, str] = {}  # image id -> reference annotator whose mask an edit starts from
         self.io = TaskRunner(max_threads=1, parent=self)
         self.jobs = TaskRunner(max_threads=1, parent=self)
         self._findings_run = 0
@@ -113,7 +115,7 @@ class LabelIntegration(QtCore.QObject):
         layout.addWidget(self.findings, 1)
         self.findings_dock = QtWidgets.QDockWidget("Findings", self.window)
         self.findings_dock.setObjectName("findingsDock")
-        self.findings_dock.setWidget(box)
+        self.findings_dock.setWidget(scrollable(box))
         self.window.addDockWidget(QtCore.Qt.DockWidgetArea.BottomDockWidgetArea, self.findings_dock)
         self.findings_dock.hide()
 
@@ -281,6 +283,8 @@ class LabelIntegration(QtCore.QObject):
             return
         edit = self.editor.open_image(loaded.image_id, loaded.mask, loaded.annotation_id)
         self._masks[loaded.image_id] = edit.mask
+        if loaded.started_from:
+            self._started_from[loaded.image_id] = loaded.started_from
         self._opened(edit, panel)
 
     def _opened(self, edit, panel) -> None:
@@ -411,7 +415,9 @@ class LabelIntegration(QtCore.QObject):
             elif not edit.stack.isClean():
                 text = "● unsaved changes"
             else:
-                text = "saved" if edit.base_annotation_id else "no mask yet"
+                origin = self._started_from.get(edit.image_id)
+                text = ("saved" if edit.base_annotation_id else
+                        f"{origin}'s mask (edit and save to make it yours)" if origin else "no mask yet")
         self.toolbar.state_label.setText(text)
 
     # ================================================================ findings

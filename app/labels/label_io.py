@@ -14,6 +14,7 @@ class LoadedMask:
     image_id: int
     mask: np.ndarray  # uint8 class ids, image size
     annotation_id: int | None  # the revision it came from (None: nothing labelled yet)
+    started_from: str | None = None  # the reference annotator whose mask it starts from, when the user has none
 
 
 @dataclass
@@ -29,13 +30,25 @@ class SaveRequest:
 
 
 def load_current_mask(project, image_id: int, annotator: str | None) -> LoadedMask:
-    """The annotator's current mask of one image (an empty one when they have none)."""
+    """The annotator's current mask of one image. When they have none, the adjudicated, else the imported
+    ground-truth mask to start from (saving makes it the annotator's own); else an empty one."""
+    from app.gallery.filtering import REFERENCE_ANNOTATORS
+
     with project.session(readonly=True) as s:
         shape = image_shape(s, image_id)
         labels = current_labels(s, image_ids=[image_id], annotator=annotator) if annotator else []
-    if not labels:
-        return LoadedMask(image_id, np.zeros(shape, dtype=np.uint8), None)
-    return LoadedMask(image_id, load_mask(project, labels[0], shape), labels[0].id)
+        reference = None
+        if not labels:
+            for who in REFERENCE_ANNOTATORS:
+                found = current_labels(s, image_ids=[image_id], annotator=who)
+                if found and found[0].mask_blob:
+                    reference = found[0]
+                    break
+    if labels:
+        return LoadedMask(image_id, load_mask(project, labels[0], shape), labels[0].id)
+    if reference is not None:
+        return LoadedMask(image_id, load_mask(project, reference, shape), None, started_from=reference.annotator)
+    return LoadedMask(image_id, np.zeros(shape, dtype=np.uint8), None)
 
 
 def verdict_for(mask: np.ndarray, current: str | None) -> str:
@@ -57,3 +70,36 @@ def adjudication_input(project, image_id: int, path: str):
     from core.labels.findings import compare_annotations
 
     return compare_annotations(project, image_id), decode_for_display(path)
+
+
+@dataclass
+class ReferenceOutline:
+    """The reference label's mask of one image as closed polygons (x, y in image pixels)."""
+
+    annotator: str
+    verdict: str | None
+    polygons: list[np.ndarray]
+
+
+def load_reference_outline(project, image_id: int) -> ReferenceOutline | None:
+    """Outline of the adjudicated mask, else the imported ground-truth one; None when neither has a mask."""
+    from skimage import measure
+
+    from app.gallery.filtering import REFERENCE_ANNOTATORS
+
+    with project.session(readonly=True) as s:
+        found = None
+        for who in REFERENCE_ANNOTATORS:
+            labels = current_labels(s, image_ids=[image_id], annotator=who)
+            if labels and labels[0].mask_blob:
+                found = labels[0]
+                break
+        if found is None:
+            return None
+        shape = image_shape(s, image_id)
+    mask = load_mask(project, found, shape) > 0
+    if not mask.any():
+        return ReferenceOutline(found.annotator, found.verdict, [])
+    polygons = [np.column_stack((c[:, 1], c[:, 0])) for c in measure.find_contours(np.pad(mask, 1).astype(np.float32), 0.5)]
+    polygons = [p - 1.0 + 0.5 for p in polygons]  # undo the pad; pixel centres
+    return ReferenceOutline(found.annotator, found.verdict, polygons)

@@ -44,8 +44,11 @@ class HelpOverlay(QtWidgets.QWidget):
         head_font = QtGui.QFont(self.font())
         head_font.setBold(True)
         body = QtGui.QFont(self.font())
-        line_h = QtGui.QFontMetrics(body).height() + 6
-        col_w = 330
+        metrics = QtGui.QFontMetrics(body)
+        line_h = metrics.height() + 6
+        text_w = max(metrics.horizontalAdvance(t) for _g, t, _k in rows) + 16
+        keys_w = max(metrics.horizontalAdvance(k) for _g, _t, k in rows) + 8
+        col_w = text_w + keys_w + 20  # sized by the longest texts: "Ctrl+Shift+Z, Ctrl+Y" is never cut
         n_cols = max(1, min(len(groups), (self.width() - 80) // col_w))
         card_w = n_cols * col_w + 40
         heights = [len(v) * line_h + line_h + 14 for v in groups.values()]
@@ -81,6 +84,6 @@ class HelpOverlay(QtWidgets.QWidget):
                 p.setPen(QtGui.QColor("#e6e8eb"))
                 p.drawText(QtCore.QPoint(x, yy + line_h - 8), text)
                 p.setPen(QtGui.QColor("#ffd479"))
-                p.drawText(QtCore.QRect(x + 190, yy, col_w - 210, line_h),
+                p.drawText(QtCore.QRect(x + text_w, yy, keys_w, line_h),
                            QtCore.Qt.AlignmentFlag.AlignLeft | QtCore.Qt.AlignmentFlag.AlignVCenter, keys)
                 yy += line_h

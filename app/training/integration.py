@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import os
 
-from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6 import QtCore, QtWidgets
 
+from app.layout import scrollable
 from app.training.revisions_panel import RevisionsPanel
 from app.training.train_dialog import TrainDialog
 from app.training.training_view import TrainingWindow
@@ -40,6 +41,7 @@ class TrainingIntegration(QtCore.QObject):
         self.training_windows: dict[int, TrainingWindow] = {}
         self._job_status: dict[int, str] = {}
         self.last_rescore_job: int | None = None
+        self._compare_when_done: dict[int, tuple[int, int]] = {}  # validation scoring job -> (active, candidate)
         # Asked before rescoring; replaced in tests. fn(title, text) -> bool
         self.ask = lambda title, text: QtWidgets.QMessageBox.question(self.window, title, text) == \
             QtWidgets.QMessageBox.StandardButton.Yes
@@ -47,18 +49,16 @@ class TrainingIntegration(QtCore.QObject):
         self.panel = RevisionsPanel()
         self.dock = QtWidgets.QDockWidget("Model revisions", window)
         self.dock.setObjectName("modelRevisionsDock")
-        self.dock.setWidget(self.panel)
+        self.dock.setWidget(scrollable(self.panel))
         window.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
+        self.dock.visibilityChanged.connect(self._on_dock_shown)
         self.dock.hide()
         self.panel.trainRequested.connect(self.open_train_dialog)
         self.panel.promoted.connect(lambda rev, _prev: self.after_activation(rev))
         self.panel.rolledBack.connect(self.after_activation)
         self.panel.imageActivated.connect(self._show_image)
 
-        self.train_action = QtGui.QAction("Train model...", window)
-        self.train_action.setObjectName("train_model")
-        self.train_action.setShortcut(QtGui.QKeySequence("Ctrl+T"))
-        self.train_action.triggered.connect(lambda _=False: self.open_train_dialog())
+        self.train_action = window.registry.bind("train_model", lambda: self.open_train_dialog())  # Ctrl+T, in F1
         self.revisions_action = self.dock.toggleViewAction()
         self.revisions_action.setText("Model revisions")
         menu = self._model_menu()
@@ -70,6 +70,12 @@ class TrainingIntegration(QtCore.QObject):
         self.timer.setInterval(poll_ms)
         self.timer.timeout.connect(self.poll_jobs)
         self._update_enabled()
+
+    def _on_dock_shown(self, visible: bool) -> None:
+        """Open wide enough for the figures (a third of the window at most): the canvas gives the room."""
+        if visible and not self.dock.isFloating():
+            width = min(max(self.panel.sizeHint().width(), 420), self.window.width() // 3)
+            self.window.resizeDocks([self.dock], [width], QtCore.Qt.Orientation.Horizontal)
 
     def _model_menu(self) -> QtWidgets.QMenu:
         for action in self.window.menuBar().actions():
@@ -141,10 +147,8 @@ class TrainingIntegration(QtCore.QObject):
 
     def _on_dialog_accepted(self, dialog: TrainDialog) -> None:
         if dialog.training_free_revision is not None:
-            self.panel.refresh(select=dialog.training_free_revision)
-            self.dock.show()
-            self.window.reload()
             self.window.status_label.setText(f"Training-free model revision #{dialog.training_free_revision} created")
+            self.candidate_ready(dialog.training_free_revision)
         elif dialog.job_id is not None:
             self.watch_training(dialog.job_id)
 
@@ -163,16 +167,44 @@ class TrainingIntegration(QtCore.QObject):
         rev_id = (result or {}).get("model_revision_id") if status == "done" else None
         self.panel.refresh(select=rev_id)
         if rev_id is not None:
-            from core.models.revisions import active_revision
-
-            self.dock.show()
-            self.window.status_label.setText(f"Model revision #{rev_id} trained; compare and promote it in "
-                                             "Model revisions")
-            if active_revision(self.project) == rev_id:  # the project's first model is active by itself
-                self.after_activation(rev_id)
-            else:
-                self.window.reload()
+            self.window.status_label.setText(f"Model revision #{rev_id} trained")
+            self.candidate_ready(rev_id)
         self.trainingFinished.emit(job_id, status, result)
+
+    def candidate_ready(self, rev_id: int) -> int | None:
+        """A new revision exists. The project's first one is active by itself and scores the batch; a later
+        one is scored on the labelled images it was not trained on, then compared with the active one in the
+        revisions panel, where the user promotes it. Returns the queued scoring job, if any."""
+        from app import store_access
+        from core.models.revisions import active_revision
+        from core.models.validation import validation_image_ids
+
+        self.panel.refresh(select=rev_id)
+        self.dock.show()
+        active = active_revision(self.project)
+        if active == rev_id or active is None:
+            return self.after_activation(rev_id)
+        self.window.reload()
+        with self.project.session(readonly=True) as s:
+            from core.jobs.infer_job import images_to_score
+
+            ids = validation_image_ids(self.project, rev_id)
+            todo = [i for i, _ in images_to_score(s, rev_id, None, ids)] if ids else []
+        if not ids:
+            self.window.status_label.setText(f"Revision #{rev_id}: no labelled image outside its training set to "
+                                             "judge it on; label some, or promote it in Model revisions")
+            return None
+        if not todo:
+            self.panel.compare(active, rev_id)
+            return None
+        job_id = store_access.queue_images_score_job(self.project, todo, rev_id)
+        self._compare_when_done[job_id] = (active, rev_id)
+        self._job_status[job_id] = "queued"
+        self.ensure_runner()
+        self.window.jobs_bar.poll()
+        self.window.status_label.setText(f"Scoring revision #{rev_id} on {len(ids)} labelled images it was not "
+                                         f"trained on, to compare it with the active #{active}")
+        return job_id
 
     # ------------------------------------------------------------------------------------------ promotion
     def after_activation(self, rev_id: int) -> int | None:
@@ -239,6 +271,19 @@ class TrainingIntegration(QtCore.QObject):
         if changed:
             self.panel.refresh()
             self.window.reload()
+        for job in jobs:
+            pair = self._compare_when_done.get(job.id) if job.status in ("done", "failed", "cancelled") else None
+            if pair is None:
+                continue
+            del self._compare_when_done[job.id]
+            from core.models.revisions import active_revision
+
+            active, candidate = pair
+            if job.status == "done" and active_revision(self.project) == active:  # not promoted meanwhile
+                self.panel.refresh(select=candidate)
+                self.panel.compare(active, candidate)
+                self.window.status_label.setText(f"Revision #{candidate} scored on its validation images: compare "
+                                                 f"it with #{active} in Model revisions, then promote it")
 
     # ------------------------------------------------------------------------------------------ helpers
     def selection(self) -> list[int]:

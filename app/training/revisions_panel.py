@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from app.training.honesty_plot import HonestyPlot
 from app.training.training_view import format_duration
 from app.workers import TaskRunner
 from core.errors import ContrarioError
 from core.models import revisions as revs
+from core.models.honesty import honesty_curve
 
 
 def _fmt(value: float | None, digits: int = 3) -> str:
@@ -53,6 +55,7 @@ class RevisionsPanel(QtWidgets.QWidget):
         self.comparison: revs.Comparison | None = None
         self.tasks = TaskRunner(max_threads=1, parent=self)
         self._request = 0
+        self._honesty_request = 0
         self._build()
         self._update_buttons()
 
@@ -76,8 +79,12 @@ class RevisionsPanel(QtWidgets.QWidget):
         for b in (self.train_button, self.promote_button, self.rollback_button):
             buttons.addWidget(b)
         buttons.addStretch(1)
+        layout.addLayout(buttons)
+        buttons = QtWidgets.QHBoxLayout()  # the decision k on its own row: the dock fits a 1280-pixel screen
+        buttons.addWidget(QtWidgets.QLabel("Figures and comparison at"))
+        buttons.addStretch(1)
         self.k_spin = QtWidgets.QDoubleSpinBox()
-        self.k_spin.setRange(0.0, 10.0)
+        self.k_spin.setRange(0.0, 10000.0)
         self.k_spin.setSingleStep(0.5)
         self.k_spin.setDecimals(1)
         self.k_spin.setPrefix("k = ")
@@ -95,6 +102,8 @@ class RevisionsPanel(QtWidgets.QWidget):
         self.details.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
         self.details.setAlignment(QtCore.Qt.AlignmentFlag.AlignTop)
         layout.addWidget(self.details)
+        self.honesty = HonestyPlot()
+        layout.addWidget(self.honesty)
 
         compare_row = QtWidgets.QHBoxLayout()
         compare_row.addWidget(QtWidgets.QLabel("Compare with"))
@@ -240,6 +249,15 @@ class RevisionsPanel(QtWidgets.QWidget):
         self.tasks.start(revs.revision_figures, self.project, rev_id, self.k,
                          on_done=lambda f, r=request: self._on_figures(r, f),
                          on_error=lambda msg: self.details.setText(self.details.text() + f"<br>Figures failed: {msg}"))
+        self.honesty.set_curve(None, pending=True)
+        self._honesty_request += 1
+        self.tasks.start(honesty_curve, self.project, rev_id,
+                         on_done=lambda c, r=self._honesty_request: self._on_honesty(r, c),
+                         on_error=lambda msg: self.honesty.caption.setText(f"Honesty curve failed: {msg}"))
+
+    def _on_honesty(self, request: int, curve) -> None:
+        if request == self._honesty_request:
+            self.honesty.set_curve(curve)
 
     def _on_figures(self, request: int, figures: revs.RevisionFigures) -> None:
         if request != self._request:

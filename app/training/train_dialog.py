@@ -12,6 +12,7 @@ from PySide6 import QtWidgets
 
 from core.errors import ContrarioError
 from core.models.revisions import RevisionInfo, list_revisions, training_free_available, training_set
+from core.models.validation import by_file_name, hold_out
 
 # Backbones the trainer knows; those whose weights ship as a Python package work offline out of the box.
 BACKBONES = {
@@ -23,6 +24,8 @@ BACKBONES = {
 }
 DEFAULT_BACKBONE = "tf_efficientnet_lite0"
 SOURCE_ALL, SOURCE_BATCH, SOURCE_SELECTION = "all", "batch", "selection"
+CHOICES_KEY = "train_dialog_choices"  # project setting: the dialog opens with the last choices
+DEFAULT_VALIDATION_PERCENT = 20
 
 
 def backbone_offline(name: str) -> bool:
@@ -56,6 +59,7 @@ class TrainDialog(QtWidgets.QDialog):
         self.revisions = {r.id: r for r in list_revisions(project)}
         self.active = active_revision if active_revision in self.revisions else None
         self._build(batches or [], current_batch_id)
+        self._restore_choices(batches or [])
         self.refresh_count()
 
     # ------------------------------------------------------------------------------------------ layout
@@ -68,24 +72,35 @@ class TrainDialog(QtWidgets.QDialog):
         self.batch_box = QtWidgets.QComboBox()
         for bid, name, n in batches:
             self.batch_box.addItem(f"{name} ({n})", bid)
-        if current_batch_id is not None and self.batch_box.findData(current_batch_id) >= 0:
-            self.batch_box.setCurrentIndex(self.batch_box.findData(current_batch_id))
+        train_batch = next((bid for bid, name, _ in batches if name.endswith("/train")), None)
+        default_batch = train_batch if train_batch is not None else current_batch_id
+        if default_batch is not None and self.batch_box.findData(default_batch) >= 0:
+            self.batch_box.setCurrentIndex(self.batch_box.findData(default_batch))
         self.source_selection = QtWidgets.QRadioButton(f"Verified-good images of the selection ({len(self.selection)})")
         self.source_selection.setEnabled(bool(self.selection))
         self.source_batch.setEnabled(bool(batches))
-        self.source_all.setChecked(True)
+        # An imported `<name>/train` batch is the default: the whole project would include test/good.
+        (self.source_batch if train_batch is not None else self.source_all).setChecked(True)
         self.shots = _default_spin(1, 100000, 1, "all of them")
-        self.shots.setToolTip("Train on the first N images (by file name) only")
+        self.shots.setToolTip("Train on the first N images by file name only (after the validation share)")
+        self.validation = QtWidgets.QSpinBox()
+        self.validation.setRange(0, 50)
+        self.validation.setSuffix(" %")
+        self.validation.setValue(DEFAULT_VALIDATION_PERCENT)
+        self.validation.setToolTip("Verified-good images kept out of training (every n-th by id): the new "
+                                   "revision is scored and compared on them and on the defect images")
         sv.addWidget(self.source_all, 0, 0, 1, 2)
         sv.addWidget(self.source_batch, 1, 0)
         sv.addWidget(self.batch_box, 1, 1)
         sv.addWidget(self.source_selection, 2, 0, 1, 2)
-        sv.addWidget(QtWidgets.QLabel("Use at most"), 3, 0)
-        sv.addWidget(self.shots, 3, 1)
+        sv.addWidget(QtWidgets.QLabel("Keep for validation"), 3, 0)
+        sv.addWidget(self.validation, 3, 1)
+        sv.addWidget(QtWidgets.QLabel("Use at most"), 4, 0)
+        sv.addWidget(self.shots, 4, 1)
         self.count_label = QtWidgets.QLabel()
         self.count_label.setObjectName("trainCount")
         self.count_label.setWordWrap(True)
-        sv.addWidget(self.count_label, 4, 0, 1, 2)
+        sv.addWidget(self.count_label, 5, 0, 1, 2)
         layout.addWidget(source)
 
         model = QtWidgets.QGroupBox("Model")
@@ -138,6 +153,7 @@ class TrainDialog(QtWidgets.QDialog):
         self.batch_box.currentIndexChanged.connect(lambda _i: self.source_batch.setChecked(True))
         self.batch_box.currentIndexChanged.connect(self.refresh_count)
         self.shots.valueChanged.connect(self.refresh_count)
+        self.validation.valueChanged.connect(self.refresh_count)
         self.start_box.currentIndexChanged.connect(self._on_start_changed)
         self._on_start_changed()
 
@@ -167,8 +183,16 @@ class TrainDialog(QtWidgets.QDialog):
 
     def image_count(self) -> int:
         """How many images the job will train on (before the held-out share kept for calibration)."""
-        n = self._training_set().size
-        return min(n, self.shots.value()) if self.shots.value() else n
+        return len(self.training_images())
+
+    def split(self) -> tuple[list[tuple[int, str]], list[int]]:
+        """((id, file name) the job trains on, in its order; ids kept for validation)."""
+        train, validation = hold_out(self._training_set().image_ids, self.validation.value())
+        ordered = by_file_name(self.project, train)
+        return (ordered[: self.shots.value()] if self.shots.value() else ordered), validation
+
+    def training_images(self) -> list[int]:
+        return [i for i, _ in self.split()[0]]
 
     def _training_set(self):
         if self.source == SOURCE_BATCH:
@@ -179,11 +203,16 @@ class TrainDialog(QtWidgets.QDialog):
 
     def refresh_count(self, *_args) -> None:
         ts = self._training_set()
-        n = self.image_count()
+        chosen, validation = self.split()
+        n = len(chosen)
         where = {SOURCE_ALL: "in the project", SOURCE_BATCH: f"in batch {self.batch_box.currentText()}",
                  SOURCE_SELECTION: "in the selection"}[self.source]
-        self.count_label.setText(f"Trains on {n} verified-good image{'s' if n != 1 else ''} "
-                                 f"({ts.size} of {ts.n_considered} images {where} are verified good).")
+        names = (f": {chosen[0][1]}" + (f" … {chosen[-1][1]}" if n > 1 else "")) if n else ""
+        which = " (the first by file name" if self.shots.value() and n else " (by file name"
+        self.count_label.setText(
+            f"Trains on {n} verified-good image{'s' if n != 1 else ''}" + (which + names + ")" if n else "")
+            + f"; {len(validation)} kept for validation, never trained on "
+            f"({ts.size} of {ts.n_considered} images {where} are verified good).")
         nothing = n == 0
         self.train_button.setEnabled(not nothing)
         self.day_zero.setVisible(nothing)
@@ -212,12 +241,10 @@ class TrainDialog(QtWidgets.QDialog):
         from core.jobs.payloads import train_payload
 
         parent = self.parent_revision()
-        kwargs: dict = dict(parent_revision=parent.id if parent else None, shots=self.shots.value() or None)
-        if self.source == SOURCE_SELECTION:
-            kwargs["image_ids"] = self._training_set().image_ids
-        elif self.source == SOURCE_BATCH:
-            kwargs["batch"] = self._batch_name()
-        payload = train_payload(self.project, **kwargs)
+        ids = self.training_images()  # exactly the images named in the dialog: validation share left out
+        if not ids:  # an empty list would mean "every verified-good image" to the job
+            raise ContrarioError("no verified-good image left to train on: lower the validation share")
+        payload = train_payload(self.project, image_ids=ids, parent_revision=parent.id if parent else None)
         payload["config"] = self.config()
         return payload
 
@@ -237,7 +264,31 @@ class TrainDialog(QtWidgets.QDialog):
         except ContrarioError as exc:
             QtWidgets.QMessageBox.warning(self, "Cannot train", str(exc))
             return
+        self.save_choices()
         self.accept()
+
+    def save_choices(self) -> None:
+        self.project.set_setting(CHOICES_KEY, {
+            "source": self.source, "batch_id": self.batch_box.currentData(), "shots": self.shots.value(),
+            "validation_percent": self.validation.value(), "backbone": self.backbone_box.currentData(),
+            "input_size": self.input_size.value(), "steps": self.steps.value(), "batch_size": self.batch_size.value()})
+
+    def _restore_choices(self, batches) -> None:
+        saved = self.project.get_setting(CHOICES_KEY) or {}
+        if not isinstance(saved, dict) or not saved:
+            return
+        if saved.get("batch_id") is not None and self.batch_box.findData(saved["batch_id"]) >= 0:
+            self.batch_box.setCurrentIndex(self.batch_box.findData(saved["batch_id"]))
+        radio = {SOURCE_ALL: self.source_all, SOURCE_BATCH: self.source_batch,
+                 SOURCE_SELECTION: self.source_selection}.get(saved.get("source"))
+        if radio is not None and radio.isEnabled():
+            radio.setChecked(True)
+        for spin, key in ((self.shots, "shots"), (self.validation, "validation_percent"),
+                          (self.input_size, "input_size"), (self.steps, "steps"), (self.batch_size, "batch_size")):
+            if isinstance(saved.get(key), int):
+                spin.setValue(saved[key])
+        if self.backbone_box.isEnabled() and self.backbone_box.findData(saved.get("backbone")) >= 0:
+            self.backbone_box.setCurrentIndex(self.backbone_box.findData(saved["backbone"]))
 
     def use_training_free(self) -> None:
         from core.jobs.payloads import create_training_free_revision

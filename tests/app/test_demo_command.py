@@ -28,3 +28,27 @@ def test_demo_trains_scores_and_renders_the_highest_scored_image(tmp_path):
         project.close()
     with Image.open(shot) as im:
         assert im.size[0] > 800 and im.size[1] > 500
+
+
+def _demo_without_window(tmp_path, **env_changes):
+    folder = tmp_path / "demo"
+    env = {k: v for k, v in os.environ.items() if k not in ("QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY")}
+    env.update(HOME=str(tmp_path / "home"), **env_changes)
+    proc = subprocess.run([sys.executable, "-m", "core", "demo", "--folder", str(folder), "--annotator", "ci"],
+                          capture_output=True, text=True, env=env, timeout=120)
+    return folder, proc
+
+
+def test_demo_without_a_display_fails_in_one_line_and_queues_nothing(tmp_path):
+    folder, proc = _demo_without_window(tmp_path)
+    assert proc.returncode != 0
+    assert "no display: DISPLAY is not set" in proc.stderr and "--headless" in proc.stderr
+    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    assert not folder.exists()  # no project, so no training job left queued
+
+
+def test_demo_with_an_unreachable_x_server_fails_clearly(tmp_path):
+    folder, proc = _demo_without_window(tmp_path, DISPLAY=":87")
+    assert proc.returncode != 0
+    assert "cannot connect to the X display :87" in proc.stderr
+    assert not folder.exists()

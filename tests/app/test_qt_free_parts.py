@@ -59,3 +59,19 @@ def test_overlay_outlines_follow_the_threshold():
     assert ov.region_at(60, 100, k=2.0).label == 2
     assert ov.region_at(20, 12, k=2.0) is None and ov.region_at(20, 12).label == 1
     assert map_to_uint8(np.array([[0.0, 0.5], [1.0, 2.0]]), {"range": [0, 1]}).tolist() == [[0, 127], [255, 255]]
+
+
+def test_threshold_scale_spans_the_regions_that_exist():
+    """The slider ran k = 0-10 while region strengths ran 9-4,492: it rarely changed anything."""
+    from app.canvas.threshold_scale import STEPS, ThresholdScale
+
+    strengths = [9.0, 35.0, 120.0, 800.0, 4492.0]
+    scale = ThresholdScale(strengths)
+    assert scale.k_max >= 4492
+    positions = [scale.to_position(s) for s in strengths]
+    assert positions == sorted(positions) and len(set(positions)) == len(strengths)
+    assert all(abs(scale.to_k(p) - s) / s < 0.02 for p, s in zip(positions, strengths))
+    assert scale.to_k(0) == 0 and scale.to_k(STEPS) == scale.k_max
+    assert scale.to_position(2.0) > 0.05 * STEPS  # the nominal k = 0-4 keep room on a log scale
+    assert scale.histogram(10).sum() == len(strengths)
+    assert ThresholdScale([]).k_max == 4.0  # nothing scored: k = 0-4

@@ -7,8 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from fixture_results import score_images
 from workbench_helpers import open_in
-from PySide6 import QtCore
+from PySide6 import QtCore, QtGui, QtWidgets
 from sqlalchemy import select
 
 from core.labels.revisions import add_annotation, current_annotations
@@ -85,7 +86,7 @@ def test_filters_and_score_sort(window, project, qtbot):
     assert shown("disagreement") == [ids[0]]
     failed = shown("failed")
     assert len(failed) == 1 and window.model.row_by_image(failed[0]).item_name == "broken_000"
-    window.threshold_slider.setValue(20)
+    window.set_k(2.0)
     detected = shown("detected")
     assert detected and all(window.model.row_by_image(i).best_log10_nfa <= -2.0 for i in detected)
     assert set(detected) < set(ids)
@@ -135,16 +136,15 @@ def test_threshold_change_updates_outlines(window, project, qtbot):
     def outlined_points():
         return panel.outline.path().elementCount()
 
-    window.threshold_slider.setValue(0)
+    window.set_k(0)
     at_zero = outlined_points()
     strongest = overlay.max_strength()
-    window.threshold_slider.setValue(int(strongest * 10) - 1)
+    window.set_k(strongest - 0.1)
     near_top = outlined_points()
-    window.threshold_slider.setValue(100)
-    beyond = outlined_points() if strongest < 10 else None
+    window.set_k(strongest + 0.1)
+    beyond = outlined_points()
     assert at_zero >= near_top > 0
-    if beyond is not None:
-        assert beyond == 0
+    assert beyond == 0
     expected = sum(len(c) for r in overlay.visible_regions(window.k) for c in overlay.contours[r.label])
     assert outlined_points() == expected
 
@@ -253,3 +253,170 @@ def test_cli_screenshot_renders_first_scored_image(project, tmp_path):
 
     with Image.open(out) as im:
         assert im.size[0] > 800 and im.size[1] > 500
+
+
+def test_the_canvas_owns_the_keys_during_review(window, project, qtbot):
+    """Focus used to start on the Batch box: a held Space opened its drop-down and swallowed the next G."""
+    open_in(window, project, qtbot)
+    window.activateWindow()
+    qtbot.waitUntil(lambda: window.isActiveWindow())
+    assert QtWidgets.QApplication.focusWidget() is window.canvas
+    rect = window.gallery.visualRect(window.model.index(2))
+    qtbot.mouseClick(window.gallery.viewport(), QtCore.Qt.MouseButton.LeftButton, pos=rect.center())
+    window.wait_idle()
+    assert QtWidgets.QApplication.focusWidget() is window.canvas
+    window.batch_box.setFocus()  # even a drop-down that holds focus must not see a held Space
+    for autorepeat in (False, True, True):
+        event = QtGui.QKeyEvent(QtCore.QEvent.Type.KeyPress, Key.Key_Space, QtCore.Qt.KeyboardModifier.NoModifier,
+                                " ", autorepeat)
+        QtWidgets.QApplication.sendEvent(window.batch_box, event)
+    assert window.canvas._held_hidden
+    assert not window.batch_box.view().isVisible()
+    QtWidgets.QApplication.sendEvent(window.batch_box, QtGui.QKeyEvent(
+        QtCore.QEvent.Type.KeyRelease, Key.Key_Space, QtCore.Qt.KeyboardModifier.NoModifier, " ", False))
+    assert not window.canvas._held_hidden
+
+
+def test_the_image_on_screen_shows_the_new_scores_when_scoring_ends(window, unscored_project, qtbot):
+    """The canvas kept the old map and title score until the user moved away and back."""
+    open_in(window, unscored_project, qtbot)
+    shown = window.current_image_id
+    assert window.canvas.panels[0].data.overlay is None
+    unscored_project.set_setting("active_model_revision", score_images(unscored_project))
+    window.reload()  # what the job poller does when a scoring job is done
+    window.wait_idle()
+    assert window.current_image_id == shown
+    overlay = window.canvas.panels[0].data.overlay
+    assert overlay is not None and window.canvas.panels[0].overlay.isVisible()
+    score = window.model.row_by_image(shown).score
+    assert f"score {score:.3f}" in window.canvas.panels[0].title.text
+    assert f"score {score:.3f}" in window.region_label.text()
+
+
+def test_header_and_status_line_count_the_regions_drawn_at_the_current_k(window, project, qtbot):
+    """The header once said "0 regions at k = 2" while two outlines were drawn."""
+    open_in(window, project, qtbot)
+    window.show_position(_first_with_regions(window))
+    window.wait_idle()
+    overlay = window.canvas.panels[0].data.overlay
+    for k in (0.0, 1.0, overlay.max_strength() - 0.05):
+        window.set_k(k)
+        n = len(overlay.visible_regions(window.k))
+        assert n > 0
+        drawn = sum(len(c) for r in overlay.visible_regions(window.k) for c in overlay.contours[r.label])
+        assert drawn == window.canvas.panels[0].outline.path().elementCount()
+        said = f"{n} region{'s' if n != 1 else ''} at k = {window.k:g}"
+        assert said in window.region_label.text() and said in window.regions_status.text()
+        assert f"{len(overlay.regions)} in all" in window.regions_status.text()
+
+
+def test_quitting_with_a_job_running_asks_first(window, project, qtbot):
+    open_in(window, project, qtbot)
+    asked = []
+    window.ask_quit = lambda title, text: asked.append(text) or False
+    window.registry.action("quit").trigger()  # nothing queued: quits without a question
+    assert asked == [] and not window.isVisible()
+    window.show()
+    open_in(window, project, qtbot)
+    job = window.score_batch()
+    window.registry.action("quit").trigger()
+    assert len(asked) == 1 and f"#{job} infer (queued)" in asked[0] and window.isVisible()  # the user said no
+    window.ask_quit = lambda title, text: True
+
+
+def test_the_annotator_name_is_remembered_between_sessions(qtbot, settings, project):
+    from app.main_window import MainWindow
+
+    settings.setValue("annotator", "bob")
+    w = MainWindow(settings=settings)  # no --annotator: the last name is used, not asked again
+    qtbot.addWidget(w)
+    assert w.annotator == "bob" and w.ensure_annotator()
+    w.close()
+
+
+def test_status_line_says_when_a_queued_job_was_cancelled(window, project, qtbot):
+    """"Scoring queued" stayed after a cancel."""
+    open_in(window, project, qtbot)
+    job = window.score_batch()
+    assert "Scoring queued" in window.status_label.text()
+    from app import store_access
+
+    window.training.poll_jobs()  # sees it queued
+    store_access.request_cancel(project, job)  # what the jobs bar's cancel button does
+    window.training.poll_jobs()
+    assert window.status_label.text() == f"Scoring job #{job} cancelled"
+
+
+def test_region_hover_label_stays_on_the_canvas(window, project, qtbot):
+    """The hover label ran off the canvas near the right edge."""
+    open_in(window, project, qtbot)
+    window.show_position(_first_with_regions(window))
+    window.wait_idle()
+    panel = window.canvas.panels[0]
+    overlay = panel.data.overlay
+    region = overlay.visible_regions(0.0)[0]
+    x0, y0, x1, y1 = region.bbox
+    panel.vb.setRange(xRange=(x1 - 40, x1 + 0.5), yRange=(y0 - 40, y1 + 0.5), padding=0)  # region at the corner
+    window.canvas.viewport().repaint()
+    for x in (x0 + 0.5, x1 - 0.5):
+        scene = panel.vb.mapViewToScene(QtCore.QPointF(x, (y0 + y1) / 2))
+        if overlay.region_at(x, (y0 + y1) / 2, 0.0) is None:
+            continue
+        window.canvas._on_mouse_moved(scene)
+        assert panel.hover.isVisible()
+        window.canvas.viewport().repaint()  # TextItem sets its screen-size transform when painted
+        label = panel.hover.sceneBoundingRect()
+        assert panel.vb.sceneBoundingRect().adjusted(-1, -1, 1, 1).contains(label), (x, label)
+
+
+def test_threshold_filter_sort_and_label_source_persist_per_project(window, project, qtbot, settings):
+    from app.main_window import MainWindow
+
+    open_in(window, project, qtbot)
+    window.set_k(3.5)
+    window.set_sort("score_desc")
+    window.set_filter("detected")
+    window.label_box.setCurrentIndex(window.label_box.findData("mine"))
+    root = project.root
+    window.close()  # saves the view with the project
+    again = MainWindow(annotator="alice", settings=settings)
+    qtbot.addWidget(again)
+    again.show()
+    reopened = Project.open(root)
+    try:
+        open_in(again, reopened, qtbot)
+        assert again.k == 3.5 and "k = 3.5" in again.threshold_label.text()
+        assert (again.sort_box.currentData(), again.filter_box.currentData(), again.label_box.currentData()) == \
+            ("score_desc", "detected", "mine")
+    finally:
+        again.close()
+
+
+def test_help_menu_has_documentation_and_about(window):
+    from core import __version__
+
+    menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Help")
+    assert {"Documentation (README)", "About Contrario"} <= {a.text() for a in menu.actions()}
+    assert window.documentation_path().read_text(encoding="utf-8").startswith("# Contrario")
+    assert f"Contrario {__version__}" in window.about_text()
+
+
+def test_next_region_zooms_to_each_visible_region_in_turn(window, project, qtbot):
+    open_in(window, project, qtbot)
+    window.show_position(_first_with_regions(window))
+    window.wait_idle()
+    window.set_k(0.0)
+    panel = window.canvas.panels[0]
+    regions = sorted(panel.data.overlay.visible_regions(0.0), key=lambda r: r.log10_nfa)
+    full = panel.vb.viewRect()
+    seen = []
+    for _ in range(len(regions) + 1):
+        press(qtbot, window, Key.Key_N)
+        view = panel.vb.viewRect()
+        seen.append(next(i for i, r in enumerate(regions) if view.contains(QtCore.QRectF(
+            r.bbox[0], r.bbox[1], r.bbox[2] - r.bbox[0], r.bbox[3] - r.bbox[1])) and
+            abs(view.center().x() - (r.bbox[0] + r.bbox[2]) / 2) < 1))
+        assert view.width() < full.width() or len(regions) == 0
+    assert seen[: len(regions)] == list(range(len(regions))) and seen[-1] == 0  # wraps round
+    press(qtbot, window, Key.Key_F)
+    assert panel.vb.viewRect().width() >= full.width() - 1

@@ -187,3 +187,21 @@ def test_training_set_counts_verified_good_images_of_a_selection(project):
     assert ts.image_ids == [ids[0]] and ts.n_considered == 12
     sel = revs.training_set(project, selection=[ids[0], ids[2], ids[3]])
     assert sel.image_ids == [ids[0]] and sel.n_considered == 3
+
+
+def test_honesty_curve_counts_regions_per_labelled_good_image_by_k(project):
+    from core.models.honesty import honesty_curve
+
+    ids = _ids(project)
+    train, good, bad = ids[:2], ids[2:10], ids[10:12]
+    _label(project, {i: "good" for i in train + good} | {i: "defect" for i in bad})
+    rev = _revision(project, training=train)
+    per_image = {good[0]: [-0.5, -1.5], good[1]: [-2.5], good[2]: [-0.2], train[0]: [-9.0], bad[0]: [-9.0]}
+    for i in ids:
+        _score(project, rev, i, np.zeros(SIZE, np.float32), per_image.get(i, []))
+    curve = honesty_curve(project, rev)
+    assert curve.n_good == 8 and curve.ks == (0, 1, 2, 3, 4)  # training and defect images left out
+    # k = 0: all 4 regions; k = 1: -1.5 and -2.5; k = 2: -2.5; k >= 3: none
+    assert curve.regions_per_good_image == (4 / 8, 2 / 8, 1 / 8, 0.0, 0.0)
+    assert curve.nominal == (1.0, 0.1, 0.01, 0.001, 0.0001)
+    assert curve.resolution() == 1 / 8

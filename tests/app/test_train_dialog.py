@@ -1,0 +1,46 @@
+"""The train dialog does not invite leakage: an MVTec import trains on its train batch only, a validation
+share is kept out, the dialog names the images "use at most N" takes, and it remembers the choices."""
+
+from __future__ import annotations
+
+from test_imported_labels import _mvtec_folder
+
+from app import store_access
+from app.training.train_dialog import TrainDialog
+from core.io.mvtec import import_mvtec
+from core.store.project import Project
+
+
+def _dialog(qtbot, project):
+    d = TrainDialog(project, store_access.batches(project))
+    qtbot.addWidget(d)
+    return d
+
+
+def test_mvtec_project_trains_on_its_train_batch_and_keeps_a_validation_share(qtbot, tmp_path):
+    """It used to default to every verified-good image, test/good included, which then counted in figures."""
+    project = Project.create(tmp_path / "p")
+    import_mvtec(project, _mvtec_folder(tmp_path / "mv", n_train=10), "mv")
+    try:
+        rows = store_access.load_rows(project, None, None)
+        train_batch = {r.image_id for r in rows if r.batch_name == "mv/train"}
+        test_good = {r.image_id for r in rows if r.batch_name == "mv/test" and r.item_name.startswith("good/")}
+        d = _dialog(qtbot, project)
+        assert d.source == "batch" and d.batch_box.currentText().startswith("mv/train")
+        chosen, validation = d.split()
+        ids = {i for i, _ in chosen}
+        assert ids <= train_batch and not ids & test_good
+        assert len(validation) == 2 and not ids & set(validation) and len(ids) == 8
+        d.shots.setValue(3)
+        chosen, _ = d.split()
+        assert [name for _, name in chosen] == sorted(name for _, name in chosen)
+        assert "first by file name" in d.count_label.text() and chosen[0][1] in d.count_label.text()
+        assert "2 kept for validation" in d.count_label.text()
+        payload = d.payload()
+        assert payload["image_ids"] == [i for i, _ in chosen] and payload["shots"] is None
+        d.validation.setValue(30)
+        d.save_choices()
+        again = _dialog(qtbot, project)
+        assert (again.shots.value(), again.validation.value(), again.source) == (3, 30, "batch")
+    finally:
+        project.close()
