@@ -12,22 +12,24 @@ import numpy as np
 from sqlalchemy import select
 
 from core.errors import ImageError
-from core.io.images import read_image
+from core.io.image_source import image_file, read_checked_image
 from core.jobs.scorers import STORE_LOG_NFA_BELOW, Scored, load_scorer
+from core.store.blobs import BadBlobName
 from core.store.schema import Image, InferenceResult, Item, Region
 
 CHUNK = 8
 
 
-def images_to_score(session, revision_id: int, batch_id=None, image_ids=None) -> list[tuple[int, str]]:
+def images_to_score(session, revision_id: int, batch_id=None, image_ids=None) -> list:
+    """Rows (id, original_path, blob, sha256, file_size) of the images the revision has not scored yet."""
     done = select(InferenceResult.image_id).where(InferenceResult.model_revision_id == revision_id)
-    q = (select(Image.id, Image.original_path).join(Item)
+    q = (select(Image.id, Image.original_path, Image.blob, Image.sha256, Image.file_size).join(Item)
          .where(Image.status == "ok", Image.id.not_in(done)).order_by(Image.id))
     if batch_id is not None:
         q = q.where(Item.batch_id == batch_id)
     if image_ids:
         q = q.where(Image.id.in_(image_ids))
-    return [(r.id, r.original_path) for r in session.execute(q)]
+    return session.execute(q).all()
 
 
 def map_to_blob(amap: np.ndarray) -> np.ndarray:
@@ -74,12 +76,13 @@ def run_infer(project, payload: dict, progress, cancel) -> dict:
         cancel.check()
         chunk = todo[start:start + CHUNK]
         decoded, ids = [], []
-        for image_id, path in chunk:
+        for row in chunk:
             try:
-                decoded.append(read_image(path))
-                ids.append(image_id)
-            except ImageError as exc:
-                failed.append({"image_id": image_id, "reason": str(exc)})
+                path = image_file(project, row.blob, row.original_path)
+                decoded.append(read_checked_image(path, row.sha256, row.file_size))
+                ids.append(row.id)
+            except (ImageError, BadBlobName) as exc:  # unreadable, or changed since its import: never scored
+                failed.append({"image_id": row.id, "reason": str(exc)})
         outputs = scorer.score(decoded, cancel) if decoded else []
         rows = [result_rows(project, image_id, revision_id, out, im.pixels.shape[:2])
                 for image_id, out, im in zip(ids, outputs, decoded)]

@@ -8,17 +8,19 @@ import time
 from sqlalchemy import select
 
 from core.errors import ContrarioError, ImageError
-from core.io.images import read_image
+from core.io.image_source import image_file, read_checked_image
 from core.jobs.payloads import ACTIVE_MODEL_KEY, confirmed_good_image_ids
 from core.jobs.scorers import load_uflow
+from core.store.blobs import BadBlobName
 from core.store.schema import DatasetRevision, Image, ModelRevision
 
 
-def freeze_training_set(project, payload: dict) -> tuple[int, list[tuple[int, str]]]:
+def freeze_training_set(project, payload: dict) -> tuple[int, list]:
     """Create the dataset revision for this job: the exact images it trains on."""
     with project.session() as s:
         ids = payload.get("image_ids") or confirmed_good_image_ids(s, payload.get("batch_id"))
-        rows = s.execute(select(Image.id, Image.original_path, Image.sha256).where(Image.id.in_(ids))).all()
+        rows = s.execute(select(Image.id, Image.original_path, Image.blob, Image.sha256, Image.file_size)
+                         .where(Image.id.in_(ids))).all()
         by_id = {r.id: r for r in rows}
         ordered = [by_id[i] for i in ids if i in by_id]
         if payload.get("image_ids"):
@@ -32,7 +34,7 @@ def freeze_training_set(project, payload: dict) -> tuple[int, list[tuple[int, st
                               description=f"{len(ordered)} confirmed-good images")
         s.add(rev)
         s.flush()
-        return rev.id, [(r.id, r.original_path) for r in ordered]
+        return rev.id, ordered
 
 
 def run_train(project, payload: dict, progress, cancel) -> dict:
@@ -42,12 +44,13 @@ def run_train(project, payload: dict, progress, cancel) -> dict:
     progress(0.0, "freezing the training set")
     dataset_id, images = freeze_training_set(project, payload)
     decoded, skipped = [], []
-    for image_id, path in images:
+    for row in images:
         cancel.check()
-        try:
-            decoded.append(read_image(path))
-        except ImageError as exc:
-            skipped.append({"image_id": image_id, "reason": str(exc)})
+        try:  # a file changed since its import is not the image that was frozen: skipped and reported
+            path = image_file(project, row.blob, row.original_path)
+            decoded.append(read_checked_image(path, row.sha256, row.file_size))
+        except (ImageError, BadBlobName) as exc:
+            skipped.append({"image_id": row.id, "reason": str(exc)})
     if not decoded:
         raise ContrarioError(f"none of the {len(images)} training images could be read: {skipped[0]['reason']}")
 
