@@ -19,13 +19,14 @@ from PIL import Image as PILImage
 from PIL import ImageOps
 
 from core.errors import ImageError
+from core.io.limits import MAX_SIDE, max_pixels, memory_budget_bytes
 
-MAX_SIDE = 30000
 SUPPORTED_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"})
 FORMATS = ("PNG", "JPEG", "BMP", "TIFF")
 
-# Our own limit is per side (checked from the header); Pillow's pixel-count guard only catches beyond it.
-PILImage.MAX_IMAGE_PIXELS = MAX_SIDE * MAX_SIDE
+# Our own limits (core.io.limits) are checked from the header before any pixel is decoded; Pillow's
+# pixel-count guard stays as a second line at twice the default budget's limit.
+PILImage.MAX_IMAGE_PIXELS = 2 * max_pixels()
 
 _TIFF_MAGICS = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 _SWAPS_SIDES = (5, 6, 7, 8)  # EXIF orientations that rotate by 90 degrees
@@ -66,6 +67,12 @@ def _check_side(name: str, width: int, height: int) -> None:
         raise ImageError(f"{name}: invalid size {width}x{height}")
     if max(width, height) > MAX_SIDE:
         raise ImageError(f"{name}: absurd size {width}x{height} (more than {MAX_SIDE} px a side)")
+    limit = max_pixels()
+    if width * height > limit:
+        raise ImageError(
+            f"{name}: too large to process: {width}x{height} = {width * height / 1e6:.0f} MP, the limit is "
+            f"{limit / 1e6:.0f} MP for a memory budget of {memory_budget_bytes() >> 20} MiB "
+            f"(CONTRARIO_MEMORY_BUDGET_MB)")
 
 
 # ---- Pillow path -------------------------------------------------------------------------------------------
@@ -321,10 +328,12 @@ def read_image_bytes(data: bytes, name: str = "<bytes>") -> DecodedImage:
 
 
 def to_rgb_float(decoded: DecodedImage) -> np.ndarray:
-    """H x W x 3 float32 in [0, 255], whatever the input depth and channels (alpha dropped)."""
-    px = decoded.pixels.astype(np.float32)
+    """H x W x 3 float32 in [0, 255], whatever the input depth and channels (alpha dropped).
+
+    The result is the only float frame allocated (12 bytes a pixel): no whole-frame temporaries."""
+    px = decoded.pixels
+    out = np.empty(px.shape[:2] + (3,), dtype=np.float32)
+    out[...] = px[:, :, None] if px.ndim == 2 else px[:, :, :3]
     if decoded.bit_depth == 16:
-        px = px / 257.0
-    if px.ndim == 2:
-        px = np.repeat(px[:, :, None], 3, axis=2)
-    return np.ascontiguousarray(px[:, :, :3])
+        out /= 257.0
+    return out
