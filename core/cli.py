@@ -17,6 +17,7 @@ COMMAND_MODULES = [
     "core.commands.job_cmds",
     "core.commands.gui_cmds",
     "core.commands.export_cmds",
+    "core.commands.maintenance_cmds",
 ]
 
 
