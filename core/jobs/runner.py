@@ -82,6 +82,7 @@ class WorkerProcess:
                  threads: int | None = None) -> None:
         self.project, self.job_id, self.on_event = project, job_id, on_event
         self.stderr_tail: list[str] = []
+        self.stopped = False  # set by stop(): an exit from our own signal requeues the job, never fails it
         self.proc = subprocess.Popen(
             worker_command(project.root, job_id), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             text=True, env=worker_env(threads), cwd=code_root(), start_new_session=True,
@@ -103,7 +104,9 @@ class WorkerProcess:
                 self.on_event(self.job_id, event)
         code = self.proc.wait()
         self._err_thread.join(timeout=2)
-        if code != 0:
+        if code != 0 and self.stopped:
+            queue.requeue(self.project, self.job_id)
+        elif code != 0:
             reason = _describe_exit(code)
             if self.stderr_tail:
                 reason += ": " + self.stderr_tail[-1][:300]
@@ -115,6 +118,7 @@ class WorkerProcess:
         """Graceful shutdown: SIGTERM (the worker requeues its job), then SIGKILL."""
         if self.proc.poll() is not None:
             return
+        self.stopped = True
         self.proc.terminate()
         try:
             self.proc.wait(timeout=grace_s)
