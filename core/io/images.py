@@ -25,8 +25,8 @@ SUPPORTED_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"
 FORMATS = ("PNG", "JPEG", "BMP", "TIFF")
 
 # Our own limits (core.io.limits) are checked from the header before any pixel is decoded; Pillow's
-# pixel-count guard stays as a second line at twice the default budget's limit.
-PILImage.MAX_IMAGE_PIXELS = 2 * max_pixels()
+# pixel-count guard (an error at twice this) only catches what is beyond our per-side limit anyway.
+PILImage.MAX_IMAGE_PIXELS = MAX_SIDE * MAX_SIDE
 
 _TIFF_MAGICS = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 _SWAPS_SIDES = (5, 6, 7, 8)  # EXIF orientations that rotate by 90 degrees

@@ -1,8 +1,9 @@
 """How large an image Contrario accepts: derived from a memory budget and what the pipeline needs per pixel.
 
-Decoding and scoring hold, at their peak, the decoded frame plus one float32 RGB copy of it (12 bytes a
-pixel) and the model's own temporaries. Measured peaks (tests/io/test_image_limits.py checks them on every
-run): U-Flow preprocessing 16 bytes a pixel, the training-free detector's channel stack 28. With
+Decoding and scoring hold, at their peak, the decoded frame and Pillow's buffers plus one float32 RGB copy
+of it (12 bytes a pixel) before the model shrinks it to its input grid. Measured peaks on a 2000 x 2000 RGB
+PNG, decoding included (tests/io/test_image_limits.py measures them on every run): U-Flow preprocessing 26
+bytes a pixel, the training-free detector's channel stack 25 (37 before its channels were filled in place). With
 PIPELINE_BYTES_PER_PIXEL = 32 and the default 2 GiB budget, the largest image is 67 MP (8192 x 8192).
 Set CONTRARIO_MEMORY_BUDGET_MB to change the budget; when tiling lowers the per-pixel figure, lower
 PIPELINE_BYTES_PER_PIXEL with it (the test fails when the pipeline needs more than it says).

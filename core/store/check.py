@@ -193,6 +193,8 @@ def _check_files(project: Project, report: CheckReport, progress: ProgressCallba
             progress(0.6 + 0.4 * n / max(1, len(rows)), f"image files {n}/{len(rows)}")
         if not is_sha256(row.sha256) or (row.blob and not is_sha256(row.blob)):
             continue  # reported as a bad hash value
+        if row.blob and not project.blobs.exists(row.blob):
+            continue  # reported as a missing blob
         try:
             verify_file(image_file(project, row.blob, row.original_path), row.sha256, row.file_size)
         except (ImageError, ProjectError) as exc:
