@@ -11,7 +11,6 @@ import time
 import pytest
 from hostile_project import cli, damage_page, file_digest, write_images
 
-from core.store.integrity import DamagedProjectError, run_check
 from core.store.project import Project
 
 
@@ -26,6 +25,8 @@ def test_import_into_a_damaged_project_is_refused_in_one_line(scored_project):
 
 
 def test_a_damaged_project_opens_for_reading_only_when_asked(scored_project):
+    from core.store.integrity import DamagedProjectError
+
     damage_page(scored_project / "project.sqlite", table="jobs")
     with pytest.raises(DamagedProjectError):
         Project.open(scored_project)
@@ -36,6 +37,8 @@ def test_a_damaged_project_opens_for_reading_only_when_asked(scored_project):
 
 
 def test_the_quick_check_on_open_is_time_bounded(tmp_path):
+    from core.store.integrity import run_check
+
     conn = sqlite3.connect(tmp_path / "big.sqlite")
     conn.execute("CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT)")
     conn.executemany("INSERT INTO t (v) VALUES (?)", ((f"row {i}" * 4,) for i in range(50_000)))
