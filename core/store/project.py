@@ -17,7 +17,7 @@ from typing import Any, Iterator
 
 from sqlalchemy import create_engine, event, inspect, select
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from core import __version__
@@ -201,6 +201,8 @@ class Project:
                 sess.commit()
         except DBAPIError as exc:  # locked, busy, damaged pages found while reading: one line for the user
             sess.rollback()
+            if isinstance(exc, IntegrityError):  # a constraint the caller broke: theirs to handle
+                raise
             raise _db_error(self.db_path, exc) from exc
         except BaseException:
             sess.rollback()
