@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import os
-import stat
 from pathlib import Path
 
 from core.errors import ImageError
-from core.io.images import DecodedImage, read_image, read_image_bytes
+from core.io.images import DecodedImage, open_regular_file, read_image, read_image_bytes
 from core.store.blobs import is_sha256
 
 IN_MEMORY_BELOW = 64 << 20  # smaller files are read once: the bytes hashed are the bytes decoded
@@ -29,22 +28,6 @@ def image_file(project, blob: str | None, original_path: str) -> Path:
     if blob:
         return project.blobs.path(blob)
     return Path(original_path)
-
-
-def _open(path: Path):
-    """Open a regular file for reading; a FIFO or device (which could block or never end) is refused."""
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    except FileNotFoundError:
-        raise ImageError(f"{path}: file not found (moved or deleted since its import)") from None
-    except PermissionError:
-        raise ImageError(f"{path}: permission denied") from None
-    except OSError as exc:
-        raise ImageError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        raise ImageError(f"{path}: not a regular file")
-    return os.fdopen(fd, "rb")
 
 
 def _check_recorded(path: Path, sha256: str | None, size: int | None, actual_size: int) -> None:
@@ -70,7 +53,7 @@ def _mismatch(path: Path) -> ChangedFileError:
 def read_checked_bytes(path: str | Path, sha256: str | None, size: int | None) -> bytes | None:
     """The file's bytes after checking size and hash; None for a big file that was checked by streaming."""
     path = Path(path)
-    with _open(path) as fh:
+    with open_regular_file(path) as fh:
         actual = os.fstat(fh.fileno()).st_size
         _check_recorded(path, sha256, size, actual)
         if actual < IN_MEMORY_BELOW:
@@ -87,7 +70,7 @@ def read_checked_bytes(path: str | Path, sha256: str | None, size: int | None) -
 def verify_file(path: str | Path, sha256: str | None, size: int | None) -> None:
     """Raise ChangedFileError (or ImageError when unreadable) unless the file is the one imported."""
     path = Path(path)
-    with _open(path) as fh:
+    with open_regular_file(path) as fh:
         _check_recorded(path, sha256, size, os.fstat(fh.fileno()).st_size)
         digest = _hash_rest(fh)
     if digest != sha256:
@@ -103,7 +86,7 @@ def read_checked_image(path: str | Path, sha256: str | None, size: int | None) -
 def copy_checked(path: str | Path, dest: str | Path, sha256: str | None, size: int | None) -> None:
     """Copy the file to `dest`, hashing what is copied; nothing is left at `dest` when it does not match."""
     path, dest = Path(path), Path(dest)
-    with _open(path) as fh:
+    with open_regular_file(path) as fh:
         _check_recorded(path, sha256, size, os.fstat(fh.fileno()).st_size)
         try:
             with open(dest, "wb") as out:

@@ -9,6 +9,8 @@ H x W (grey) or H x W x C (C = 3 RGB or 4 RGBA). Known limit: 16-bit RGB PNGs ar
 from __future__ import annotations
 
 import io
+import os
+import stat
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -251,21 +253,31 @@ def _check_png_chunks(data: bytes, name: str) -> None:
 
 
 # ---- public ------------------------------------------------------------------------------------------------
+def open_regular_file(path: str | Path) -> BinaryIO:
+    """Open a file for reading, or raise ImageError naming it; a folder, FIFO or device (which could block
+    or never end) is refused before it is opened."""
+    path = Path(path)
+    try:
+        mode = os.stat(path).st_mode
+        if stat.S_ISDIR(mode):
+            raise ImageError(f"{path}: is a folder, not an image file")
+        if not stat.S_ISREG(mode):
+            raise ImageError(f"{path}: not a regular file")
+        return open(path, "rb")
+    except FileNotFoundError:
+        raise ImageError(f"{path}: file not found") from None
+    except PermissionError:
+        raise ImageError(f"{path}: permission denied") from None
+    except OSError as exc:
+        raise ImageError(f"{path}: cannot read ({exc.strerror or exc})") from None
+
+
 def _source(source: str | Path | bytes) -> tuple[BinaryIO, str, bytes]:
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
         return io.BytesIO(data), "<bytes>", data[:8]
     path = Path(source)
-    try:
-        fh = open(path, "rb")
-    except FileNotFoundError:
-        raise ImageError(f"{path}: file not found") from None
-    except IsADirectoryError:
-        raise ImageError(f"{path}: is a folder, not an image file") from None
-    except PermissionError:
-        raise ImageError(f"{path}: permission denied") from None
-    except OSError as exc:
-        raise ImageError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    fh = open_regular_file(path)
     head = fh.read(8)
     fh.seek(0)
     return fh, str(path), head

@@ -4,6 +4,7 @@ reported for that image instead of being scored, trained on or exported."""
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from pathlib import Path
 
@@ -77,3 +78,12 @@ def test_a_frozen_training_set_whose_files_changed_is_not_trained_on(scored_proj
     assert out.returncode == 1
     job = json.loads(out.stdout)
     assert job["status"] == "failed" and "changed since its import" in job["message"], job
+
+
+def test_a_fifo_in_place_of_an_image_is_refused_without_blocking(tmp_path):
+    from core.io.image_source import read_checked_image
+
+    fifo = tmp_path / "image.png"
+    os.mkfifo(fifo)
+    with pytest.raises(ImageError, match="not a regular file"):
+        read_checked_image(fifo, "0" * 64, 10)
