@@ -38,8 +38,8 @@ from core.domain.enums import ImageStatus
 from core.domain.images import image_source
 from core.domain.labels import LabelRecord, current_labels, label_of
 from core.errors import ContrarioError, ImageError
-from core.io.coco import components, mask_to_polygons, rle_encode
 from core.io.checked_files import copy_checked, read_checked_image
+from core.io.coco import components, mask_to_polygons, rle_encode
 from core.io.images import to_rgb_float
 from core.labels.classes import list_classes
 from core.labels.editing import load_mask
@@ -401,7 +401,8 @@ def export_csv(project, out, batch=None, annotator=None, progress: ProgressCallb
             "annotator": ann.annotator if ann else None, "revision": ann.revision if ann else None,
         }
         image_lines.append({
-            "image_id": row.image_id, "batch": row.batch, "item": row.item, "view": row.view, "path": "" if row.path is None else str(row.path),
+            "image_id": row.image_id, "batch": row.batch, "item": row.item, "view": row.view,
+            "path": "" if row.path is None else str(row.path),
             "width": row.width, "height": row.height, **label_part,
             "mask_pixels": int(np.count_nonzero(mask)) if mask is not None else (0 if ann else None),
             "annotation_id": ann.id if ann else None, "source": ann.source if ann else None,

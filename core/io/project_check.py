@@ -21,8 +21,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from core.errors import ContrarioError, ImageError, ProjectError
 from core.domain.images import image_source
+from core.errors import ContrarioError, ImageError, ProjectError
 from core.io.checked_files import verify_file
 from core.progress import ProgressCallback, no_progress
 from core.store.backup import stored_blobs
