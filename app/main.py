@@ -49,6 +49,17 @@ def save_screenshot(window, path: str | Path, timeout_ms: int = 30000) -> Path:
     return path
 
 
+def drain_background_work(window) -> None:
+    """Let every pool thread finish and its queued signals arrive, then delete the window, so that no thread
+    emits into a deleted object while the interpreter tears Qt down at exit."""
+    for pool in window.findChildren(QtCore.QThreadPool) + [QtCore.QThreadPool.globalInstance()]:
+        pool.waitForDone(10000)
+    QtCore.QCoreApplication.processEvents()
+    window.deleteLater()
+    QtCore.QCoreApplication.sendPostedEvents(None, QtCore.QEvent.Type.DeferredDelete.value)
+    QtCore.QCoreApplication.processEvents()
+
+
 def run_gui(project: str | Path | None = None, annotator: str | None = None, screenshot: str | Path | None = None,
             project_obj=None, sort: str | None = None) -> int:
     """Open the workbench on a project folder (or an open Project); with `screenshot`, save a PNG and exit.
@@ -70,5 +81,6 @@ def run_gui(project: str | Path | None = None, annotator: str | None = None, scr
         out = save_screenshot(window, screenshot)
         print(f"screenshot saved to {out}")
         window.close()
+        drain_background_work(window)
         return 0
     return int(app.exec())

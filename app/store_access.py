@@ -12,6 +12,7 @@ from app.canvas.results import RegionInfo, ResultOverlay, build_overlay
 from core.domain.active_model import active_model
 from core.domain.enums import VERDICTS
 from core.domain.images import image_source
+from core.store.blobs import BadBlobName
 from core.store.schema import (
     Annotation,
     Batch,
@@ -118,7 +119,10 @@ def load_rows(project, annotator: str | None, model_revision_id: int | None) -> 
 
 
 def _path_of(project, blob: str | None, original: str) -> str:
-    return str(image_source(project, blob, original)) if blob else original
+    try:
+        return str(image_source(project, blob, original)) if blob else original
+    except BadBlobName:  # a malformed value never becomes a path; the image shows from where it was imported
+        return original
 
 
 def load_overlay(project, image_id: int, model_revision_id: int | None, image_size: tuple[int, int]) -> ResultOverlay | None:

@@ -42,14 +42,21 @@ class Task(QtCore.QRunnable):
             else:
                 result = self.fn(*self.args)
         except JobCancelled:
-            self.signals.cancelled.emit()
+            _emit(self.signals.cancelled)
         except ContrarioError as exc:
-            self.signals.failed.emit(str(exc))
+            _emit(self.signals.failed, str(exc))
         except Exception as exc:  # shown to the user, never crashes the GUI
             traceback.print_exc()
-            self.signals.failed.emit(f"{type(exc).__name__}: {exc}")
+            _emit(self.signals.failed, f"{type(exc).__name__}: {exc}")
         else:
-            self.signals.finished.emit(result)
+            _emit(self.signals.finished, result)
+
+
+def _emit(signal, *args) -> None:
+    try:
+        signal.emit(*args)
+    except RuntimeError:  # "Signal source has been deleted": the application is exiting, nobody listens
+        pass
 
 
 class TaskRunner(QtCore.QObject):

@@ -19,3 +19,11 @@ class ModelError(ContrarioError):
 
 class JobCancelled(ContrarioError):
     """Raised inside long work when the user cancelled it."""
+
+
+_CONTROL = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def one_line(text: object) -> str:
+    """`text` with control characters escaped (a file name holding a newline must not split a message)."""
+    return "".join(_CONTROL.get(c, f"\\x{ord(c):02x}") if ord(c) < 32 or ord(c) == 127 else c for c in str(text))

@@ -18,6 +18,7 @@ import numpy as np
 
 from core.errors import ContrarioError
 from core.metrics.pixel_eval import EVAL_SIDE, eval_pair
+from core.models.honesty import HONESTY_K
 from core.progress import NEVER_CANCELLED, CancelToken, ProgressCallback, no_progress
 
 PIXEL_EVAL_SIDE = EVAL_SIDE
@@ -65,7 +66,7 @@ def _read_mask(path: Path | None, shape: tuple[int, int]) -> np.ndarray:
     return np.zeros(shape, dtype=bool) if path is None else read_mask(path, shape)
 
 
-BY_K = (0, 1, 2, 3, 4)
+BY_K = HONESTY_K  # the same k as the honesty curve of the revisions panel
 
 
 def _figures_at(segs, defective, masks_full, k: float) -> dict[str, Any]:

@@ -189,7 +189,7 @@ class TrainingIntegration(QtCore.QObject):
             from core.jobs.infer_job import images_to_score
 
             ids = validation_image_ids(self.project, rev_id)
-            todo = [i for i, _ in images_to_score(s, rev_id, None, ids)] if ids else []
+            todo = [r.id for r in images_to_score(s, rev_id, None, ids)] if ids else []
         if not ids:
             self.window.status_label.setText(f"Revision #{rev_id}: no labelled image outside its training set to "
                                              "judge it on; label some, or promote it in Model revisions")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import sys
 
+from core.errors import one_line
+
 
 def register(sub) -> None:
     p = sub.add_parser("export", help="export labels: MVTec layout, COCO JSON, CSV tables or an agreement report")
@@ -43,7 +45,11 @@ def cmd_export(args) -> int:
         model = f", model revision {summary.model_revision_id}" if summary.model_revision_id is not None else ""
         print(f"{line} ({summary.format}{model}) to {summary.out}")
         if summary.skipped:
-            print(f"skipped {len(summary.skipped)} images (unlabelled, unsure or unknown class)", file=sys.stderr)
+            print(f"skipped {len(summary.skipped)} images:", file=sys.stderr)
+            for image_id, why in summary.skipped[:20]:
+                print(f"  image {image_id}: {one_line(why)}", file=sys.stderr)
+            if len(summary.skipped) > 20:
+                print(f"  ... and {len(summary.skipped) - 20} more", file=sys.stderr)
     return 0
 
 

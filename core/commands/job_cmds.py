@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import sys
 
+from core.errors import one_line
+
 
 def register(sub) -> None:
     p = sub.add_parser("train", help="train a U-Flow model revision on confirmed-good images")
@@ -108,7 +110,7 @@ def _submit_and_watch(project, kind: str, payload: dict, args) -> int:
         print(json.dumps({"job": view.id, "status": view.status, "message": view.message,
                           "result": view.result}, indent=2, default=str))
     else:
-        print(f"job {view.id} {view.status}: {view.message}")
+        print(f"job {view.id} {view.status}: {one_line(view.message)}")
     return 0 if view.status == "done" else 1
 
 
@@ -153,6 +155,7 @@ def cmd_jobs(args) -> int:
             if not run_queued(project, quiet=args.json):
                 print("no queued job", file=sys.stderr)
             return 0
+        queue.recover_interrupted(project)  # a job whose worker died is shown as requeued, not "running"
         jobs = queue.list_jobs(project)
         if args.json:
             print(json.dumps([j.__dict__ for j in jobs], indent=2, default=str))
@@ -161,7 +164,7 @@ def cmd_jobs(args) -> int:
             print("no jobs")
         for j in jobs:
             print(f"{j.id:>5}  {j.kind:<6} {j.status:<10} {100 * j.progress:5.1f}%  "
-                  f"{j.created_at:%Y-%m-%d %H:%M}  {j.message or ''}")
+                  f"{j.created_at:%Y-%m-%d %H:%M}  {one_line(j.message or '')}")
         return 0
     finally:
         project.close()

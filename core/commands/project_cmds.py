@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from core.errors import ContrarioError
+from core.errors import ContrarioError, one_line
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -103,6 +103,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         out = report.to_dict()
         out["mvtec"] = bool(mvtec)
         print(json.dumps(out, indent=1))
+        return import_exit_code(report)
     else:
         rate = (report.added + report.skipped_duplicates + len(report.failed)) / max(report.elapsed_s, 1e-9)
         print(f"batch {', '.join(report.batches) or args.batch}: {report.added} images added, "
@@ -111,12 +112,28 @@ def cmd_import(args: argparse.Namespace) -> int:
         if report.annotations_added:
             print(f"{report.annotations_added} ground-truth annotations added")
         for w in report.warnings[:20]:
-            print(f"warning: {w}")
+            print(f"warning: {one_line(w)}")
         if len(report.warnings) > 20:
             print(f"... and {len(report.warnings) - 20} more warnings")
         for path, reason in report.failed:
-            print(f"failed: {path}: {reason}")
-    return 0
+            print(f"failed: {one_line(path)}: {one_line(reason)}")
+    return import_exit_code(report)
+
+
+def import_exit_code(report) -> int:
+    """1, with the reason on stderr, when a path named nothing or could not be read, or nothing was imported."""
+    problems = []
+    if report.not_read:
+        names = ", ".join(one_line(p) for p, _ in report.not_read[:3]) + (" ..." if len(report.not_read) > 3 else "")
+        problems.append(f"{len(report.not_read)} paths named nothing or could not be read ({names})")
+    if report.added + report.skipped_duplicates == 0:
+        files_failed = len(report.failed) - len(report.not_read)
+        problems.append(f"nothing imported: every one of the {files_failed} files failed" if files_failed
+                        else "nothing imported: no image files found")
+    if not problems:
+        return 0
+    print(f"contrario import: error: {'; '.join(problems)}", file=sys.stderr)
+    return 1
 
 
 def project_summary(project) -> dict:
@@ -167,10 +184,12 @@ def project_summary(project) -> dict:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
+    from core.jobs.queue import recover_interrupted
     from core.store.project import Project
 
     project = Project.open(args.project)
     try:
+        recover_interrupted(project)  # jobs whose worker died count as queued, not running
         info = project_summary(project)
     finally:
         project.close()

@@ -13,7 +13,9 @@ from core.store.schema import Batch, Image, InferenceResult, Item
 
 
 def image_source(project, blob: str | None, original_path: str) -> Path:
-    """The file to decode: the project's own copy when imported with copy, else the original path."""
+    """The file to decode: the project's own copy when imported with copy, else the original path.
+
+    A blob value that is not a sha256 raises BadBlobName (core.store.blobs): it never becomes a path."""
     if blob:
         return Path(project.blobs.path(blob))
     return Path(original_path)
@@ -29,6 +31,7 @@ class ImageRef:
     original_path: str
     blob: str | None
     sha256: str | None
+    file_size: int | None  # bytes at import: with sha256, what the file must still hold to be read
 
     @property
     def file_name(self) -> str:
@@ -45,7 +48,8 @@ def readable_images(session, batch_id: int | None = None, image_ids: Iterable[in
     `batch_id` and `image_ids` narrow the selection; `not_scored_by` leaves out the images that model
     revision has already scored.
     """
-    q = (select(Image.id, Image.item_id, Item.batch_id, Image.original_path, Image.blob, Image.sha256)
+    q = (select(Image.id, Image.item_id, Item.batch_id, Image.original_path, Image.blob, Image.sha256,
+                Image.file_size)
          .join(Item, Image.item_id == Item.id).join(Batch, Item.batch_id == Batch.id)
          .where(Image.status == ImageStatus.OK.value)
          .order_by(Batch.id, Item.id, Image.view, Image.id))

@@ -38,12 +38,14 @@ from core.domain.enums import ImageStatus
 from core.domain.images import image_source
 from core.domain.labels import LabelRecord, current_labels, label_of
 from core.errors import ContrarioError, ImageError
+from core.io.checked_files import copy_checked, read_checked_image
 from core.io.coco import components, mask_to_polygons, rle_encode
-from core.io.images import read_image, to_rgb_float
+from core.io.images import to_rgb_float
 from core.labels.classes import list_classes
 from core.labels.editing import load_mask
 from core.labels.findings import find_findings
 from core.progress import NEVER_CANCELLED, CancelToken, ProgressCallback, no_progress
+from core.store.blobs import BadBlobName
 from core.store.schema import Batch, Image, InferenceResult, Item, Region
 
 EXPORT_MARKER = ".contrario-export.json"
@@ -82,7 +84,7 @@ class ExportRow:
     batch: str
     item: str
     view: str
-    path: Path
+    path: Path | None  # None: the recorded blob name is malformed
     file_name: str
     width: int
     height: int
@@ -92,6 +94,8 @@ class ExportRow:
     best_log10_nfa: float | None = None
     regions: list[RegionRow] = field(default_factory=list)
     model_revision_id: int | None = None
+    sha256: str | None = None
+    file_size: int | None = None
 
 
 # ---- atomic destination ------------------------------------------------------------------------------
@@ -185,11 +189,15 @@ def select_rows(project, batch: str | None = None, annotator: str | None = None,
             anns = by_image.get(img.id, [])
             res = results.get(img.id)
             regs = regions.get(res[0], []) if res is not None else []
+            try:
+                path = image_source(project, img.blob, img.original_path)
+            except BadBlobName:  # never a path: copying it fails for this image alone (see _copy_image)
+                path = None
             rows.append(ExportRow(
-                img.id, bname, item, img.view or "", image_source(project, img.blob, img.original_path),
-                Path(img.original_path).name, int(img.width or 0), int(img.height or 0), _pick(anns, annotator),
-                sorted(a.annotator for a in anns), None if res is None else res[1],
-                float(regs[0].log10_nfa) if regs else None, regs, model,
+                img.id, bname, item, img.view or "", path, Path(img.original_path).name,
+                int(img.width or 0), int(img.height or 0), _pick(anns, annotator), sorted(a.annotator for a in anns),
+                None if res is None else res[1],
+                float(regs[0].log10_nfa) if regs else None, regs, model, img.sha256, img.file_size,
             ))
     return rows
 
@@ -204,11 +212,16 @@ def _mask_png(mask: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-def _copy_image(row: ExportRow, dest: Path) -> None:
+def _copy_image(row: ExportRow, dest: Path, summary: ExportSummary) -> bool:
+    """Copy the image if it is still the file imported; otherwise record why in `summary.skipped`."""
     try:
-        shutil.copyfile(row.path, dest)
-    except OSError as exc:
-        raise ImageError(f"{row.path}: cannot copy image {row.image_id} ({exc.strerror or exc})") from None
+        if row.path is None:
+            raise ImageError(f"image {row.image_id}: the project records a malformed blob name")
+        copy_checked(row.path, dest, row.sha256, row.file_size)
+    except ImageError as exc:
+        summary.skipped.append((row.image_id, str(exc)))
+        return False
+    return True
 
 
 class _Names:
@@ -258,7 +271,8 @@ def export_mvtec(project, out, batch=None, annotator=None, progress: ProgressCal
             folder = tmp / split / cls
             folder.mkdir(parents=True, exist_ok=True)
             name = names.get(f"{split}/{cls}", row)
-            _copy_image(row, folder / name)
+            if not _copy_image(row, folder / name, summary):
+                continue
             if ann.verdict == "defect" and ann.mask_blob:
                 mask = load_mask(project, ann, (row.height, row.width))
                 gt = tmp / "ground_truth" / cls
@@ -302,7 +316,8 @@ def export_coco(project, out, batch=None, annotator=None, encoding: str = "rle",
             progress(n / max(1, len(rows)), f"exporting {row.file_name}")
             ann = row.annotation
             name = names.get("images", row)
-            _copy_image(row, tmp / "images" / name)
+            if not _copy_image(row, tmp / "images" / name, summary):
+                continue
             doc["images"].append({
                 "id": row.image_id, "file_name": f"images/{name}", "width": row.width, "height": row.height,
                 "batch": row.batch, "item": row.item, "view": row.view,
@@ -348,12 +363,25 @@ REGION_COLUMNS = ["image_id", "batch", "item", "view", "region_id", "log10_nfa",
                   "model_revision_id"]
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (OWASP "CSV injection").
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value) -> object:
+    """A cell value safe to open in a spreadsheet: text that would start a formula gets a leading quote."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
 def _write_csv(path: Path, columns: list[str], rows: list[dict]) -> None:
     with open(path, "w", newline="", encoding="utf-8") as fh:
         w = csv.DictWriter(fh, fieldnames=columns)
         w.writeheader()
         for r in rows:
-            w.writerow({k: ("" if r.get(k) is None else r[k]) for k in columns})
+            w.writerow({k: csv_cell(r.get(k)) for k in columns})
 
 
 def export_csv(project, out, batch=None, annotator=None, progress: ProgressCallback = no_progress,
@@ -373,7 +401,8 @@ def export_csv(project, out, batch=None, annotator=None, progress: ProgressCallb
             "annotator": ann.annotator if ann else None, "revision": ann.revision if ann else None,
         }
         image_lines.append({
-            "image_id": row.image_id, "batch": row.batch, "item": row.item, "view": row.view, "path": str(row.path),
+            "image_id": row.image_id, "batch": row.batch, "item": row.item, "view": row.view,
+            "path": "" if row.path is None else str(row.path),
             "width": row.width, "height": row.height, **label_part,
             "mask_pixels": int(np.count_nonzero(mask)) if mask is not None else (0 if ann else None),
             "annotation_id": ann.id if ann else None, "source": ann.source if ann else None,
@@ -412,10 +441,10 @@ def _thumbnail(project, image_id: int, side: int = THUMB_SIDE) -> bytes:
 
     with project.session(readonly=True) as s:
         img = s.get(Image, image_id)
-        path = image_source(project, img.blob, img.original_path)
+        source = (img.blob, img.original_path, img.sha256, img.file_size)
     try:
-        rgb = to_rgb_float(read_image(path)).astype(np.uint8)
-    except ImageError:
+        rgb = to_rgb_float(read_checked_image(image_source(project, *source[:2]), *source[2:])).astype(np.uint8)
+    except (ImageError, BadBlobName):
         rgb = np.full((side, side, 3), 60, dtype=np.uint8)
     cmp = compare_annotations(project, image_id)
     if cmp.masks and cmp.votes.shape == rgb.shape[:2]:

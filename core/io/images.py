@@ -9,6 +9,8 @@ H x W (grey) or H x W x C (C = 3 RGB or 4 RGBA). Known limit: 16-bit RGB PNGs ar
 from __future__ import annotations
 
 import io
+import os
+import stat
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,13 +21,14 @@ from PIL import Image as PILImage
 from PIL import ImageOps
 
 from core.errors import ImageError
-from core.io.pixels import to_float255
+from core.io.limits import MAX_SIDE, max_pixels, memory_budget_bytes
+from core.io.pixels import scale_to_255
 
-MAX_SIDE = 30000
 SUPPORTED_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"})
 FORMATS = ("PNG", "JPEG", "BMP", "TIFF")
 
-# Our own limit is per side (checked from the header); Pillow's pixel-count guard only catches beyond it.
+# Our own limits (core.io.limits) are checked from the header before any pixel is decoded; Pillow's
+# pixel-count guard (an error at twice this) only catches what is beyond our per-side limit anyway.
 PILImage.MAX_IMAGE_PIXELS = MAX_SIDE * MAX_SIDE
 
 _TIFF_MAGICS = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
@@ -67,6 +70,12 @@ def _check_side(name: str, width: int, height: int) -> None:
         raise ImageError(f"{name}: invalid size {width}x{height}")
     if max(width, height) > MAX_SIDE:
         raise ImageError(f"{name}: absurd size {width}x{height} (more than {MAX_SIDE} px a side)")
+    limit = max_pixels()
+    if width * height > limit:
+        raise ImageError(
+            f"{name}: too large to process: {width}x{height} = {width * height / 1e6:.0f} MP, the limit is "
+            f"{limit / 1e6:.0f} MP for a memory budget of {memory_budget_bytes() >> 20} MiB "
+            f"(CONTRARIO_MEMORY_BUDGET_MB)")
 
 
 # ---- Pillow path -------------------------------------------------------------------------------------------
@@ -245,21 +254,31 @@ def _check_png_chunks(data: bytes, name: str) -> None:
 
 
 # ---- public ------------------------------------------------------------------------------------------------
+def open_regular_file(path: str | Path) -> BinaryIO:
+    """Open a file for reading, or raise ImageError naming it; a folder, FIFO or device (which could block
+    or never end) is refused before it is opened."""
+    path = Path(path)
+    try:
+        mode = os.stat(path).st_mode
+        if stat.S_ISDIR(mode):
+            raise ImageError(f"{path}: is a folder, not an image file")
+        if not stat.S_ISREG(mode):
+            raise ImageError(f"{path}: not a regular file")
+        return open(path, "rb")
+    except FileNotFoundError:
+        raise ImageError(f"{path}: file not found") from None
+    except PermissionError:
+        raise ImageError(f"{path}: permission denied") from None
+    except OSError as exc:
+        raise ImageError(f"{path}: cannot read ({exc.strerror or exc})") from None
+
+
 def _source(source: str | Path | bytes) -> tuple[BinaryIO, str, bytes]:
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
         return io.BytesIO(data), "<bytes>", data[:8]
     path = Path(source)
-    try:
-        fh = open(path, "rb")
-    except FileNotFoundError:
-        raise ImageError(f"{path}: file not found") from None
-    except IsADirectoryError:
-        raise ImageError(f"{path}: is a folder, not an image file") from None
-    except PermissionError:
-        raise ImageError(f"{path}: permission denied") from None
-    except OSError as exc:
-        raise ImageError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    fh = open_regular_file(path)
     head = fh.read(8)
     fh.seek(0)
     return fh, str(path), head
@@ -322,8 +341,12 @@ def read_image_bytes(data: bytes, name: str = "<bytes>") -> DecodedImage:
 
 
 def to_rgb_float(decoded: DecodedImage) -> np.ndarray:
-    """H x W x 3 float32 in [0, 255], whatever the input depth (core.io.pixels) and channels (alpha dropped)."""
-    px = to_float255(decoded.pixels)
-    if px.ndim == 2:
-        px = np.repeat(px[:, :, None], 3, axis=2)
-    return np.ascontiguousarray(px[:, :, :3])
+    """H x W x 3 float32 in [0, 255], whatever the input depth (core.io.pixels) and channels (alpha dropped).
+
+    The result is the only float frame allocated (12 bytes a pixel): no whole-frame temporaries."""
+    px = decoded.pixels
+    out = np.empty(px.shape[:2] + (3,), dtype=np.float32)
+    out[...] = px[:, :, None] if px.ndim == 2 else px[:, :, :3]
+    if px.dtype == np.uint16:
+        out *= scale_to_255(px)
+    return out

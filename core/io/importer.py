@@ -47,6 +47,7 @@ class ImportReport:
     added: int = 0
     skipped_duplicates: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)
+    not_read: list[tuple[str, str]] = field(default_factory=list)  # arguments and folders (also in `failed`)
     items_added: int = 0
     annotations_added: int = 0
     batches: list[str] = field(default_factory=list)
@@ -57,6 +58,7 @@ class ImportReport:
         self.added += other.added
         self.skipped_duplicates += other.skipped_duplicates
         self.failed += other.failed
+        self.not_read += other.not_read
         self.items_added += other.items_added
         self.annotations_added += other.annotations_added
         self.batches += [b for b in other.batches if b not in self.batches]
@@ -68,6 +70,7 @@ class ImportReport:
             "added": self.added,
             "skipped_duplicates": self.skipped_duplicates,
             "failed": [{"path": p, "reason": r} for p, r in self.failed],
+            "not_read": [{"path": p, "reason": r} for p, r in self.not_read],
             "items_added": self.items_added,
             "annotations_added": self.annotations_added,
             "batches": list(self.batches),
@@ -108,8 +111,17 @@ def _has_magic(text: str) -> bool:
     return glob.has_magic(text)
 
 
-def _walk(folder: Path, exclude: Path | None) -> Iterator[Path]:
-    for dirpath, dirnames, filenames in os.walk(folder):
+def _unreadable(exc: OSError) -> str:
+    return "permission denied" if isinstance(exc, PermissionError) else f"cannot read ({exc.strerror or exc})"
+
+
+def _walk(folder: Path, exclude: Path | None, errors: list[tuple[str, str]]) -> Iterator[Path]:
+    """Image files under `folder`; folders that cannot be listed are added to `errors`, never skipped silently."""
+
+    def onerror(exc: OSError) -> None:
+        errors.append((str(exc.filename or folder), f"folder not read: {_unreadable(exc)}"))
+
+    for dirpath, dirnames, filenames in os.walk(folder, onerror=onerror):
         here = Path(dirpath)
         dirnames[:] = sorted(
             d for d in dirnames
@@ -133,8 +145,9 @@ def _glob_base(pattern: str) -> Path:
 def collect_files(
     paths: Iterable[str | Path], exclude: Path | None = None
 ) -> tuple[list[Candidate], list[tuple[str, str]]]:
-    """Files named by `paths` (files, folders searched recursively, glob patterns) and the arguments that
-    named nothing, as (argument, reason). Folders contribute only files with image extensions."""
+    """Files named by `paths` (files, folders searched recursively, glob patterns), and the arguments that
+    named nothing and the folders that could not be read, as (path, reason). Folders contribute only files
+    with image extensions."""
     found: list[Candidate] = []
     missing: list[tuple[str, str]] = []
     seen: set[Path] = set()
@@ -147,12 +160,19 @@ def collect_files(
             found.append(Candidate(key, rel))
 
     def add_folder(folder: Path) -> None:
-        for f in _walk(folder, exclude):
+        for f in _walk(folder, exclude, missing):
             add(f, f.relative_to(folder).as_posix())
 
     for arg in paths:
         text = os.path.expanduser(str(arg))
         p = Path(text)
+        try:
+            p.stat()
+        except FileNotFoundError:
+            pass
+        except OSError as exc:  # e.g. inside a folder we may not enter
+            missing.append((str(arg), _unreadable(exc)))
+            continue
         if p.is_dir():
             add_folder(p)
         elif p.exists() or p.is_symlink():
@@ -520,7 +540,7 @@ def import_paths(
     start = time.perf_counter()
     _Grouping(views_regex)  # reject a bad regex before touching the project
     candidates, missing = collect_files(paths, exclude=project.root)
-    report = ImportReport(failed=list(missing))
+    report = ImportReport(failed=list(missing), not_read=list(missing))
     try:
         import_candidates(
             project, candidates, batch_name, views_regex=views_regex, product_line=product_line,

@@ -32,7 +32,10 @@ SPLITS = ("train", "test")
 
 def is_mvtec_folder(folder: str | Path) -> bool:
     folder = Path(folder)
-    return (folder / "train" / "good").is_dir() and (folder / "test").is_dir()
+    try:
+        return (folder / "train" / "good").is_dir() and (folder / "test").is_dir()
+    except OSError:  # an unreadable folder is no MVTec folder; the plain import reports it
+        return False
 
 
 @dataclass(frozen=True)

@@ -20,13 +20,25 @@ def significant_bits(pixels: np.ndarray) -> int:
     return next(d for d in CONTAINER_DEPTHS if top < (1 << d))
 
 
+def scale_to_255(pixels: np.ndarray) -> np.float32:
+    """The factor taking uint8 (1) or uint16 pixels (by their significant bits) to [0, 255].
+
+    For callers that fill their own float frame and scale it in place (no whole-frame temporary)."""
+    px = np.asarray(pixels)
+    if px.dtype == np.uint16:
+        return np.float32(255.0 / ((1 << significant_bits(px)) - 1))
+    if px.dtype == np.uint8:
+        return np.float32(1.0)
+    raise ValueError(f"no 8/16-bit scale for pixels of type {px.dtype}")
+
+
 def to_float255(pixels: np.ndarray) -> np.ndarray:
     """float32 in [0, 255], channels unchanged: uint8 as is, uint16 scaled by its significant bits."""
     px = np.asarray(pixels)
-    if px.dtype == np.uint8:
-        return px.astype(np.float32)
-    if px.dtype == np.uint16:
-        return px.astype(np.float32) * np.float32(255.0 / ((1 << significant_bits(px)) - 1))
+    if px.dtype in (np.uint8, np.uint16):
+        out = px.astype(np.float32)
+        out *= scale_to_255(px)
+        return out
     if px.dtype == bool:
         return px.astype(np.float32) * 255.0
     out = px.astype(np.float32)

@@ -12,6 +12,7 @@ from PIL import Image as PILImage
 from core.errors import ImageError
 from core.io.images import read_image
 from core.io.pixels import to_uint8
+from core.store.blobs import is_sha256
 
 DEFAULT_SIZE = 160
 
@@ -41,6 +42,9 @@ class ThumbnailCache:
         self.size = int(size)
 
     def path_for(self, sha256: str, size: int | None = None) -> Path:
+        """The cache file for a hash; ImageError for a value that is not a sha256 (it never becomes a path)."""
+        if not is_sha256(sha256):
+            raise ImageError(f"thumbnail: the project records a malformed sha256 {str(sha256)[:80]!r}")
         size = self.size if size is None else int(size)
         return self.folder / sha256[:2] / f"{sha256}_{size}.png"
 

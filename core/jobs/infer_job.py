@@ -13,8 +13,9 @@ from sqlalchemy import select
 
 from core.domain.images import ImageRef, readable_images
 from core.errors import ImageError
-from core.io.images import read_image
+from core.io.checked_files import read_checked_image
 from core.jobs.scorers import STORE_LOG_NFA_BELOW, Scored, load_scorer
+from core.store.blobs import BadBlobName
 from core.store.schema import InferenceResult, Region
 
 CHUNK = 8
@@ -71,9 +72,9 @@ def run_infer(project, payload: dict, progress, cancel, job_id: int | None = Non
         decoded, ids = [], []
         for ref in chunk:
             try:
-                decoded.append(read_image(ref.source(project)))
+                decoded.append(read_checked_image(ref.source(project), ref.sha256, ref.file_size))
                 ids.append(ref.id)
-            except ImageError as exc:
+            except (ImageError, BadBlobName) as exc:  # unreadable, or changed since its import: never scored
                 failed.append({"image_id": ref.id, "reason": str(exc)})
         outputs = scorer.score(decoded, cancel) if decoded else []
         rows = [result_rows(project, image_id, revision_id, out, im.pixels.shape[:2])

@@ -119,6 +119,13 @@ def finish(project, job_id: int, status: str, message: str, result: dict | None 
         s.execute(update(Job).where(Job.id == job_id, Job.status.in_(ACTIVE)).values(**values))
 
 
+def requeue(project, job_id: int, message: str = "interrupted by shutdown; resumes at next start") -> None:
+    """Put a job that was stopped from outside (application shutdown) back in the queue."""
+    with project.session() as s:
+        s.execute(update(Job).where(Job.id == job_id, Job.status.in_(ACTIVE))
+                  .values(status="queued", pid=None, started_at=None, message=message))
+
+
 def request_cancel(project, job_id: int) -> JobView:
     """Ask a job to stop. A queued job is cancelled at once; a running one stops at its next check."""
     with project.session() as s:

@@ -4,6 +4,11 @@
 thread that works through the queue one job at a time and can be shut down gracefully
 (ask -> terminate -> kill). A worker that dies (kill -9, out of memory) has its job marked failed with the
 reason.
+
+A project folder is data, never code: a worker starts in Contrario's own folder (not the caller's current
+directory, which may be the project), with `-P` so that no current or script directory lands on sys.path, and
+with Contrario's own location first on PYTHONPATH. A `core/` package planted beside project.sqlite is never
+imported.
 """
 
 from __future__ import annotations
@@ -17,15 +22,48 @@ import threading
 from pathlib import Path
 from typing import Callable
 
+import core
 from core.jobs import queue
 
 EventCallback = Callable[[int, dict], None]
 
 
-def worker_command(project_root: str | Path, job_id: int) -> list[str]:
+def code_root() -> Path:
+    """The folder holding Contrario's own `core` package (or the frozen application)."""
     if getattr(sys, "frozen", False):
-        return [sys.executable, "_worker", str(project_root), str(job_id)]
-    return [sys.executable, "-m", "core.jobs.worker", str(project_root), str(job_id)]
+        return Path(sys.executable).resolve().parent
+    return Path(core.__file__).resolve().parent.parent
+
+
+def worker_command(project_root: str | Path, job_id: int) -> list[str]:
+    root = str(Path(project_root).resolve())
+    if getattr(sys, "frozen", False):
+        return [sys.executable, "_worker", root, str(job_id)]
+    return [sys.executable, "-P", "-m", "core.jobs.worker", root, str(job_id)]
+
+
+def _site_dirs() -> set[str]:
+    import site
+
+    dirs = list(getattr(site, "getsitepackages", lambda: [])()) + [site.getusersitepackages()]
+    return {str(Path(d).resolve()) for d in dirs}
+
+
+def worker_env(threads: int | None = None) -> dict[str, str]:
+    """The caller's environment with Contrario's own folder first on PYTHONPATH and no relative entries."""
+    env = dict(os.environ)
+    env["PYTHONUNBUFFERED"] = "1"
+    entries = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p and os.path.isabs(p)]
+    own = str(code_root())
+    if own not in _site_dirs():  # a source checkout: make sure the worker imports this very `core`
+        entries.insert(0, own)
+    if entries:
+        env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(entries))
+    else:
+        env.pop("PYTHONPATH", None)
+    if threads:
+        env["CONTRARIO_THREADS"] = str(threads)
+    return env
 
 
 def _describe_exit(code: int) -> str:
@@ -43,14 +81,11 @@ class WorkerProcess:
     def __init__(self, project, job_id: int, on_event: EventCallback | None = None,
                  threads: int | None = None) -> None:
         self.project, self.job_id, self.on_event = project, job_id, on_event
-        env = dict(os.environ)
-        env["PYTHONUNBUFFERED"] = "1"
-        if threads:
-            env["CONTRARIO_THREADS"] = str(threads)
         self.stderr_tail: list[str] = []
+        self.stopped = False  # set by stop(): an exit from our own signal requeues the job, never fails it
         self.proc = subprocess.Popen(
             worker_command(project.root, job_id), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True, env=env, start_new_session=True,
+            text=True, env=worker_env(threads), cwd=code_root(), start_new_session=True,
         )
         self._err_thread = threading.Thread(target=self._drain_stderr, daemon=True)
         self._err_thread.start()
@@ -69,7 +104,9 @@ class WorkerProcess:
                 self.on_event(self.job_id, event)
         code = self.proc.wait()
         self._err_thread.join(timeout=2)
-        if code != 0:
+        if code != 0 and self.stopped:
+            queue.requeue(self.project, self.job_id)
+        elif code != 0:
             reason = _describe_exit(code)
             if self.stderr_tail:
                 reason += ": " + self.stderr_tail[-1][:300]
@@ -81,6 +118,7 @@ class WorkerProcess:
         """Graceful shutdown: SIGTERM (the worker requeues its job), then SIGKILL."""
         if self.proc.poll() is not None:
             return
+        self.stopped = True
         self.proc.terminate()
         try:
             self.proc.wait(timeout=grace_s)

@@ -18,8 +18,9 @@ from core.domain.active_model import activate_if_none_chosen
 from core.domain.images import ImageRef, by_file_name, readable_images
 from core.domain.labels import confirmed_good_images
 from core.errors import ContrarioError, ImageError
-from core.io.images import read_image
+from core.io.checked_files import read_checked_image
 from core.jobs.scorers import load_uflow
+from core.store.blobs import BadBlobName
 from core.store.schema import DatasetRevision, Job, ModelRevision
 
 
@@ -74,9 +75,9 @@ def run_train(project, payload: dict, progress, cancel, job_id: int | None = Non
     decoded, skipped = [], []
     for ref in frozen.images:
         cancel.check()
-        try:
-            decoded.append(read_image(ref.source(project)))
-        except ImageError as exc:
+        try:  # a file changed since its import is not the image that was frozen: skipped and reported
+            decoded.append(read_checked_image(ref.source(project), ref.sha256, ref.file_size))
+        except (ImageError, BadBlobName) as exc:
             skipped.append({"image_id": ref.id, "reason": str(exc)})
     if not decoded:
         raise ContrarioError(f"none of the {len(frozen.images)} training images could be read: "

@@ -123,7 +123,7 @@ def run_job(project_root: str, job_id: int) -> int:
             emit({"event": "cancelled"})
             return 0
         except WorkerInterrupted:
-            _requeue(project, job_id)
+            queue.requeue(project, job_id)
             emit({"event": "interrupted"})
             return 0
         except ContrarioError as exc:
@@ -142,19 +142,6 @@ def run_job(project_root: str, job_id: int) -> int:
         return 0
     finally:
         project.close()
-
-
-def _requeue(project, job_id: int) -> None:
-    from sqlalchemy import update
-
-    from core.store.schema import Job
-
-    with project.session() as s:
-        s.execute(
-            update(Job).where(Job.id == job_id, Job.status == "running")
-            .values(status="queued", pid=None, started_at=None,
-                    message="interrupted by shutdown; resumes at next start")
-        )
 
 
 def main(argv: list[str] | None = None) -> int:

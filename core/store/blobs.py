@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import BinaryIO
@@ -28,6 +29,10 @@ _NPY_MAGIC = b"\x93NUMPY"
 
 class MissingBlobError(ProjectError):
     """A blob named in the project is not in the blob store."""
+
+
+class BadBlobName(ProjectError, ValueError):
+    """A value that should name a blob (a sha256) is anything else: it never becomes a path."""
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -55,9 +60,17 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def _check_sha(sha: str) -> str:
-    if len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
-        raise ValueError(f"not a sha256 hex digest: {sha!r}")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def is_sha256(value) -> bool:
+    """True for 64 lowercase hex digits, the only form of a hash that may become part of a file name."""
+    return isinstance(value, str) and _SHA256.fullmatch(value) is not None
+
+
+def check_sha(sha) -> str:
+    if not is_sha256(sha):
+        raise BadBlobName(f"not a sha256 hex digest: {str(sha)[:80]!r} (the project database holds a bad value)")
     return sha
 
 
@@ -68,7 +81,7 @@ class BlobStore:
         self.root = Path(root)
 
     def path(self, sha: str) -> Path:
-        _check_sha(sha)
+        check_sha(sha)
         return self.root / sha[:2] / sha
 
     def exists(self, sha: str) -> bool:

@@ -17,13 +17,14 @@ from typing import Any, Iterator
 
 from sqlalchemy import create_engine, event, inspect, select
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from core import __version__
 from core.errors import ProjectError
 from core.store import migrate
 from core.store.blobs import BlobStore
+from core.store.integrity import QUICK_CHECK_S, DamagedProjectError, IntegrityResult, damaged_message, run_check
 from core.store.schema import ProjectSetting
 
 DB_NAME = "project.sqlite"
@@ -66,7 +67,9 @@ def _db_error(db_path: Path, exc: BaseException) -> ProjectError:
     text = str(getattr(exc, "orig", exc))
     if "locked" in text or "busy" in text:
         return ProjectError(f"{db_path}: the project is busy (another process held it locked for too long): {text}")
-    if "not a database" in text or "malformed" in text:
+    if "malformed" in text:
+        return DamagedProjectError(damaged_message(db_path, [text]))
+    if "not a database" in text:
         return ProjectError(f"{db_path}: not a readable project database ({text})")
     if "unable to open" in text or "readonly" in text or "read-only" in text:
         return ProjectError(f"{db_path}: cannot open the project database ({text}); check permissions")
@@ -76,8 +79,9 @@ def _db_error(db_path: Path, exc: BaseException) -> ProjectError:
 class Project:
     """An open project; create with `Project.create` or `Project.open`, release with `close()`."""
 
-    def __init__(self, root: Path, engine: Engine) -> None:
+    def __init__(self, root: Path, engine: Engine, integrity: IntegrityResult | None = None) -> None:
         self.root = root
+        self.integrity = integrity  # the quick check made when the project opened (None: not checked)
         self.db_path = root / DB_NAME
         self.blobs = BlobStore(root / BLOBS_DIR)
         self._engine = engine
@@ -118,8 +122,13 @@ class Project:
         return project
 
     @classmethod
-    def open(cls, folder: str | Path, *, busy_timeout_s: float = BUSY_TIMEOUT_S) -> Project:
-        """Open an existing project and upgrade its schema to this version's head."""
+    def open(cls, folder: str | Path, *, busy_timeout_s: float = BUSY_TIMEOUT_S,
+             check_s: float | None = QUICK_CHECK_S, allow_damaged: bool = False) -> Project:
+        """Open an existing project and upgrade its schema to this version's head.
+
+        The database gets a quick check bounded by `check_s` seconds first: a damaged one raises
+        DamagedProjectError, or with `allow_damaged` (check, backup) opens for reading only.
+        """
         root = Path(folder).expanduser().resolve()
         if not root.exists():
             raise ProjectError(f"{root}: no such folder")
@@ -129,7 +138,16 @@ class Project:
         if not db_path.is_file():
             raise ProjectError(f"{root}: not a Contrario project (no {DB_NAME})")
         engine = _make_engine(db_path, busy_timeout_s)
+        integrity = None
         try:
+            if check_s is None or check_s > 0:
+                raw = engine.raw_connection()
+                try:
+                    integrity = run_check(raw.driver_connection, "quick_check", check_s)
+                finally:
+                    raw.close()
+                if integrity.damaged and not allow_damaged:
+                    raise DamagedProjectError(damaged_message(db_path, integrity.errors))
             with engine.connect().execution_options(**{_BEGIN_OPTION: "DEFERRED"}) as conn:
                 with conn.begin():
                     current = migrate.current_revision(conn)
@@ -141,6 +159,8 @@ class Project:
                 )
             migrate.check_known(current)
             if current != migrate.head_revision():
+                if integrity is not None and integrity.damaged:
+                    raise DamagedProjectError(damaged_message(db_path, integrity.errors))
                 with engine.begin() as conn:  # BEGIN IMMEDIATE: one process upgrades, the others wait
                     migrate.upgrade(conn, "head")
         except ProjectError:
@@ -150,7 +170,11 @@ class Project:
             engine.dispose()
             raise _db_error(db_path, exc) from None
         (root / BLOBS_DIR).mkdir(exist_ok=True)
-        return cls(root, engine)
+        return cls(root, engine, integrity)
+
+    @property
+    def damaged(self) -> bool:
+        return self.integrity is not None and self.integrity.damaged
 
     # ---- sessions ------------------------------------------------------------------------------------
     @contextmanager
@@ -164,6 +188,8 @@ class Project:
         if outer is not None:
             yield outer
             return
+        if not readonly and self.damaged:
+            raise DamagedProjectError(damaged_message(self.db_path, self.integrity.errors))
         sess = Session(self._read_engine if readonly else self._engine, expire_on_commit=False)
         self._local.session = sess
         try:
@@ -173,8 +199,10 @@ class Project:
                 sess.rollback()
             else:
                 sess.commit()
-        except OperationalError as exc:
+        except DBAPIError as exc:  # locked, busy, damaged pages found while reading: one line for the user
             sess.rollback()
+            if isinstance(exc, IntegrityError):  # a constraint the caller broke: theirs to handle
+                raise
             raise _db_error(self.db_path, exc) from exc
         except BaseException:
             sess.rollback()

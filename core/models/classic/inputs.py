@@ -9,12 +9,13 @@ import numpy as np
 
 from core.errors import ImageError
 from core.io.images import DecodedImage, read_image
-from core.io.pixels import to_float255
+from core.io.pixels import scale_to_255
 
 ImageLike = Union[str, Path, np.ndarray, DecodedImage]
 
 
-def _pixels(image: ImageLike) -> np.ndarray:
+def _array(image: ImageLike) -> np.ndarray:
+    """The decoded pixels, checked: H x W or H x W x C (C = 1..4), as stored (no float copy yet)."""
     if isinstance(image, (str, Path)):
         image = read_image(image)
     if isinstance(image, DecodedImage):
@@ -23,21 +24,38 @@ def _pixels(image: ImageLike) -> np.ndarray:
         raise ImageError(f"cannot use {type(image).__name__} as an image")
     if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (1, 2, 3, 4)):
         raise ImageError(f"array of shape {image.shape} is not an image")
-    px = to_float255(image) if image.dtype in (np.uint8, np.uint16) else image.astype(np.float32)
-    if px.ndim == 3:
-        px = px[:, :, :3] if px.shape[2] >= 3 else px[:, :, :1]
-    return px
+    return image
+
+
+def _to_float(planes: list[np.ndarray], image: np.ndarray) -> np.ndarray:
+    """len(planes) x H x W float32 in [0, 255], filled plane by plane: the only float frame allocated.
+
+    8/16-bit planes are scaled by the depth `image` uses (core.io.pixels); float input is taken as it is."""
+    out = np.empty((len(planes),) + planes[0].shape, dtype=np.float32)
+    for c, plane in enumerate(planes):
+        out[c] = plane
+    if image.dtype == np.uint16:
+        out *= scale_to_255(image)
+    return out
+
+
+def _pixels(image: ImageLike) -> np.ndarray:
+    """H x W or H x W x C (C = 1 or 3) float32 in [0, 255]."""
+    arr = _array(image)
+    if arr.ndim == 2:
+        return _to_float([arr], arr)[0]
+    keep = 3 if arr.shape[2] >= 3 else 1
+    return np.moveaxis(_to_float([arr[:, :, c] for c in range(keep)], arr), 0, 2)
 
 
 def image_channels(image: ImageLike) -> np.ndarray:
     """C x H x W: one channel for grey images (or colour images whose channels are equal), else RGB."""
-    px = _pixels(image)
-    if px.ndim == 2:
-        return px[None]
-    chans = np.moveaxis(px, 2, 0)
-    if chans.shape[0] == 1 or (np.array_equal(chans[0], chans[1]) and np.array_equal(chans[0], chans[2])):
-        return np.ascontiguousarray(chans[:1])
-    return np.ascontiguousarray(chans)
+    arr = _array(image)
+    if arr.ndim == 2:
+        return _to_float([arr], arr)
+    if arr.shape[2] < 3 or (np.array_equal(arr[:, :, 0], arr[:, :, 1]) and np.array_equal(arr[:, :, 0], arr[:, :, 2])):
+        return _to_float([arr[:, :, 0]], arr)
+    return _to_float([arr[:, :, c] for c in range(3)], arr)
 
 
 def grey_views(views: Sequence[ImageLike]) -> np.ndarray:

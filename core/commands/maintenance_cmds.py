@@ -1,0 +1,70 @@
+"""`contrario backup` and `contrario check`: keep a project safe to use and find what is wrong with one."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from core.commands.project_cmds import _Bar
+from core.errors import one_line
+
+
+def register(sub) -> None:
+    p = sub.add_parser("backup", help="copy a project (database and blobs) consistently, even while it is in use")
+    p.add_argument("project", help="project folder")
+    p.add_argument("dest", help="new or empty folder for the copy (itself a project that opens as usual)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(func=cmd_backup)
+
+    p = sub.add_parser("check", help="database integrity, missing or orphan blobs, changed image files, leftovers")
+    p.add_argument("project", help="project folder")
+    p.add_argument("--repair", action="store_true",
+                   help="fix what is safe to fix: stale leftovers and orphan blobs, image copies from unchanged originals")
+    p.add_argument("--no-files", action="store_true", help="do not re-hash the image files")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(func=cmd_check)
+
+
+def cmd_backup(args) -> int:
+    from core.store.backup import backup_project
+
+    bar = _Bar(sys.stderr.isatty())
+    try:
+        report = backup_project(args.project, args.dest, progress=bar)
+    finally:
+        bar.close()
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=1))
+    else:
+        print(f"backup of {args.project} in {report.dest}: database {report.db_bytes / 1e6:.1f} MB, "
+              f"{report.blobs} blobs ({report.blob_bytes / 1e6:.1f} MB)")
+    if report.integrity.damaged:
+        print(f"contrario backup: warning: the copied database is damaged like its source "
+              f"({one_line(report.integrity.errors[0])})", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_check(args) -> int:
+    from core.io.project_check import REPAIRABLE, check_project
+
+    bar = _Bar(sys.stderr.isatty())
+    try:
+        report = check_project(args.project, repair=args.repair, files=not args.no_files, progress=bar)
+    finally:
+        bar.close()
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=1))
+        return 0 if report.ok else 1
+    counts = ", ".join(f"{v} {k}" for k, v in report.counts.items())
+    print(f"project {report.root}: database {'ok' if report.integrity_ok else 'DAMAGED'}"
+          + (f"; {counts} checked" if counts else ""))
+    for p in report.problems:
+        state = "repaired" if p.repaired else "problem"
+        print(f"{state}: {p.kind}: {one_line(p.subject)}: {one_line(p.detail)}")
+    left = sum(not p.repaired for p in report.problems)
+    if not report.problems:
+        print("no problems found")
+    elif not args.repair and any(p.kind in REPAIRABLE and not p.repaired for p in report.problems):
+        print(f"{left} problems; `contrario check {args.project} --repair` fixes those that are safe to fix")
+    return 0 if report.ok else 1
