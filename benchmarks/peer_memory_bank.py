@@ -26,7 +26,8 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.uflow_sweep import parse_set  # noqa: E402
-from core.evaluation import _eval_pair, _read_mask, discover, run_eval  # noqa: E402
+from core.evaluation import _read_mask, discover, run_eval  # noqa: E402
+from core.metrics.pixel_eval import eval_pair  # noqa: E402
 from core.metrics.ranking import image_auroc, pixel_auroc  # noqa: E402
 from core.models.backbones import FeatureExtractor, build_backbone, get_spec  # noqa: E402
 from core.models.preprocess import load_rgb, target_shape, to_input_tensor  # noqa: E402
@@ -97,7 +98,7 @@ def run_peer(category_dir: Path, config: UFlowConfig, shots: int | None, backbon
               "image_auroc_patch_max": image_auroc(patch_max, defective),
               "fit_seconds": fit_seconds, "infer_wall_ms_per_image": 1000 * score_seconds / len(data.test)}
     if data.has_masks:
-        pairs = [_eval_pair(m, _read_mask(mask, original), original)
+        pairs = [eval_pair(m, _read_mask(mask, original), original)
                  for m, mask, (_, _, original) in zip(maps, data.masks, test_feats)]
         result["pixel_auroc"] = pixel_auroc([a for a, _ in pairs], [b for _, b in pairs])
     return result
