@@ -239,13 +239,13 @@ def train(images: Sequence[ImageInput], config: UFlowConfig | None = None, progr
     runs = 1 + len(folds)
     span = 0.65 / runs
 
-    def fit(target: UFlowModel, fit_idx: list[int], run: int, label: str):
-        """Standardise on (new models) and optimise over `fit_idx`; returns the normalised features and the log."""
+    def fit(target: UFlowModel, fit_idx: list[int], check_idx: list[int], run: int, label: str):
+        """Standardise on (new models) and optimise over `fit_idx`, selecting on `check_idx` when configured;
+        returns the normalised features and the log."""
         if init_from is None:
             _standardise(target, [raw_feats[i] for i in fit_idx])
         feats = [_normalised(target, raw_feats[i]) for i in range(len(raw_feats))]
-        log = _optimise(target, [feats[i] for i in fit_idx], [feats[i] for i in hold_idx] if target is model else [],
-                        config, gen, cancel,
+        log = _optimise(target, [feats[i] for i in fit_idx], [feats[i] for i in check_idx], config, gen, cancel,
                         lambda f, m: progress(0.30 + span * (run + f), f"{label}{m}"))
         return feats, log
 
@@ -255,11 +255,10 @@ def train(images: Sequence[ImageInput], config: UFlowConfig | None = None, progr
     for run, fold in enumerate(folds):
         fold_set = set(fold)
         aux = fresh_model()
-        feats, _ = fit(aux, [i for i in train_idx if i not in fold_set], run, f"fold {run + 1}/{len(folds)}: ")
+        feats, _ = fit(aux, [i for i in train_idx if i not in fold_set], [], run, f"fold {run + 1}/{len(folds)}: ")
         for i in fold:
             crossfit_latents[i] = _latents(aux, feats[i])
-    feats, log = fit(model, train_idx, len(folds), "")
-    losses, best = log
+    feats, (losses, best) = fit(model, train_idx, hold_idx, len(folds), "")
 
     progress(0.95, "checking calibration")
     if folds:
@@ -299,7 +298,7 @@ def train(images: Sequence[ImageInput], config: UFlowConfig | None = None, progr
     calibration["scale_images"] = scale_images
     calibration["raw_mean_z2"] = raw  # before rescaling: how far the flow alone is from N(0, 1)
     hold_feats = [feats[i] for i in hold_idx]
-    n_steps = config.steps_for(len(train_idx))
+    n_steps = len(losses)
     model.meta = {
         "fingerprint": fingerprint([loaded[i] for i in train_idx]),
         "training": {"n_images": len(train_idx), "n_holdout": len(hold_idx), "crossfit_folds": len(folds),
