@@ -148,14 +148,18 @@ def write_demo_images(
 
 def write_demo_category(folder: str | Path, seed: int = 0, n_train: int = 12, n_good: int = 6,
                         n_defect: int = 6, size: int = 160, defect_class: str = "spot",
-                        suffix: str = ".jpg") -> Path:
-    """An MVTec-layout category of grey tiles: `train/good`, `test/good`, `test/<defect_class>` with planted
-    spots and scratches, and their masks as `ground_truth/<defect_class>/<stem>.png`."""
+                        suffix: str = ".jpg", texture: str = "tile") -> Path:
+    """An MVTec-layout category of grey `texture` images ("tile" or "leather"): `train/good`, `test/good`,
+    `test/<defect_class>` with planted spots and scratches, and their masks as
+    `ground_truth/<defect_class>/<stem>.png`."""
+    if texture not in ("tile", "leather"):
+        raise ValueError(f"unknown demo texture {texture!r}; choose tile or leather")
     root = Path(folder)
     rng = np.random.default_rng(seed)
 
     def grey_tile() -> np.ndarray:
-        return tile_texture(np.random.default_rng(rng.integers(2**63)), size, cells=2)
+        sub = np.random.default_rng(rng.integers(2**63))
+        return tile_texture(sub, size, cells=2) if texture == "tile" else leather_texture(sub, size)
 
     def save(img: np.ndarray, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -32,6 +32,8 @@ class UFlowConfig:
     input_size: int = 256  # side of the square input, or sqrt of the area for keep_aspect
     resize: str = "square"  # see core.models.preprocess
     strides: tuple[int, ...] | None = None  # backbone scales to use (None = all of the backbone's)
+    feature_pool: int = 1  # side (cells) of an average over each cell's neighbourhood before the flow; 1 = none
+    pool_strides: tuple[int, ...] = (8, 16)  # the scales that average (the coarsest keeps its own cells)
     flow_steps: int = 4  # Glow blocks per stage
     clamp: float = 2.0
     hidden_ratio: float = 1.0  # subnet filters / input channels
@@ -53,6 +55,8 @@ class UFlowConfig:
     calibrate_latents: bool = True  # rescale each latent so held-out normal images give mean z^2 / C = 1 (the
     # NFA assumes chi-square cells; with many training images the raw latents were at mean z^2 0.5-0.65)
     map_smoothing: float = 0.0  # std (input pixels) of a Gaussian blur of the anomaly map
+    extent_quantile: float = 0.99  # a region's pixels: the map above this quantile of held-out normal pixels,
+    # connected to its cells (core.nfa.extent); 0 = the cells themselves
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -60,6 +64,9 @@ class UFlowConfig:
             raise ModelError(f"unknown resize policy {self.resize!r}; choose one of {RESIZE_POLICIES}")
         if self.strides is not None:
             self.strides = tuple(int(s) for s in self.strides)
+        self.pool_strides = tuple(int(s) for s in self.pool_strides)
+        if self.feature_pool < 1 or self.feature_pool % 2 == 0:
+            raise ModelError(f"feature_pool must be an odd number of cells, got {self.feature_pool}")
 
     def noise_for(self, n_images: int) -> float:
         """Feature-noise std for a training set of `n_images`."""
@@ -76,12 +83,14 @@ class UFlowConfig:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["strides"] = list(self.strides) if self.strides is not None else None
+        d["pool_strides"] = list(self.pool_strides)
         return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "UFlowConfig":
         known = {f.name for f in fields(cls)}
-        return cls(**{k: (tuple(v) if k == "strides" and v is not None else v) for k, v in d.items() if k in known})
+        tuples = ("strides", "pool_strides")
+        return cls(**{k: (tuple(v) if k in tuples and v is not None else v) for k, v in d.items() if k in known})
 
 
 @dataclass
@@ -189,12 +198,16 @@ class UFlowModel:
 
     def extract(self, batch: torch.Tensor) -> list[torch.Tensor]:
         """Standardised features, finest first, for an N x 3 x h x w batch of 0..255 images."""
-        maps = self.backbone(batch)
-        return [(maps[i] - m) / s for i, m, s in zip(self.scale_index, self.feature_mean, self.feature_std)]
+        return [(f - m) / s for f, m, s in zip(self.raw_features(batch), self.feature_mean, self.feature_std)]
 
     def raw_features(self, batch: torch.Tensor) -> list[torch.Tensor]:
+        """Backbone features, finest first, each cell averaged over its neighbourhood where configured: the
+        average narrows the spread of normal texture more than it dilutes a defect that covers neighbours."""
         maps = self.backbone(batch)
-        return [maps[i] for i in self.scale_index]
+        size = self.config.feature_pool
+        return [F.avg_pool2d(maps[i], size, 1, size // 2, count_include_pad=False)
+                if size > 1 and stride in self.config.pool_strides else maps[i]
+                for i, stride in zip(self.scale_index, self.strides)]
 
     def run_flow(self, feats_fine_first: list[torch.Tensor]) -> tuple[list[torch.Tensor], torch.Tensor]:
         """Latents coarsest first and log|det J| per image."""
@@ -353,12 +366,24 @@ class UFlowModel:
                 null=None):
         """A contrario regions of one prediction: calibrated when the revision has a region null."""
         from core.nfa import segment
+        from core.nfa.extent import refine_extent
 
         null = null if null is not None else self.region_null
         shape = image_shape or prediction.input_shape
         if null is None:
-            return segment(prediction.latents, shape, k=k, mode="paper")
-        return segment(prediction.latents, shape, k=k, mode="calibrated", null=null)
+            seg = segment(prediction.latents, shape, k=k, mode="paper")
+        else:
+            seg = segment(prediction.latents, shape, k=k, mode="calibrated", null=null)
+        level = self.calibration.get("extent", {}).get("level")
+        if level is None or not seg.regions:
+            return seg
+        return refine_extent(seg, resize_map(prediction.anomaly_map, shape), level)
+
+    @torch.no_grad()
+    def map_of(self, latents: Sequence[np.ndarray], shape: tuple[int, int]) -> np.ndarray:
+        """The anomaly map (as `predict` draws it) of one image's calibrated latents, coarsest first."""
+        batch = [torch.from_numpy(np.ascontiguousarray(z))[None] for z in latents]
+        return smooth_map(anomaly_map_from_latents(batch, shape), self.config.map_smoothing)[0].numpy()
 
     @property
     def calibration(self) -> dict[str, Any]:

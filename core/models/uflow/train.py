@@ -21,6 +21,7 @@ from core.models.preprocess import ImageInput, LoadedImage, fingerprint, load_rg
 from core.models.uflow.calibration import calibration_report, mean_z2_per_scale
 from core.models.uflow.flow import nll_per_image
 from core.models.uflow.model import UFlowConfig, UFlowModel
+from core.nfa.extent import map_level
 from core.nfa.region_null import fit_region_null
 from core.progress import NEVER_CANCELLED, CancelToken, ProgressCallback, no_progress
 
@@ -261,8 +262,9 @@ def train(images: Sequence[ImageInput], config: UFlowConfig | None = None, progr
     feats, (losses, best) = fit(model, train_idx, hold_idx, len(folds), "")
 
     progress(0.95, "checking calibration")
+    held_out_index = [i for i, z in enumerate(crossfit_latents) if z is not None] if folds else hold_idx
     if folds:
-        held_out_latents = [z for z in crossfit_latents if z is not None]
+        held_out_latents = [crossfit_latents[i] for i in held_out_index]
     else:
         held_out_latents = [_latents(model, feats[i]) for i in hold_idx]
     cal_latents = held_out_latents or [_latents(model, feats[i]) for i in train_idx[:32]]
@@ -290,6 +292,11 @@ def train(images: Sequence[ImageInput], config: UFlowConfig | None = None, progr
     if held_out_latents:
         region_latents = [[z * s for z, s in zip(img, scale)] for img in held_out_latents]
         calibration["regions"] = fit_region_null(region_latents).to_dict()
+        if config.extent_quantile > 0:
+            shapes = [model.input_shape_for(loaded[i].shape) for i in held_out_index]
+            maps = [model.map_of(z, shape) for z, shape in zip(region_latents, shapes)]
+            calibration["extent"] = {"quantile": config.extent_quantile,
+                                     "level": map_level(maps, config.extent_quantile)}
     else:
         calibration["warnings"].append(f"too few normal images to hold any out (fewer than {MIN_CALIBRATION_IMAGES}):"
                                        " regions use the paper's count of tests, uncalibrated")

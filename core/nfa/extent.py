@@ -1,0 +1,63 @@
+"""The extent of a detected region on the pixel grid of the anomaly map.
+
+The a contrario test decides *whether* a region is anomalous, on latent cells (8 to 32 input pixels wide);
+the cells' outline is not the defect's. A detected region's extent becomes the pixels of the anomaly map
+above a level that a fraction `quantile` of the pixels of normal images stay under (fitted on the held-out
+normal images of the model), connected to the region's cells: the region grows along a crack that leaves
+its cells and sheds the normal pixels inside them. Regions keep their NFA and their count, so the false
+alarm rate per image is that of the test; only the pixels of each region change. Assumption: the map's
+level on normal pixels is the same in new images as in the held-out ones (the NFA already assumes it of
+the latents). A region with no pixel above the level keeps its cells.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+from scipy import ndimage
+
+from core.nfa.segmentation import Segmentation
+
+DEFAULT_QUANTILE = 0.99
+
+
+def map_level(normal_maps, quantile: float = DEFAULT_QUANTILE) -> float:
+    """The `quantile` of the map values of normal images (a list of 2-D maps)."""
+    if not 0.0 < quantile < 1.0:
+        raise ValueError(f"the extent quantile must lie in (0, 1), got {quantile}")
+    values = np.concatenate([np.asarray(m, dtype=np.float32).ravel() for m in normal_maps])
+    if values.size == 0:
+        raise ValueError("no normal map to set the extent level from")
+    return float(np.quantile(values, quantile))
+
+
+def refine_extent(seg: Segmentation, amap: np.ndarray, level: float) -> Segmentation:
+    """`seg` with each region's pixels replaced by the map's above-`level` pixels connected to it; a pixel
+    reached from several regions goes to the most significant one (regions are ordered by NFA)."""
+    if not seg.regions:
+        return seg
+    if amap.shape != seg.labels.shape:
+        raise ValueError(f"map of shape {amap.shape} for a segmentation of shape {seg.labels.shape}")
+    above = amap >= level
+    components, _ = ndimage.label(above)
+    labels = np.zeros_like(seg.labels)
+    for region in seg.regions:  # most significant first: a shared component goes to the first region
+        cells = seg.labels == region.label
+        touched = np.unique(components[cells & above])
+        pixels = np.isin(components, touched) if touched.size else cells
+        labels[pixels & (labels == 0)] = region.label
+    kept = [r for r in seg.regions if (labels == r.label).any()]  # none: all its pixels went to a stronger one
+    relabel = np.zeros(int(labels.max(initial=0)) + 1, dtype=labels.dtype)
+    nfa_of = np.zeros(len(kept) + 1, dtype=np.float32)
+    for new, region in enumerate(kept, start=1):
+        relabel[region.label] = new
+        nfa_of[new] = region.log10_nfa
+    labels = relabel[labels]
+    log_nfa = nfa_of[labels]
+    areas = np.bincount(labels.ravel(), minlength=len(kept) + 1)
+    regions = [dataclasses.replace(region, label=new, area=int(areas[new]),
+                                   bbox=(box[0].start, box[1].start, box[0].stop, box[1].stop))
+               for new, (region, box) in enumerate(zip(kept, ndimage.find_objects(labels)), start=1)]
+    return dataclasses.replace(seg, labels=labels, log_nfa=log_nfa, regions=regions,
+                               mask=(labels > 0) & (log_nfa <= -seg.k))

@@ -1,0 +1,88 @@
+"""A detected region's pixels follow the anomaly map: grown along the defect, shed where the map is normal."""
+import numpy as np
+import pytest
+
+from core.models.uflow import UFlowConfig, UFlowModel, train
+from core.nfa.extent import map_level, refine_extent
+from core.nfa.segmentation import Region, Segmentation
+
+
+def _segmentation(labels: np.ndarray, nfas: list[float], k: float = 0.0) -> Segmentation:
+    from scipy import ndimage
+
+    regions = [Region(label=i + 1, area=int((labels == i + 1).sum()),
+                      bbox=(b[0].start, b[1].start, b[0].stop, b[1].stop), log10_nfa=v, scale=0)
+               for i, (v, b) in enumerate(zip(nfas, ndimage.find_objects(labels)))]
+    table = np.concatenate([[0.0], nfas]).astype(np.float32)
+    log_nfa = table[labels]
+    return Segmentation(log_nfa=log_nfa, mask=(labels > 0) & (log_nfa <= -k), labels=labels, regions=regions, k=k)
+
+
+def test_region_grows_along_a_crack_and_sheds_normal_pixels_of_its_cells():
+    amap = np.zeros((64, 64), dtype=np.float32)
+    amap[30:32, 4:60] = 1.0  # a thin crack, much longer than the detected cells
+    labels = np.zeros((64, 64), dtype=np.int32)
+    labels[24:40, 24:40] = 1  # the cells found by the test: 16 x 16 pixels around part of the crack
+    out = refine_extent(_segmentation(labels, [-3.0]), amap, level=0.5)
+    assert out.labels.max() == 1 and len(out.regions) == 1
+    np.testing.assert_array_equal(out.labels == 1, amap >= 0.5)
+    assert out.regions[0].area == 2 * 56 and out.regions[0].bbox == (30, 4, 32, 60)
+    assert out.regions[0].log10_nfa == -3.0 and out.count_at(2) == 1  # the test's decision is unchanged
+    assert out.mask_at(3).sum() == 112 and out.mask_at(4).sum() == 0
+
+
+def test_component_reached_from_two_regions_goes_to_the_more_significant_one():
+    amap = np.zeros((32, 32), dtype=np.float32)
+    amap[10:12, 2:30] = 1.0
+    labels = np.zeros((32, 32), dtype=np.int32)
+    labels[8:14, 4:10] = 1  # most significant first, as segment orders them
+    labels[8:14, 20:26] = 2
+    out = refine_extent(_segmentation(labels, [-5.0, -1.0]), amap, level=0.5)
+    assert [r.label for r in out.regions] == [1] and out.regions[0].log10_nfa == -5.0
+    assert set(np.unique(out.labels)) == {0, 1}  # labels stay 1..n
+
+
+def test_region_without_a_pixel_above_the_level_keeps_its_cells():
+    amap = np.zeros((32, 32), dtype=np.float32)
+    amap[0:4, 0:4] = 1.0
+    labels = np.zeros((32, 32), dtype=np.int32)
+    labels[20:28, 20:28] = 1
+    labels[0:8, 0:8] = 2
+    out = refine_extent(_segmentation(labels, [-2.0, -1.0]), amap, level=0.5)
+    assert (out.labels == 1).sum() == 64 and (out.labels == 2).sum() == 16
+    assert [r.area for r in out.regions] == [64, 16]
+
+
+def test_map_level_is_the_quantile_of_normal_pixels_and_checks_its_input():
+    maps = [np.arange(100, dtype=np.float32).reshape(10, 10)]
+    assert map_level(maps, 0.99) == pytest.approx(np.quantile(np.arange(100), 0.99))
+    with pytest.raises(ValueError, match="quantile"):
+        map_level(maps, 1.0)
+    with pytest.raises(ValueError, match="map of shape"):
+        refine_extent(_segmentation(np.ones((4, 4), dtype=np.int32), [-1.0]), np.zeros((5, 5)), 0.5)
+
+
+TINY = dict(input_size=64, train_steps=4, batch_size=2, hidden_ratio=0.25, flow_steps=2, random_backbone=True)
+
+
+def _textures(n, seed=0):
+    rng = np.random.default_rng(seed)
+    return [(128 + 20 * rng.standard_normal((64, 64, 3))).clip(0, 255).astype(np.uint8) for _ in range(n)]
+
+
+def test_trained_model_stores_the_level_and_its_regions_follow_the_map():
+    model = train(_textures(8), UFlowConfig(**TINY))
+    extent = model.calibration["extent"]
+    assert extent["quantile"] == 0.99 and np.isfinite(extent["level"])
+    image = _textures(1, seed=3)[0]
+    image[20:44, 20:44] = 255  # a bright square defect
+    pred = model.predict([image])[0]
+    seg = model.segment(pred, k=0.0)
+    again = UFlowModel.from_bytes(*model.to_bytes(), backbone=model.backbone)
+    np.testing.assert_array_equal(again.segment(pred).labels, seg.labels)  # the level travels with the revision
+    above = pred.anomaly_map >= extent["level"]
+    for region in seg.regions:
+        pixels = seg.labels == region.label
+        assert pixels.any() and (above[pixels].all() or not (above & pixels).any())
+    off = train(_textures(8), UFlowConfig(**TINY, extent_quantile=0.0))
+    assert "extent" not in off.calibration
