@@ -35,6 +35,8 @@ def register(sub) -> None:
     p.add_argument("--batch", help="batch name (default: every batch)")
     p.add_argument("--images", type=int, nargs="+", metavar="ID", help="only these image ids")
     p.add_argument("--revision", type=int, metavar="R", help="model revision (default: the active one)")
+    p.add_argument("--chunk-images", type=int, metavar="N",
+                   help="queue the work as chunks of N images for `contrario worker`s to share, and return")
     _common(p)
     p.set_defaults(func=cmd_infer)
 
@@ -101,9 +103,28 @@ def cmd_infer(args) -> int:
     project = _open(args.project)
     try:
         payload = infer_payload(project, batch=args.batch, image_ids=args.images, revision=args.revision)
+        if args.chunk_images:
+            return _submit_chunks(project, payload, args)
         return _submit_and_watch(project, "infer", payload, args)
     finally:
         project.close()
+
+
+def _submit_chunks(project, payload: dict, args) -> int:
+    from core.errors import ContrarioError
+    from core.jobs import queue
+    from core.jobs.infer_job import submit_in_chunks
+
+    if args.chunk_images < 1:
+        raise ContrarioError(f"--chunk-images must be at least 1 (got {args.chunk_images})")
+    parent = submit_in_chunks(project, payload, args.chunk_images)
+    if parent is None:
+        print(json.dumps({"job": None, "status": "done"}) if args.json else "every image was already scored")
+        return 0
+    view = queue.get(project, parent)
+    print(json.dumps({"job": parent, "status": view.status, "chunks": view.payload["chunks"]}) if args.json
+          else f"job {parent} queued as {view.message} (run `contrario worker` to serve them)")
+    return 0
 
 
 def _submit_and_watch(project, kind: str, payload: dict, args) -> int:

@@ -172,7 +172,70 @@ def finish(project, job_id: int, status: str, message: str, result: dict | None 
         if status == "done":
             values["progress"] = 1.0
         where = [Job.id == job_id, Job.status.in_(ACTIVE)] + ([owner.owns()] if owner else [])
-        return s.execute(update(Job).where(*where).values(**values)).rowcount == 1
+        changed = s.execute(update(Job).where(*where).values(**values)).rowcount == 1
+        parent_id = s.scalar(select(Job.parent_id).where(Job.id == job_id)) if changed else None
+    if parent_id is not None:
+        _roll_up(project, parent_id)
+    return changed
+
+
+def submit_chunks(project, kind: str, payload: dict, chunks: list[dict], message: str) -> int:
+    """A parent job of `kind` whose work is the child jobs `payload | chunk`, which any worker may take.
+
+    The parent is never claimed: it shows the children's progress and ends with the last of them (done when
+    every child is done), with their results added up (see `_roll_up`). Cancelling it cancels them.
+    """
+    with project.session() as s:
+        parent = Job(kind=kind, status="running", payload=dict(payload, chunks=len(chunks)), progress=0.0,
+                     message=message, started_at=utcnow(), heartbeat_at=utcnow())
+        s.add(parent)
+        s.flush()
+        s.add_all([Job(kind=kind, status="queued", payload=dict(payload, **chunk), progress=0.0, message="queued",
+                       parent_id=parent.id) for chunk in chunks])
+        return parent.id
+
+
+def children(project, parent_id: int) -> list[JobView]:
+    with project.session(readonly=True) as s:
+        return [JobView.of(j) for j in s.scalars(select(Job).where(Job.parent_id == parent_id).order_by(Job.id))]
+
+
+def _sum_results(results: list[dict]) -> dict:
+    """Numbers added up, lists joined; the rest (summaries) left out."""
+    out: dict = {}
+    for r in results:
+        for key, value in r.items():
+            if isinstance(value, bool) or not isinstance(value, (int, float, list)):
+                continue
+            out[key] = out.get(key, [] if isinstance(value, list) else 0) + value
+    return out
+
+
+def _roll_up(project, parent_id: int) -> None:
+    """Progress of a parent job from its children; its end once none of them is active."""
+    with project.session(serialized=False) as s:
+        parent = s.scalar(select(Job).where(Job.id == parent_id).with_for_update())
+        if parent is None or parent.status not in ACTIVE:
+            return
+        kids = list(s.scalars(select(Job).where(Job.parent_id == parent_id)))
+        statuses = [k.status for k in kids]
+        parent.progress = sum(1.0 if k.status in FINISHED else k.progress for k in kids) / max(1, len(kids))
+        parent.heartbeat_at = utcnow()
+        done = statuses.count("done")
+        if any(st in ACTIVE for st in statuses):
+            parent.message = f"{done}/{len(kids)} chunks done"
+            return
+        parent.result = _sum_results([k.result or {} for k in kids if k.status == "done"])
+        parent.finished_at = utcnow()
+        if done == len(kids):
+            parent.status, parent.progress = "done", 1.0
+            parent.message = f"{len(kids)} chunks done" + (
+                f", {parent.result['scored']} images scored" if "scored" in parent.result else "")
+        else:
+            failed = [k for k in kids if k.status == "failed"]
+            parent.status = "failed" if failed else "cancelled"
+            parent.message = (f"{len(failed)} of {len(kids)} chunks failed (first: {failed[0].message})" if failed
+                              else f"cancelled after {done}/{len(kids)} chunks")
 
 
 def requeue(project, job_id: int, message: str = "interrupted by shutdown; resumes at next start",
@@ -190,12 +253,27 @@ def request_cancel(project, job_id: int) -> JobView:
         job = s.get(Job, job_id)
         if job is None:
             raise ContrarioError(f"no job {job_id} in this project")
-        if job.status == "queued":
-            job.status, job.finished_at, job.message = "cancelled", utcnow(), "cancelled before it started"
-        elif job.status == "running":
+        kids = list(s.scalars(select(Job).where(Job.parent_id == job_id, Job.status.in_(ACTIVE))))
+        for kid in kids:
+            _cancel_one(kid)
+        if kids:  # the parent ends with its last running child (or now, if none was running)
             job.cancel_requested = True
             job.message = "cancelling..."
-        return JobView.of(job)
+        else:
+            _cancel_one(job)
+        view = JobView.of(job)
+    if kids:
+        _roll_up(project, job_id)
+        view = get(project, job_id)
+    return view
+
+
+def _cancel_one(job: Job) -> None:
+    if job.status == "queued":
+        job.status, job.finished_at, job.message = "cancelled", utcnow(), "cancelled before it started"
+    elif job.status == "running":
+        job.cancel_requested = True
+        job.message = "cancelling..."
 
 
 def _pid_alive(pid: int | None) -> bool:
@@ -221,7 +299,9 @@ def recover_interrupted(project, stale_after_s: float = STALE_AFTER_S) -> list[i
     now = datetime.now(timezone.utc)
     requeued = []
     with project.session(serialized=False) as s:
-        running = select(Job).where(Job.status == "running").order_by(Job.id).with_for_update(skip_locked=True)
+        parents = select(Job.parent_id).where(Job.parent_id.is_not(None))  # judged by their children instead
+        running = (select(Job).where(Job.status == "running", Job.id.not_in(parents)).order_by(Job.id)
+                   .with_for_update(skip_locked=True))
         for job in s.scalars(running):
             beat = job.heartbeat_at
             if beat is not None and beat.tzinfo is None:

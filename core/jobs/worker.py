@@ -173,13 +173,15 @@ def serve(project_root: str, max_jobs: int | None = None, until_idle: bool = Fal
             if polls % 10 == 0:
                 queue.recover_interrupted(project, stale_after_s)
             polls += 1
+            t0 = time.perf_counter()
             job_id = queue.claim_next(project)
+            claim_ms = 1000 * (time.perf_counter() - t0)
             if job_id is None:
                 if until_idle:
                     break
                 time.sleep(poll_s)
                 continue
-            emit({"event": "claimed", "job": job_id})
+            emit({"event": "claimed", "job": job_id, "claim_ms": round(claim_ms, 2)})
             try:
                 run_claimed(project, job_id)
             except WorkerInterrupted:

@@ -130,3 +130,53 @@ def test_two_worker_processes_never_run_the_same_job(new_project, tmp_path):
         assert per_image == {i: 1 for i in image_ids}
     finally:
         project.close()
+
+
+def test_a_chunked_inference_is_shared_by_two_workers_and_ends_with_its_last_chunk(new_project, tmp_path):
+    from core.io.importer import import_paths
+    from core.jobs.infer_job import submit_in_chunks
+    from core.models.revisions import create_training_free_revision
+
+    _tiles(tmp_path / "tiles", 10)
+    project = new_project(tmp_path / "shared")
+    try:
+        import_paths(project, [str(tmp_path / "tiles")], "lot")
+        rev = create_training_free_revision(project, "gabor")
+        payload = {"model_revision_id": rev, "batch_id": None, "image_ids": None}
+        workers = [_start_worker(project.root) for _ in range(2)]
+        try:
+            parent = submit_in_chunks(project, payload, chunk_images=3)
+            deadline = time.monotonic() + 300
+            while queue.get(project, parent).status in queue.ACTIVE and time.monotonic() < deadline:
+                assert all(w.poll() is None for w in workers), [w.stderr.read() for w in workers]
+                time.sleep(0.3)
+        finally:
+            for w in workers:
+                if w.poll() is None:
+                    os.killpg(w.pid, signal.SIGTERM)
+            for w in workers:
+                w.communicate(timeout=60)
+        view = queue.get(project, parent)
+        chunks = queue.children(project, parent)
+        assert [len(c.payload["image_ids"]) for c in chunks] == [3, 3, 3, 1]
+        assert all(c.status == "done" for c in chunks)
+        assert (view.status, view.progress, view.result["scored"]) == ("done", 1.0, 10), view.message
+        with project.session(readonly=True) as s:
+            assert s.scalar(select(func.count(InferenceResult.id))) == 10
+        assert submit_in_chunks(project, payload, chunk_images=3) is None  # nothing left to score
+    finally:
+        project.close()
+
+
+def test_cancelling_a_chunked_job_cancels_its_chunks(new_project):
+    with new_project() as p:
+        parent = queue.submit_chunks(p, "infer", {"model_revision_id": 1}, [{"image_ids": [k]} for k in range(3)],
+                                     "3 chunks")
+        assert queue.claim_next(p) == queue.children(p, parent)[0].id  # one chunk already running
+        assert queue.recover_interrupted(p) == []  # the parent has no process of its own to judge
+        view = queue.request_cancel(p, parent)
+        kids = queue.children(p, parent)
+        assert [k.status for k in kids] == ["running", "cancelled", "cancelled"] and kids[0].cancel_requested
+        assert view.status == "running"
+        assert queue.finish(p, kids[0].id, "cancelled", "cancelled by the user", owner=queue.Owner.this_process())
+        assert queue.get(p, parent).status == "cancelled"
