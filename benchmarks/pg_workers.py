@@ -63,9 +63,9 @@ def run_workers(root: Path, n_workers: int) -> tuple[float, list[float]]:
 
 
 def one_run(server: str, tiles: Path, work: Path, n_workers: int, chunk: int, variant: str) -> dict:
+    import pg_server
     from sqlalchemy import func, select
 
-    import pg_server
     from core.io.importer import import_paths
     from core.jobs import queue
     from core.jobs.infer_job import submit_in_chunks

@@ -139,3 +139,21 @@ def test_a_destination_holding_data_is_refused_and_left_alone(postgres_url, tmp_
         assert list(s.scalars(select(Batch.name))) == ["theirs"]
     with pytest.raises(ProjectError, match="same database"):
         copy_project(tmp_path / "laptop", tmp_path / "laptop")
+
+
+def test_info_check_and_backup_of_a_server_project(postgres_url, tmp_path):
+    with Project.create(tmp_path / "team", database=postgres_url, blobs=tmp_path / "share") as team:
+        _populate(team, tmp_path / "images")
+        before = _contents(team)
+    info = _contrario("info", str(tmp_path / "team"), "--json")
+    assert info.returncode == 0, info.stderr
+    assert json.loads(info.stdout)["database"].startswith("postgresql://") and "5" in info.stdout
+    check = _contrario("check", str(tmp_path / "team"), "--json")
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert json.loads(check.stdout)["counts"]["images"] == 5
+    backup = _contrario("backup", str(tmp_path / "team"), str(tmp_path / "backup"), "--json")
+    assert backup.returncode == 0, backup.stderr
+    assert json.loads(backup.stdout)["integrity_ok"] is True
+    with Project.open(tmp_path / "backup") as copy:
+        assert copy.dialect == "sqlite" and _contents(copy) == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".backup")] == []  # no temporary left
