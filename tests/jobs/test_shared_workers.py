@@ -180,3 +180,43 @@ def test_cancelling_a_chunked_job_cancels_its_chunks(new_project):
         assert view.status == "running"
         assert queue.finish(p, kids[0].id, "cancelled", "cancelled by the user", owner=queue.Owner.this_process())
         assert queue.get(p, parent).status == "cancelled"
+
+
+CLAIMER = """
+import sys, time
+from core.jobs import queue
+from core.store.project import Project
+p = Project.open(sys.argv[1])
+print(queue.claim_next(p), flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_chunk_of_a_killed_worker_is_taken_over_by_another(new_project, tmp_path):
+    from core.io.importer import import_paths
+    from core.jobs.infer_job import submit_in_chunks
+    from core.models.revisions import create_training_free_revision
+
+    _tiles(tmp_path / "tiles", 4)
+    project = new_project(tmp_path / "shared")
+    try:
+        import_paths(project, [str(tmp_path / "tiles")], "lot")
+        rev = create_training_free_revision(project, "gabor")
+        parent = submit_in_chunks(project, {"model_revision_id": rev, "batch_id": None, "image_ids": None}, 2)
+        env = dict(os.environ, PYTHONPATH=str(REPO))
+        doomed = subprocess.Popen([sys.executable, "-c", CLAIMER, str(project.root)], stdout=subprocess.PIPE,
+                                  text=True, env=env, cwd=REPO)
+        taken = int(doomed.stdout.readline())
+        assert queue.get(project, taken).pid == doomed.pid
+        doomed.kill()  # kill -9 with the chunk in hand
+        doomed.wait()
+        out = subprocess.run([sys.executable, "-P", "-m", "core", "worker", str(project.root), "--until-idle"],
+                             capture_output=True, text=True, env=env, cwd=REPO, timeout=300)
+        assert out.returncode == 0, out.stderr
+        done = [json.loads(line)["job"] for line in out.stdout.splitlines() if '"done"' in line]
+        assert taken in done and len(done) == 2
+        assert queue.get(project, parent).status == "done"
+        with project.session(readonly=True) as s:
+            assert s.scalar(select(func.count(InferenceResult.id))) == 4
+    finally:
+        project.close()
