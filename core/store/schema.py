@@ -1,4 +1,4 @@
-"""SQLAlchemy tables of a Contrario project (project.sqlite).
+"""SQLAlchemy tables of a Contrario project (in project.sqlite, or in its PostgreSQL database).
 
 Every change to these classes ships with an Alembic migration in core/store/migrations/versions/.
 Large payloads (masks, anomaly maps, weights) live in the blob store; tables hold their sha256 keys.
