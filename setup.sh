@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up Contrario on a fresh Debian/Ubuntu x86-64 machine: the system libraries Qt needs (offscreen and
-# in an X11 window), Xvfb and xdotool (the real-window test), a virtual environment in .venv with the
-# pinned dependencies, and Contrario itself (editable).
+# in an X11 window), Xvfb and xdotool (the real-window test), the PostgreSQL server binaries (the tests start
+# a throwaway server), a virtual environment in .venv with the pinned dependencies, and Contrario itself (editable).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -16,8 +16,12 @@ missing=()
 for deb in $QT_DEBS; do
     dpkg -s "$deb" >/dev/null 2>&1 || missing+=("$deb")
 done
+# initdb/pg_ctl for tests/pg_server.py; PATH or Debian's /usr/lib/postgresql/N/bin is enough.
+if ! command -v initdb >/dev/null 2>&1 && ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
+    missing+=("postgresql")
+fi
 if [ ${#missing[@]} -gt 0 ]; then
-    echo "Installing system libraries for Qt: ${missing[*]}"
+    echo "Installing system packages: ${missing[*]}"
     SUDO=""
     [ "$(id -u)" -ne 0 ] && SUDO="sudo"
     $SUDO apt-get update -qq

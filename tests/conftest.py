@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -21,3 +22,51 @@ def mtd_root(tmp_path_factory) -> Path:
 
     return write_demo_category(tmp_path_factory.mktemp("mtd_like") / "magnetic_tile", seed=3,
                                defect_class="blowhole")
+
+
+# ---- PostgreSQL: a real server for the tests that run on both dialects ------------------------------------
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # for `pg_server`
+import pg_server  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """URL of a PostgreSQL server's admin database ($CONTRARIO_TEST_POSTGRES or a throwaway server)."""
+    reason = pg_server.unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    with pg_server.server() as url:
+        yield url
+
+
+@pytest.fixture
+def postgres_url(postgres_server):
+    """A new empty PostgreSQL database for one test; dropped afterwards."""
+    url = pg_server.create_database(postgres_server)
+    yield url
+    pg_server.drop_database(url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def dialect(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def new_project(dialect, request, tmp_path):
+    """`new_project(folder, **kw)`: Project.create on the test's dialect (a new database each on PostgreSQL)."""
+    from core.store.project import Project
+
+    made = []
+
+    def make(folder=None, **kw):
+        if dialect == "postgresql":
+            server = request.getfixturevalue("postgres_server")
+            url = pg_server.create_database(server)
+            made.append(url)
+            kw.setdefault("database", url)
+        return Project.create(folder or tmp_path / f"project{len(made)}", **kw)
+
+    yield make
+    for url in made:
+        pg_server.drop_database(url)

@@ -1,4 +1,5 @@
-"""`contrario train`, `contrario infer` and `contrario jobs`: queue work and watch it run in a worker process."""
+"""`contrario train`, `contrario infer`, `contrario jobs` and `contrario worker`: queue work, watch it run in a
+worker process, serve the queue."""
 
 from __future__ import annotations
 
@@ -34,6 +35,8 @@ def register(sub) -> None:
     p.add_argument("--batch", help="batch name (default: every batch)")
     p.add_argument("--images", type=int, nargs="+", metavar="ID", help="only these image ids")
     p.add_argument("--revision", type=int, metavar="R", help="model revision (default: the active one)")
+    p.add_argument("--chunk-images", type=int, metavar="N",
+                   help="queue the work as chunks of N images for `contrario worker`s to share, and return")
     _common(p)
     p.set_defaults(func=cmd_infer)
 
@@ -43,6 +46,17 @@ def register(sub) -> None:
     p.add_argument("--run", action="store_true", help="run every queued job now, one after the other")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_jobs)
+
+    p = sub.add_parser("worker", help="serve the project's queued jobs (on any machine that sees its database "
+                       "and blob folder)",
+                       description="Takes queued jobs one at a time until stopped (Ctrl-C or SIGTERM requeue the "
+                       "job in hand). Prints one JSON line per event on stdout.")
+    p.add_argument("project")
+    p.add_argument("--max-jobs", type=int, metavar="N", help="stop after N jobs")
+    p.add_argument("--until-idle", action="store_true", help="stop when the queue is empty")
+    p.add_argument("--poll", type=float, default=1.0, metavar="S", help="seconds between looks at an empty queue")
+    p.add_argument("--threads", type=int, help="torch threads (default: torch's own choice)")
+    p.set_defaults(func=cmd_worker)
 
 
 def _common(p) -> None:
@@ -89,9 +103,28 @@ def cmd_infer(args) -> int:
     project = _open(args.project)
     try:
         payload = infer_payload(project, batch=args.batch, image_ids=args.images, revision=args.revision)
+        if args.chunk_images:
+            return _submit_chunks(project, payload, args)
         return _submit_and_watch(project, "infer", payload, args)
     finally:
         project.close()
+
+
+def _submit_chunks(project, payload: dict, args) -> int:
+    from core.errors import ContrarioError
+    from core.jobs import queue
+    from core.jobs.infer_job import submit_in_chunks
+
+    if args.chunk_images < 1:
+        raise ContrarioError(f"--chunk-images must be at least 1 (got {args.chunk_images})")
+    parent = submit_in_chunks(project, payload, args.chunk_images)
+    if parent is None:
+        print(json.dumps({"job": None, "status": "done"}) if args.json else "every image was already scored")
+        return 0
+    view = queue.get(project, parent)
+    print(json.dumps({"job": parent, "status": view.status, "chunks": view.payload["chunks"]}) if args.json
+          else f"job {parent} queued as {view.message} (run `contrario worker` to serve them)")
+    return 0
 
 
 def _submit_and_watch(project, kind: str, payload: dict, args) -> int:
@@ -181,3 +214,18 @@ def run_queued(project, quiet: bool = False) -> int:
         print(f"job {view.id} {view.kind} {view.status}: {view.message}", file=sys.stderr)
         ran += 1
     return ran
+
+
+def cmd_worker(args) -> int:
+    import os
+
+    from core.jobs import worker
+    from core.store.location import resolve
+
+    resolve(args.project)  # a bad path fails here in one line, before torch loads
+    if args.threads:
+        os.environ["CONTRARIO_THREADS"] = str(args.threads)
+    worker.install_signal_handlers()
+    worker.set_threads()
+    worker.serve(args.project, max_jobs=args.max_jobs, until_idle=args.until_idle, poll_s=args.poll)
+    return 0

@@ -1,4 +1,5 @@
-"""`contrario backup` and `contrario check`: keep a project safe to use and find what is wrong with one."""
+"""`contrario backup`, `contrario check` and `contrario migrate-db`: keep a project safe, find what is wrong with
+one, move it to another database."""
 
 from __future__ import annotations
 
@@ -23,6 +24,17 @@ def register(sub) -> None:
     p.add_argument("--no-files", action="store_true", help="do not re-hash the image files")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("migrate-db", help="copy a project into another database (SQLite to PostgreSQL, or back)",
+                       description="DEST is a new folder (an SQLite project, or with --database a PostgreSQL one) "
+                       "or a project just made by `contrario init DEST --database URL`. Row counts of every table "
+                       "and the hash of every blob are checked; SRC is left as it was.")
+    p.add_argument("src", help="project folder to copy")
+    p.add_argument("dest", help="destination project folder")
+    p.add_argument("--database", metavar="URL", help="new destination: this empty PostgreSQL database")
+    p.add_argument("--blobs", metavar="DIR", help="new destination with --database: its blob folder")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(func=cmd_migrate_db)
 
 
 def cmd_backup(args) -> int:
@@ -68,3 +80,20 @@ def cmd_check(args) -> int:
     elif not args.repair and any(p.kind in REPAIRABLE and not p.repaired for p in report.problems):
         print(f"{left} problems; `contrario check {args.project} --repair` fixes those that are safe to fix")
     return 0 if report.ok else 1
+
+
+def cmd_migrate_db(args) -> int:
+    from core.store.transfer import copy_project
+
+    bar = _Bar(sys.stderr.isatty())
+    try:
+        report = copy_project(args.src, args.dest, database=args.database, blobs=args.blobs, progress=bar)
+    finally:
+        bar.close()
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=1))
+        return 0
+    print(f"copied {report.source} to {report.dest} (project {report.dest_root}): "
+          f"{sum(report.rows.values())} rows in {len(report.rows)} tables, {report.blobs} blobs "
+          f"({report.blob_bytes / 1e6:.1f} MB), counts and hashes checked, {report.seconds:.1f} s")
+    return 0

@@ -14,6 +14,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("init", help="create a new project folder")
     p.add_argument("project", help="project folder (created if needed)")
     p.add_argument("--name", help="project name (default: the folder name)")
+    p.add_argument("--database", metavar="URL",
+                   help="keep the tables in this empty PostgreSQL database (postgresql://USER@HOST/DB) "
+                        "instead of project.sqlite; PROJECT gets a project file naming it")
+    p.add_argument("--blobs", metavar="DIR", help="with --database: the blob folder (a share every machine sees; "
+                   "default PROJECT/blobs)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=cmd_init)
 
@@ -44,13 +49,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 def cmd_init(args: argparse.Namespace) -> int:
     from core.store.project import Project
 
-    project = Project.create(args.project, name=args.name)
+    project = Project.create(args.project, name=args.name, database=args.database, blobs=args.blobs)
     try:
         if args.json:
-            print(json.dumps({"root": str(project.root), "name": project.name,
-                              "schema": project.schema_revision()}))
+            print(json.dumps({"root": str(project.root), "name": project.name, "database": project.location.describe(),
+                              "blobs": str(project.blobs.root), "schema": project.schema_revision()}))
         else:
-            print(f"created project {project.name!r} in {project.root}")
+            print(f"created project {project.name!r} in {project.root}"
+                  + ("" if project.location.embedded else f" (database {project.location}, blobs {project.blobs.root})"))
     finally:
         project.close()
     return 0
@@ -170,6 +176,8 @@ def project_summary(project) -> dict:
         return {
             "root": str(project.root),
             "name": project.name,
+            "database": project.location.describe(),
+            "blobs": str(project.blobs.root),
             "schema": project.schema_revision(),
             "batches": batches,
             "images": {"ok": sum(b["images_ok"] for b in batches),
@@ -197,6 +205,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         print(json.dumps(info, indent=1))
         return 0
     print(f"project {info['name']!r} at {info['root']} (schema {info['schema']})")
+    print(f"database: {info['database']}; blobs: {info['blobs']}")
     print(f"images: {info['images']['ok']} ok, {info['images']['failed']} failed, in {len(info['batches'])} batches")
     for b in info["batches"]:
         line = f"  {b['name']}: {b['items']} items, {b['images_ok']} images ok, {b['images_failed']} failed"

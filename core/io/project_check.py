@@ -1,7 +1,7 @@
 """`contrario check`: is the project whole? Database integrity, blobs, image files, leftovers.
 
 Problems found (kind: what it means; what `--repair` does):
-- database: SQLite integrity_check errors; nothing (restore project.sqlite from a backup).
+- database: errors of the database's integrity check (SQLite integrity_check); nothing (restore from a backup).
 - bad-hash-value: a column that names a blob or an image hash holds something else; nothing.
 - missing-blob: a blob the database names is not in the store; an image copy is copied again from its
   original file when that file is unchanged.
@@ -14,7 +14,6 @@ Problems found (kind: what it means; what `--repair` does):
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,10 +24,8 @@ from core.domain.images import image_source
 from core.errors import ContrarioError, ImageError, ProjectError
 from core.io.checked_files import verify_file
 from core.progress import ProgressCallback, no_progress
-from core.store.backup import stored_blobs
-from core.store.blobs import is_sha256
-from core.store.integrity import run_check
-from core.store.project import DB_NAME, Project, is_project
+from core.store.blobs import is_sha256, stored_blobs
+from core.store.project import Project, check_database_at
 from core.store.schema import Annotation, Image, InferenceResult, ModelRevision
 
 STALE_S = 3600.0
@@ -109,22 +106,16 @@ def _recopy(project: Project, sha: str, where: list[str]) -> bool:
 def check_project(folder: str | Path, repair: bool = False, files: bool = True,
                   progress: ProgressCallback = no_progress) -> CheckReport:
     """Look for every problem listed in the module doc; with `repair`, fix those that are safe to fix."""
-    root = Path(folder).expanduser().resolve()
-    if not is_project(root):
-        raise ProjectError(f"{root}: not a Contrario project (no {DB_NAME})")
     progress(0.0, "database integrity")
-    conn = sqlite3.connect(root / DB_NAME, timeout=30)
-    try:
-        integrity = run_check(conn, "integrity_check", None)
-    finally:
-        conn.close()
+    location, integrity = check_database_at(folder)
+    root, database = location.root, location.describe()
     report = CheckReport(root, not integrity.damaged)
     for err in integrity.errors:
-        report.problems.append(Problem("database", str(root / DB_NAME), f"{err}; restore project.sqlite from a backup"))
+        report.problems.append(Problem("database", database, f"{err}; restore the database from a backup"))
     try:
         project = Project.open(root, check_s=0)  # the full check above replaces the quick one
     except ProjectError as exc:
-        report.problems.append(Problem("database", str(root / DB_NAME), f"cannot open the project: {exc}"))
+        report.problems.append(Problem("database", database, f"cannot open the project: {exc}"))
         return report
     try:
         _check(project, report, integrity, repair, files, progress)
@@ -139,7 +130,7 @@ def _check(project: Project, report: CheckReport, integrity, repair: bool, files
     try:
         refs = _references(project, report)
     except ContrarioError as exc:  # the damage hides what the tables name: the blob checks cannot be trusted
-        report.problems.append(Problem("database", str(project.db_path), f"cannot read the tables: {exc}"))
+        report.problems.append(Problem("database", project.location.describe(), f"cannot read the tables: {exc}"))
         refs = None
 
     progress(0.2, "blobs")

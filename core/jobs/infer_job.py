@@ -26,6 +26,22 @@ def images_to_score(session, revision_id: int, batch_id=None, image_ids=None) ->
     return readable_images(session, batch_id, image_ids or None, not_scored_by=revision_id)
 
 
+def submit_in_chunks(project, payload: dict, chunk_images: int) -> int | None:
+    """Queue the inference of `payload` as chunks of `chunk_images` images that several workers take at once;
+    returns the parent job (None when every image is already scored)."""
+    from core.jobs import queue
+
+    if chunk_images < 1:
+        raise ValueError("chunk_images must be at least 1")
+    with project.session(readonly=True) as s:
+        todo = images_to_score(s, payload["model_revision_id"], payload.get("batch_id"), payload.get("image_ids"))
+    ids = [ref.id for ref in todo]
+    if not ids:
+        return None
+    chunks = [{"image_ids": ids[k:k + chunk_images]} for k in range(0, len(ids), chunk_images)]
+    return queue.submit_chunks(project, "infer", payload, chunks, f"{len(ids)} images in {len(chunks)} chunks")
+
+
 def map_to_blob(amap: np.ndarray) -> np.ndarray:
     """The anomaly score in [0, 1] quantised to uint8 (the GUI shows it through a lookup table)."""
     return np.clip(np.rint(amap * 255.0), 0, 255).astype(np.uint8)
@@ -79,7 +95,7 @@ def run_infer(project, payload: dict, progress, cancel, job_id: int | None = Non
         outputs = scorer.score(decoded, cancel) if decoded else []
         rows = [result_rows(project, image_id, revision_id, out, im.pixels.shape[:2])
                 for image_id, out, im in zip(ids, outputs, decoded)]
-        with project.session() as s:  # BEGIN IMMEDIATE: no other writer between this check and the insert
+        with project.session() as s:  # a serialized write: no other writer between this check and the insert
             already = set(s.scalars(select(InferenceResult.image_id).where(
                 InferenceResult.model_revision_id == revision_id,
                 InferenceResult.image_id.in_([r.image_id for r in rows]))))

@@ -104,14 +104,15 @@ class WorkerProcess:
                 self.on_event(self.job_id, event)
         code = self.proc.wait()
         self._err_thread.join(timeout=2)
+        owner = queue.Owner.this_process(self.proc.pid)  # only the job as the child left it is changed
         if code != 0 and self.stopped:
-            queue.requeue(self.project, self.job_id)
+            queue.requeue(self.project, self.job_id, owner=owner)
         elif code != 0:
             reason = _describe_exit(code)
             if self.stderr_tail:
                 reason += ": " + self.stderr_tail[-1][:300]
             # Only a job the worker left running is marked: a handled failure was already recorded.
-            queue.finish(self.project, self.job_id, "failed", reason)
+            queue.finish(self.project, self.job_id, "failed", reason, owner=owner)
         return code
 
     def stop(self, grace_s: float = 5.0) -> None:

@@ -1,8 +1,10 @@
-"""The worker process: runs one job from the jobs table, then exits.
+"""The worker process: runs jobs from the jobs table.
 
-Started as `python -m core.jobs.worker PROJECT JOB_ID` (or the frozen app's `_worker` command). Torch is
-imported here, never in the GUI process. Progress goes to the jobs table (throttled) and, as JSON lines, to
-stdout for the process that started the worker. Cancellation is read from the table.
+Started as `python -m core.jobs.worker PROJECT JOB_ID` (or the frozen app's `_worker` command) it runs that one
+job and exits; `contrario worker PROJECT` (`serve`) takes queued jobs one after the other, on any machine that
+sees the project's database and blob folder. Torch is imported here, never in the GUI process. Progress goes to
+the jobs table (throttled, with the heartbeat) and, as JSON lines, to stdout for the process that started the
+worker. Cancellation is read from the table.
 """
 
 from __future__ import annotations
@@ -50,8 +52,10 @@ class TableCancelToken(CancelToken):
 class Reporter:
     """Progress callback: prints every call as a JSON line, writes the table at most every `every_s`."""
 
-    def __init__(self, project, job_id: int, cancel: TableCancelToken, every_s: float = 0.3) -> None:
+    def __init__(self, project, job_id: int, cancel: TableCancelToken, every_s: float = 0.3,
+                 owner: queue.Owner | None = None) -> None:
         self.project, self.job_id, self.cancel, self.every_s = project, job_id, cancel, every_s
+        self.owner = owner
         self._last = 0.0
         self._lock = threading.Lock()
         self.fraction, self.message = 0.0, "starting"
@@ -66,7 +70,7 @@ class Reporter:
 
     def flush(self) -> None:
         with self._lock:
-            if queue.report(self.project, self.job_id, self.fraction, self.message):
+            if queue.report(self.project, self.job_id, self.fraction, self.message, self.owner):
                 self.cancel.cancel()
 
 
@@ -110,38 +114,98 @@ def run_job(project_root: str, job_id: int) -> int:
         if not queue.claim(project, job_id, os.getpid()):
             emit({"event": "not-claimed", "job": job_id})
             return 0
-        job = queue.get(project, job_id)
-        cancel = TableCancelToken(project, job_id)
-        reporter = Reporter(project, job_id, cancel)
-        stop = threading.Event()
-        beat = threading.Thread(target=_heartbeat, args=(reporter, stop), daemon=True)
-        beat.start()
-        try:
-            result = handler_for(job.kind)(project, job.payload, reporter, cancel, job_id=job_id)
-        except JobCancelled:
-            queue.finish(project, job_id, "cancelled", "cancelled by the user")
-            emit({"event": "cancelled"})
-            return 0
-        except WorkerInterrupted:
-            queue.requeue(project, job_id)
-            emit({"event": "interrupted"})
-            return 0
-        except ContrarioError as exc:
-            queue.finish(project, job_id, "failed", str(exc))
-            emit({"event": "failed", "message": str(exc)})
-            return 1
-        except Exception as exc:
-            queue.finish(project, job_id, "failed", f"{type(exc).__name__}: {exc}")
-            emit({"event": "failed", "message": str(exc), "traceback": traceback.format_exc()})
-            return 1
-        finally:
-            stop.set()
-        summary = result.get("summary", "done") if isinstance(result, dict) else "done"
-        queue.finish(project, job_id, "done", summary, result)
-        emit({"event": "done", "result": result})
-        return 0
+        return run_claimed(project, job_id)
     finally:
         project.close()
+
+
+def run_claimed(project, job_id: int) -> int:
+    """Run a job this process has claimed, and record how it ended; 0 unless it failed."""
+    owner = queue.Owner.this_process()
+    job = queue.get(project, job_id)
+    cancel = TableCancelToken(project, job_id)
+    reporter = Reporter(project, job_id, cancel, owner=owner)
+    stop = threading.Event()
+    beat = threading.Thread(target=_heartbeat, args=(reporter, stop), daemon=True)
+    beat.start()
+    try:
+        result = handler_for(job.kind)(project, job.payload, reporter, cancel, job_id=job_id)
+    except JobCancelled:
+        if queue.finish(project, job_id, "cancelled", "cancelled by the user", owner=owner):
+            emit({"event": "cancelled"})
+        else:  # taken back by recovery while this process looked gone: its new owner carries on
+            emit({"event": "lost", "job": job_id})
+        return 0
+    except WorkerInterrupted:
+        queue.requeue(project, job_id, owner=owner)
+        emit({"event": "interrupted"})
+        raise
+    except ContrarioError as exc:
+        queue.finish(project, job_id, "failed", str(exc), owner=owner)
+        emit({"event": "failed", "message": str(exc)})
+        return 1
+    except Exception as exc:
+        queue.finish(project, job_id, "failed", f"{type(exc).__name__}: {exc}", owner=owner)
+        emit({"event": "failed", "message": str(exc), "traceback": traceback.format_exc()})
+        return 1
+    finally:
+        stop.set()
+    summary = result.get("summary", "done") if isinstance(result, dict) else "done"
+    queue.finish(project, job_id, "done", summary, result, owner=owner)
+    emit({"event": "done", "job": job_id, "result": result})
+    return 0
+
+
+def serve(project_root: str, max_jobs: int | None = None, until_idle: bool = False, poll_s: float = 1.0,
+          stale_after_s: float = queue.STALE_AFTER_S) -> int:
+    """Take queued jobs one at a time until `max_jobs` ran (or, with `until_idle`, the queue is empty).
+
+    Jobs whose worker is gone (here or on another host) are requeued first, and again every few polls, so a
+    crashed worker's job is taken over by a live one. Returns how many jobs this process ran.
+    """
+    from core.store.project import Project
+
+    project = Project.open(project_root)
+    ran, polls = 0, 0
+    emit({"event": "serving", "host": queue.Owner.this_process().host, "pid": os.getpid()})
+    try:
+        while max_jobs is None or ran < max_jobs:
+            if polls % 10 == 0:
+                queue.recover_interrupted(project, stale_after_s)
+            polls += 1
+            t0 = time.perf_counter()
+            job_id = queue.claim_next(project)
+            claim_ms = 1000 * (time.perf_counter() - t0)
+            if job_id is None:
+                if until_idle:
+                    break
+                time.sleep(poll_s)
+                continue
+            emit({"event": "claimed", "job": job_id, "claim_ms": round(claim_ms, 2)})
+            try:
+                run_claimed(project, job_id)
+            except WorkerInterrupted:
+                break
+            ran += 1
+    except WorkerInterrupted:
+        pass
+    finally:
+        project.close()
+    emit({"event": "stopped", "ran": ran})
+    return ran
+
+
+def set_threads() -> None:
+    threads = os.environ.get("CONTRARIO_THREADS")
+    if threads:
+        import torch
+
+        torch.set_num_threads(int(threads))
+
+
+def install_signal_handlers() -> None:
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -149,14 +213,12 @@ def main(argv: list[str] | None = None) -> int:
     if len(argv) != 2:
         print("usage: python -m core.jobs.worker PROJECT JOB_ID", file=sys.stderr)
         return 2
-    signal.signal(signal.SIGTERM, _on_signal)
-    signal.signal(signal.SIGINT, _on_signal)
-    threads = os.environ.get("CONTRARIO_THREADS")
-    if threads:
-        import torch
-
-        torch.set_num_threads(int(threads))
-    return run_job(argv[0], int(argv[1]))
+    install_signal_handlers()
+    set_threads()
+    try:
+        return run_job(argv[0], int(argv[1]))
+    except WorkerInterrupted:
+        return 0
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
 """`contrario backup`: a consistent copy of a project while it may be in use.
 
-The database is copied with SQLite's online backup API (a snapshot consistent at one instant, even while the
-GUI or a worker writes), then the blob store. Blobs are immutable and written before the rows that name them
+An embedded database is copied with SQLite's online backup API (a snapshot consistent at one instant, even
+while the GUI or a worker writes), then the blob store. A project on a database server is copied into an
+embedded project (core.store.transfer: one snapshot, row counts and blob hashes checked), which opens as usual
+and can be copied back with `contrario migrate-db`. Blobs are immutable and written before the rows that name them
 commit, so every blob the snapshot names is already on disk when the blobs are copied. The copy is built in
 a temporary folder beside DEST and renamed into place at the end: DEST holds a whole backup or nothing.
 The thumbnail cache is not copied (it is rebuilt on demand).
@@ -18,9 +20,10 @@ from pathlib import Path
 
 from core.errors import ProjectError
 from core.progress import ProgressCallback, no_progress
-from core.store.blobs import is_sha256
-from core.store.integrity import IntegrityResult, run_check
-from core.store.project import BLOBS_DIR, DB_NAME, is_project
+from core.store.blobs import stored_blobs
+from core.store.dialects import check_sqlite_file
+from core.store.integrity import IntegrityResult
+from core.store.location import BLOBS_DIR, DB_NAME, resolve
 
 _PAGES_PER_STEP = 4096
 
@@ -39,28 +42,15 @@ class BackupReport:
                 "integrity_errors": self.integrity.errors}
 
 
-def stored_blobs(blob_root: Path):
-    """(sha, path) of every file stored under a shard folder with a well-formed name."""
-    if not blob_root.is_dir():
-        return
-    for shard in sorted(blob_root.iterdir()):
-        if len(shard.name) != 2 or not shard.is_dir():
-            continue
-        for f in sorted(shard.iterdir()):
-            if is_sha256(f.name) and f.name[:2] == shard.name and f.is_file():
-                yield f.name, f
-
-
 def _new_destination(dest: Path) -> None:
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise ProjectError(f"{dest}: exists and is not empty; back up into a new or empty folder")
 
 
 def backup_project(folder: str | Path, dest: str | Path, progress: ProgressCallback = no_progress) -> BackupReport:
-    root = Path(folder).expanduser().resolve()
+    location = resolve(folder)
+    root = location.root
     dest = Path(dest).expanduser().absolute()
-    if not is_project(root):
-        raise ProjectError(f"{root}: not a Contrario project (no {DB_NAME})")
     if dest == root or root in dest.parents:
         raise ProjectError(f"{dest}: a backup cannot go inside the project it copies")
     _new_destination(dest)
@@ -69,6 +59,8 @@ def backup_project(folder: str | Path, dest: str | Path, progress: ProgressCallb
         tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.part-", dir=dest.parent))
     except OSError as exc:
         raise ProjectError(f"{dest}: cannot write there ({exc.strerror or exc})") from None
+    if not location.embedded:
+        return _backup_server_project(root, dest, tmp, progress)
     try:
         progress(0.0, "copying the database")
         _backup_database(root / DB_NAME, tmp / DB_NAME, progress)
@@ -83,11 +75,7 @@ def backup_project(folder: str | Path, dest: str | Path, progress: ProgressCallb
             if n % 64 == 0:
                 progress(0.5 + 0.45 * n / max(1, len(blobs)), f"copying blobs {n}/{len(blobs)}")
         progress(0.96, "checking the copy")
-        conn = sqlite3.connect(tmp / DB_NAME)
-        try:
-            integrity = run_check(conn, "integrity_check", None)
-        finally:
-            conn.close()
+        integrity = check_sqlite_file(tmp / DB_NAME)
         db_bytes = (tmp / DB_NAME).stat().st_size
         if dest.exists():
             dest.rmdir()
@@ -97,6 +85,22 @@ def backup_project(folder: str | Path, dest: str | Path, progress: ProgressCallb
         raise
     progress(1.0, "backup done")
     return BackupReport(dest, db_bytes, len(blobs), blob_bytes, integrity)
+
+
+def _backup_server_project(root: Path, dest: Path, tmp: Path, progress: ProgressCallback) -> BackupReport:
+    from core.store.transfer import copy_project
+
+    try:
+        report = copy_project(root, tmp / "copy", progress=progress)
+        integrity = check_sqlite_file(tmp / "copy" / DB_NAME)
+        db_bytes = (tmp / "copy" / DB_NAME).stat().st_size
+        if dest.exists():
+            dest.rmdir()
+        os.replace(tmp / "copy", dest)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    progress(1.0, "backup done")
+    return BackupReport(dest, db_bytes, report.blobs, report.blob_bytes, integrity)
 
 
 def _backup_database(source: Path, target: Path, progress: ProgressCallback) -> None:

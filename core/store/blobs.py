@@ -191,3 +191,15 @@ def decode_array(data: bytes) -> np.ndarray:
     if data.startswith(_NPY_MAGIC):
         return np.load(io.BytesIO(data), allow_pickle=False)
     raise ValueError("blob is neither a PNG nor a .npy array")
+
+
+def stored_blobs(blob_root: Path):
+    """(sha, path) of every file stored under a shard folder with a well-formed name."""
+    if not blob_root.is_dir():
+        return
+    for shard in sorted(blob_root.iterdir()):
+        if len(shard.name) != 2 or not shard.is_dir():
+            continue
+        for f in sorted(shard.iterdir()):
+            if is_sha256(f.name) and f.name[:2] == shard.name and f.is_file():
+                yield f.name, f

@@ -1,4 +1,5 @@
-"""Schema migrations of project.sqlite, run programmatically from the scripts packaged in core/store/migrations."""
+"""Schema migrations of a project database (SQLite or PostgreSQL), run programmatically from the scripts packaged in
+core/store/migrations."""
 
 from __future__ import annotations
 

@@ -1,119 +1,115 @@
-"""A Contrario project: a folder holding `project.sqlite` (SQLite, WAL mode) and a `blobs/` store.
+"""A Contrario project: a folder holding its database and blob store (see core.store.location for where).
 
-Several processes (GUI, CLI, workers) may use one project at once. Every write transaction starts with
-`BEGIN IMMEDIATE`, so it takes the write lock up front and waits (busy timeout) instead of failing half-way
-on "database is locked"; read-only sessions use a plain deferred `BEGIN` and never block writers (WAL).
-Keep sessions short: one per user action.
+Several processes (GUI, CLI, workers, on one or many machines for a server database) may use one project at
+once. Every write session is serialized with the other writers and every read session sees one snapshot and
+never blocks a writer (core.store.dialects says how on SQLite and on PostgreSQL). Keep sessions short: one
+per user action.
 """
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
-from sqlalchemy import create_engine, event, inspect, select
+from sqlalchemy import inspect, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from core import __version__
 from core.errors import ProjectError
-from core.store import migrate
+from core.store import dialects, migrate
 from core.store.blobs import BlobStore
-from core.store.integrity import QUICK_CHECK_S, DamagedProjectError, IntegrityResult, damaged_message, run_check
+from core.store.integrity import QUICK_CHECK_S, DamagedProjectError, IntegrityResult, damaged_message
+from core.store.location import (
+    BLOBS_DIR,
+    DB_NAME,
+    PROJECT_FILE,
+    Location,
+    is_project,
+    new_location,
+    resolve,
+    write_project_file,
+)
 from core.store.schema import ProjectSetting
 
-DB_NAME = "project.sqlite"
-BLOBS_DIR = "blobs"
+__all__ = ["BLOBS_DIR", "BUSY_TIMEOUT_S", "DB_NAME", "PROJECT_FILE", "Project", "is_project"]
+
 BUSY_TIMEOUT_S = 30.0
-_BEGIN_OPTION = "contrario_begin"
 
 
-def is_project(folder: str | Path) -> bool:
-    return (Path(folder) / DB_NAME).is_file()
+def _connect_error(location: Location, engine: Engine, exc: BaseException) -> ProjectError:
+    engine.dispose()
+    return dialects.db_error(location, exc)
 
 
-def _make_engine(db_path: Path, busy_timeout_s: float) -> Engine:
-    engine = create_engine(
-        f"sqlite:///{db_path}",
-        connect_args={"timeout": busy_timeout_s, "isolation_level": None, "check_same_thread": False},
-    )
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn, _record) -> None:
-        cur = dbapi_conn.cursor()
-        try:
-            cur.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
-            cur.execute("PRAGMA foreign_keys = ON")
-            mode = cur.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            if str(mode).lower() != "wal":
-                raise ProjectError(f"{db_path}: cannot switch the database to WAL mode (got {mode})")
-            cur.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: never corrupt, at most the last commit lost on power loss
-        finally:
-            cur.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn) -> None:
-        conn.exec_driver_sql(f"BEGIN {conn.get_execution_options().get(_BEGIN_OPTION, 'IMMEDIATE')}")
-
-    return engine
-
-
-def _db_error(db_path: Path, exc: BaseException) -> ProjectError:
-    text = str(getattr(exc, "orig", exc))
-    if "locked" in text or "busy" in text:
-        return ProjectError(f"{db_path}: the project is busy (another process held it locked for too long): {text}")
-    if "malformed" in text:
-        return DamagedProjectError(damaged_message(db_path, [text]))
-    if "not a database" in text:
-        return ProjectError(f"{db_path}: not a readable project database ({text})")
-    if "unable to open" in text or "readonly" in text or "read-only" in text:
-        return ProjectError(f"{db_path}: cannot open the project database ({text}); check permissions")
-    return ProjectError(f"{db_path}: database error ({text})")
+def check_database_at(folder: str | Path) -> tuple[Location, IntegrityResult]:
+    """The full integrity check of a project's database, made before (and without) opening the project,
+    so that damage that keeps it from opening is still reported."""
+    location = resolve(folder)
+    if location.embedded:  # a plain connection: the file may be too damaged for the engine's settings
+        return location, dialects.check_sqlite_file(location.db_path)
+    engine = dialects.make_engine(location, BUSY_TIMEOUT_S)
+    try:
+        return location, dialects.check_database(location, engine, full=True)
+    except (DBAPIError, *dialects.DRIVER_ERRORS) as exc:
+        raise dialects.db_error(location, exc) from None
+    finally:
+        engine.dispose()
 
 
 class Project:
     """An open project; create with `Project.create` or `Project.open`, release with `close()`."""
 
-    def __init__(self, root: Path, engine: Engine, integrity: IntegrityResult | None = None) -> None:
-        self.root = root
-        self.integrity = integrity  # the quick check made when the project opened (None: not checked)
-        self.db_path = root / DB_NAME
-        self.blobs = BlobStore(root / BLOBS_DIR)
+    def __init__(self, location: Location, engine: Engine, integrity: IntegrityResult | None = None) -> None:
+        self.location = location
+        self.root = location.root
+        self.integrity = integrity  # the check made when the project opened (None: not checked)
+        self.db_path = location.db_path  # the SQLite file; None on a database server
+        self.blobs = BlobStore(location.blob_root)
         self._engine = engine
-        self._read_engine = engine.execution_options(**{_BEGIN_OPTION: "DEFERRED"})
+        self._read_engine = engine.execution_options(**dialects.read_options(location))
+        self._row_lock_engine = engine.execution_options(**dialects.ROW_LOCK_OPTIONS)
         self._local = threading.local()
 
     # ---- opening -------------------------------------------------------------------------------------
     @classmethod
-    def create(cls, folder: str | Path, name: str | None = None, *, revision: str = "head",
+    def create(cls, folder: str | Path, name: str | None = None, *, database: str | None = None,
+               blobs: str | Path | None = None, revision: str = "head",
                busy_timeout_s: float = BUSY_TIMEOUT_S) -> Project:
-        """Make a new project in `folder` (created if needed); `revision` is for migration tests only."""
-        root = Path(folder).expanduser().resolve()
-        if root.exists() and not root.is_dir():
-            raise ProjectError(f"{root}: exists and is not a folder")
-        if is_project(root):
-            raise ProjectError(f"{root}: already holds a Contrario project")
+        """Make a new project in `folder` (created if needed).
+
+        Without `database` it is embedded (project.sqlite); with a `postgresql://` URL its tables go to that
+        (empty) database and `folder` gets a project file naming it and the blob folder `blobs` (default
+        FOLDER/blobs; a folder every machine sees, for a shared project). `revision` is for migration tests only.
+        """
+        location = new_location(folder, database, blobs)
+        root = location.root
+        engine = dialects.make_engine(location, busy_timeout_s)
         try:
+            if not location.embedded:
+                with engine.connect().execution_options(**dialects.read_options(location)) as conn:
+                    if migrate.current_revision(conn) is not None:
+                        raise ProjectError(f"{location}: the database already holds a Contrario project "
+                                           f"(open it through its own project folder, or use an empty database)")
             root.mkdir(parents=True, exist_ok=True)
-            (root / BLOBS_DIR).mkdir(exist_ok=True)
-        except OSError as exc:
-            raise ProjectError(f"{root}: cannot create the project folder ({exc.strerror or exc})") from None
-        engine = _make_engine(root / DB_NAME, busy_timeout_s)
-        try:
+            location.blob_root.mkdir(parents=True, exist_ok=True)
             with engine.begin() as conn:
                 migrate.upgrade(conn, revision)
+            if not location.embedded:
+                write_project_file(location)
+        except OSError as exc:
+            engine.dispose()
+            raise ProjectError(f"{exc.filename or root}: cannot create the project ({exc.strerror or exc})") from None
         except ProjectError:
             engine.dispose()
             raise
-        except DBAPIError as exc:
-            engine.dispose()
-            raise _db_error(root / DB_NAME, exc) from None
-        project = cls(root, engine)
+        except (DBAPIError, *dialects.DRIVER_ERRORS) as exc:
+            raise _connect_error(location, engine, exc) from None
+        project = cls(location, engine)
         if revision == "head":
             with project.session() as s:
                 for key, value in (("name", name or root.name), ("created_with", __version__),
@@ -129,48 +125,41 @@ class Project:
         The database gets a quick check bounded by `check_s` seconds first: a damaged one raises
         DamagedProjectError, or with `allow_damaged` (check, backup) opens for reading only.
         """
-        root = Path(folder).expanduser().resolve()
-        if not root.exists():
-            raise ProjectError(f"{root}: no such folder")
-        if not root.is_dir():
-            raise ProjectError(f"{root}: not a folder (a project is a folder holding {DB_NAME})")
-        db_path = root / DB_NAME
-        if not db_path.is_file():
-            raise ProjectError(f"{root}: not a Contrario project (no {DB_NAME})")
-        engine = _make_engine(db_path, busy_timeout_s)
+        location = resolve(folder)
+        engine = dialects.make_engine(location, busy_timeout_s)
         integrity = None
+        where = location.describe()
         try:
             if check_s is None or check_s > 0:
-                raw = engine.raw_connection()
-                try:
-                    integrity = run_check(raw.driver_connection, "quick_check", check_s)
-                finally:
-                    raw.close()
+                integrity = dialects.check_database(location, engine, time_limit_s=check_s)
                 if integrity.damaged and not allow_damaged:
-                    raise DamagedProjectError(damaged_message(db_path, integrity.errors))
-            with engine.connect().execution_options(**{_BEGIN_OPTION: "DEFERRED"}) as conn:
+                    raise DamagedProjectError(damaged_message(location.db_path, integrity.errors))
+            with engine.connect().execution_options(**dialects.read_options(location)) as conn:
                 with conn.begin():
                     current = migrate.current_revision(conn)
                     has_tables = bool(inspect(conn).get_table_names())
             if current is None:
                 raise ProjectError(
-                    f"{db_path}: not a Contrario project database"
+                    f"{where}: not a Contrario project database"
                     + (" (its tables are not Contrario's)" if has_tables else " (empty)")
                 )
             migrate.check_known(current)
             if current != migrate.head_revision():
                 if integrity is not None and integrity.damaged:
-                    raise DamagedProjectError(damaged_message(db_path, integrity.errors))
-                with engine.begin() as conn:  # BEGIN IMMEDIATE: one process upgrades, the others wait
+                    raise DamagedProjectError(damaged_message(location.db_path, integrity.errors))
+                with engine.begin() as conn:  # a write session: one process upgrades, the others wait
                     migrate.upgrade(conn, "head")
         except ProjectError:
             engine.dispose()
             raise
-        except (DBAPIError, sqlite3.Error) as exc:
+        except (DBAPIError, *dialects.DRIVER_ERRORS) as exc:
+            raise _connect_error(location, engine, exc) from None
+        try:
+            location.blob_root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
             engine.dispose()
-            raise _db_error(db_path, exc) from None
-        (root / BLOBS_DIR).mkdir(exist_ok=True)
-        return cls(root, engine, integrity)
+            raise ProjectError(f"{location.blob_root}: cannot use the blob folder ({exc.strerror or exc})") from None
+        return cls(location, engine, integrity)
 
     @property
     def damaged(self) -> bool:
@@ -178,9 +167,11 @@ class Project:
 
     # ---- sessions ------------------------------------------------------------------------------------
     @contextmanager
-    def session(self, readonly: bool = False) -> Iterator[Session]:
+    def session(self, readonly: bool = False, serialized: bool = True) -> Iterator[Session]:
         """A transaction: commits on normal exit, rolls back on exception.
 
+        A write session is serialized with the project's other writers; `serialized=False` leaves a server
+        database to row locks instead (the job queue: claims and heartbeats of many workers).
         A nested call in the same thread joins the outer session (and its transaction) instead of opening
         a second connection that would wait for the first one's lock.
         """
@@ -190,7 +181,8 @@ class Project:
             return
         if not readonly and self.damaged:
             raise DamagedProjectError(damaged_message(self.db_path, self.integrity.errors))
-        sess = Session(self._read_engine if readonly else self._engine, expire_on_commit=False)
+        engine = self._read_engine if readonly else self._engine if serialized else self._row_lock_engine
+        sess = Session(engine, expire_on_commit=False)
         self._local.session = sess
         try:
             yield sess
@@ -203,7 +195,7 @@ class Project:
             sess.rollback()
             if isinstance(exc, IntegrityError):  # a constraint the caller broke: theirs to handle
                 raise
-            raise _db_error(self.db_path, exc) from exc
+            raise dialects.db_error(self.location, exc) from exc
         except BaseException:
             sess.rollback()
             raise
@@ -214,6 +206,17 @@ class Project:
     @property
     def engine(self) -> Engine:
         return self._engine
+
+    @property
+    def dialect(self) -> str:
+        return self.location.dialect
+
+    def check_database(self, full: bool = True) -> IntegrityResult:
+        """The database's own integrity check (see core.store.dialects.check_database)."""
+        try:
+            return dialects.check_database(self.location, self._engine, full=full)
+        except (DBAPIError, *dialects.DRIVER_ERRORS) as exc:
+            raise dialects.db_error(self.location, exc) from None
 
     def schema_revision(self) -> str | None:
         with self._read_engine.connect() as conn:

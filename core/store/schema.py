@@ -1,4 +1,4 @@
-"""SQLAlchemy tables of a Contrario project (project.sqlite).
+"""SQLAlchemy tables of a Contrario project (in project.sqlite, or in its PostgreSQL database).
 
 Every change to these classes ships with an Alembic migration in core/store/migrations/versions/.
 Large payloads (masks, anomaly maps, weights) live in the blob store; tables hold their sha256 keys.
@@ -153,7 +153,10 @@ class ModelRevision(Base):
 
 
 class Job(Base):
-    """A background job; the worker process writes status and progress here."""
+    """A background job; the worker process writes status and progress here.
+
+    The process running it is (`host`, `pid`); a chunk of a larger job names it in `parent_id`.
+    """
 
     __tablename__ = "jobs"
     __table_args__ = (Index("ix_jobs_status", "status"),)
@@ -166,6 +169,9 @@ class Job(Base):
     result: Mapped[dict | None] = mapped_column(JSON)
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     pid: Mapped[int | None] = mapped_column(Integer)
+    host: Mapped[str | None] = mapped_column(String(255))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE", name="fk_jobs_parent_id_jobs"),
+                                                  index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -7,13 +7,12 @@ from sqlalchemy import select
 
 from core.errors import ContrarioError
 from core.labels.revisions import add_annotation, annotation_history, current_annotations
-from core.store.project import Project
 from core.store.schema import Annotation, Batch, DefectClass, Image, Item
 
 
 @pytest.fixture
-def project_with_images(tmp_path):
-    p = Project.create(tmp_path / "p")
+def project_with_images(new_project):
+    p = new_project()
     with p.session() as s:
         item = Item(name="i", batch=Batch(name="b"))
         imgs = [Image(item=item, view=v, original_path=f"/x/{v}.png", sha256=v * 64) for v in "ab"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 from sqlalchemy import func, select
 
-from core.store.project import Project
 from core.store.schema import (
     Annotation,
     Batch,
@@ -20,8 +19,8 @@ from core.store.schema import (
 )
 
 
-def test_full_chain_and_cascades(tmp_path):
-    with Project.create(tmp_path / "p") as p:
+def test_full_chain_and_cascades(new_project):
+    with new_project() as p:
         mask = p.blobs.put_array(np.eye(4, dtype=np.uint8))
         with p.session() as s:
             batch = Batch(name="lot 7", product_line="hides", source_folder="/data/lot7")
