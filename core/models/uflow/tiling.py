@@ -1,11 +1,11 @@
 """Native-resolution U-Flow on large images: overlapping tiles, one stitched latent field per scale.
 
 An image more than twice the model input on a side (`tiles_image`) is resized by the pixel scale
-(input_size / tile_px: a tile of `tile_px` source pixels becomes one model input) to a multiple of the
-coarsest stride. Its grid of coarse cells is cut into tile interiors of input_size / stride cells that
-partition it; each tile runs with `margin` cells of context on every side (windows are shifted inward at
-the image border, so every window of an image has one shape and they batch together) and only its
-interior is kept:
+(input_size / tile_px: `tile_px` source pixels become one model input side) to a multiple of the coarsest
+stride. Its grid of coarse cells is cut into tile interiors (TILE_INPUT_PX model-input pixels) that
+partition it; each tile runs with a margin of context on every side (MARGIN_INPUT_PX; windows are shifted
+inward at the image border, so every window of an image has one shape and they batch together) and only
+its interior is kept:
 
 1. the backbone runs on image windows; the standardised features of the interiors are stitched into one
    feature field per scale;
@@ -35,8 +35,10 @@ import torch
 from core.models.preprocess import LoadedImage, to_input_tensor
 from core.progress import NEVER_CANCELLED, CancelToken, ProgressCallback, no_progress
 
-DEFAULT_MARGIN_CELLS = 2  # context per side, in coarse cells (64 input pixels at stride 32)
-DEFAULT_TILE_BATCH = 4  # windows per backbone / flow call: the memory bound
+TILE_INPUT_PX = 512  # side of a tile's interior in model-input pixels (several model inputs: fewer windows)
+MARGIN_INPUT_PX = 192  # context per side in model-input pixels: exact for stride-16 backbones (receptive
+# field ~190 px), a mean |dz| of a few % of a standard deviation at tf_efficientnet_lite0's stride 32
+DEFAULT_TILE_BATCH = 2  # windows per backbone / flow call: the memory bound
 MAP_SIDE = 2048  # longer side of a tiled image's stored map, at most (see map_factor)
 
 
@@ -107,12 +109,20 @@ def tiles_image(config, fixed_input: int | None, shape: tuple[int, int]) -> bool
     return bool(config.tiling) and fixed_input is None and max(shape) > 2 * config.input_size
 
 
-def plan_tiles(model, shape: tuple[int, int], margin: int = DEFAULT_MARGIN_CELLS) -> TilePlan:
+def default_cells(unit: int) -> tuple[int, int]:
+    """(tile interior, margin) in coarse cells of `unit` model-input pixels."""
+    return max(1, TILE_INPUT_PX // unit), -(-MARGIN_INPUT_PX // unit)
+
+
+def plan_tiles(model, shape: tuple[int, int], tile: int | None = None, margin: int | None = None) -> TilePlan:
+    """Tiles of an image of `shape`; `tile` and `margin` in coarse cells (default: default_cells)."""
     config = model.config
     unit = model.multiple
     scale = config.input_size / pixel_scale(config)
     scaled = tuple(max(unit, int(round(side * scale / unit)) * unit) for side in shape)
-    tile = max(1, config.input_size // unit)
+    default_tile, default_margin = default_cells(unit)
+    tile = tile or default_tile
+    margin = default_margin if margin is None else margin
     factor = 1
     finest = min(model.strides)
     while max(scaled) // factor > MAP_SIDE and factor * 2 <= finest:
@@ -189,10 +199,10 @@ def latent_field(model, features: Sequence[torch.Tensor], grid: TileGrid, batch:
     return stitched(model.latents_from_features, list(features), levels, levels[::-1], grid, batch, cancel, report)
 
 
-def field_grid(model, feature_fields: Sequence[torch.Tensor], margin: int = DEFAULT_MARGIN_CELLS) -> TileGrid:
+def field_grid(model, feature_fields: Sequence[torch.Tensor]) -> TileGrid:
     """The tile grid of a feature field (finest first) already at the model-input scale."""
     h, w = feature_fields[-1].shape[-2:]
-    return TileGrid((int(h), int(w)), max(1, model.config.input_size // model.multiple), margin)
+    return TileGrid((int(h), int(w)), *default_cells(model.multiple))
 
 
 @torch.no_grad()

@@ -79,11 +79,12 @@ class _Batches:
 
     def __init__(self, feats: list[list[torch.Tensor]], batch_size: int, crop_cells: int, flips: bool,
                  generator: torch.Generator, tile_cells: int | None = None):
-        """`tile_cells`: some fields are stitched tiles of large images: every batch is `batch_size` random
-        crops of that many coarse cells (images drawn with replacement)."""
+        """`tile_cells`: some fields are stitched tiles of large images: every batch is half `batch_size` random
+        crops of that many coarse cells (one model input each; images drawn with replacement), where whole
+        images batch at most as many inputs as there are images."""
         self.feats = feats
         self.tiles = tile_cells is not None
-        self.batch_size = batch_size if self.tiles else min(batch_size, len(feats))
+        self.batch_size = max(1, batch_size // 2) if self.tiles else min(batch_size, len(feats))
         self.flips = flips
         self.gen = generator
         shapes = {tuple(f[-1].shape[-2:]) for f in feats}  # coarsest scale is last (finest first)
@@ -167,7 +168,7 @@ def _normalised(model: UFlowModel, feats: list[torch.Tensor]) -> list[torch.Tens
 def _latents(model: UFlowModel, feats: list[torch.Tensor]) -> list[np.ndarray]:
     """Latents of one image's normalised features; a field larger than a tile runs in tiles, as when scored."""
     grid = tiling.field_grid(model, feats)
-    if max(grid.cells) > 2 * grid.tile:
+    if max(grid.cells) > grid.tile + 2 * grid.margin:
         return [z.numpy() for z in tiling.latent_field(model, feats, grid)]
     return [z[0].numpy() for z in model.run_flow([t[None] for t in feats])[0]]
 
