@@ -28,8 +28,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.metrics.pixel_eval import eval_pair  # noqa: E402
 from core.metrics.ranking import pixel_auroc  # noqa: E402
-from core.models.uflow import UFlowConfig, train  # noqa: E402
-from core.models.uflow import tiling  # noqa: E402
+from core.models.uflow import (  # noqa: E402
+    UFlowConfig,
+    tiling,  # noqa: E402
+    train,
+)
 
 EVAL_SIDE = 1500
 

@@ -6,8 +6,7 @@ from scipy import ndimage
 
 from core.errors import JobCancelled
 from core.models.preprocess import load_rgb
-from core.models.uflow import UFlowConfig, UFlowModel, train
-from core.models.uflow import tiling
+from core.models.uflow import UFlowConfig, UFlowModel, tiling, train
 from core.progress import CancelToken
 
 SMALL = dict(random_backbone=True, strides=(8, 16), flow_steps=2, hidden_ratio=0.25, input_size=64)

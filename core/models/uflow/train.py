@@ -18,9 +18,9 @@ import torch
 from core.errors import ModelError
 from core.models.backbones import FeatureExtractor
 from core.models.preprocess import ImageInput, LoadedImage, fingerprint, load_rgb, to_input_tensor
+from core.models.uflow import tiling
 from core.models.uflow.calibration import calibration_report, mean_z2_per_scale
 from core.models.uflow.flow import nll_per_image
-from core.models.uflow import tiling
 from core.models.uflow.model import UFlowConfig, UFlowModel
 from core.nfa.region_null import fit_region_null
 from core.progress import NEVER_CANCELLED, CancelToken, ProgressCallback, no_progress
