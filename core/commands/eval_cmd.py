@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+from core.commands.tile_options import add_tile_options, tile_overrides
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("eval", help="benchmark U-Flow on an MVTec-layout category folder",
@@ -20,6 +22,7 @@ def register(subparsers) -> None:
     p.add_argument("--steps", type=int, default=None, help="optimiser steps (default: the model's)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--k", type=float, default=0.0, help="NFA threshold: log10 NFA <= -k")
+    add_tile_options(p)
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     p.add_argument("--json", type=Path, required=True, metavar="OUT", help="where to write the figures")
     p.add_argument("--plot", type=Path, default=None, metavar="DIR",
@@ -39,6 +42,7 @@ def run(args: argparse.Namespace) -> int:
     for name, value in (("input_size", args.input_size), ("resize", args.resize), ("train_steps", args.steps)):
         if value is not None:
             overrides[name] = value
+    overrides.update(tile_overrides(args))
     config = UFlowConfig(**overrides)
     bar = tqdm(total=1000, unit="‰", bar_format="{l_bar}{bar}| {elapsed}<{remaining} {postfix}", file=sys.stderr)
 

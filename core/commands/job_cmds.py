@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sys
 
+from core.commands.tile_options import add_tile_options, tile_overrides
 from core.errors import one_line
 
 
@@ -21,6 +22,7 @@ def register(sub) -> None:
     p.add_argument("--backbone", help="feature extractor (default tf_efficientnet_lite0, offline)")
     p.add_argument("--input-size", type=int, help="side of the network input in pixels")
     p.add_argument("--steps", type=int, help="training budget in optimiser steps")
+    add_tile_options(p)
     p.add_argument("--training-free", metavar="VARIANT", nargs="?", const="patch_pca",
                    choices=("patch_pca", "gabor", "cnn"),
                    help="no training: add the a contrario detector of the image alone (day zero)")
@@ -37,6 +39,7 @@ def register(sub) -> None:
     p.add_argument("--revision", type=int, metavar="R", help="model revision (default: the active one)")
     p.add_argument("--chunk-images", type=int, metavar="N",
                    help="queue the work as chunks of N images for `contrario worker`s to share, and return")
+    add_tile_options(p, scoring=True)
     _common(p)
     p.set_defaults(func=cmd_infer)
 
@@ -89,7 +92,7 @@ def cmd_train(args) -> int:
         payload = train_payload(
             project, image_ids=args.images, batch=args.batch, shots=args.shots,
             parent_revision=args.from_revision, backbone=args.backbone, input_size=args.input_size,
-            steps=args.steps, activate=args.activate,
+            steps=args.steps, activate=args.activate, tiling=tile_overrides(args),
             score_after=({"batch": args.batch} if args.batch else {}) if args.score else None,
         )
         return _submit_and_watch(project, "train", payload, args)
@@ -102,7 +105,8 @@ def cmd_infer(args) -> int:
 
     project = _open(args.project)
     try:
-        payload = infer_payload(project, batch=args.batch, image_ids=args.images, revision=args.revision)
+        payload = infer_payload(project, batch=args.batch, image_ids=args.images, revision=args.revision,
+                                tiling=tile_overrides(args))
         if args.chunk_images:
             return _submit_chunks(project, payload, args)
         return _submit_and_watch(project, "infer", payload, args)

@@ -79,7 +79,7 @@ def run_infer(project, payload: dict, progress, cancel, job_id: int | None = Non
         progress(1.0, "nothing to score")
         return {"scored": 0, "failed": [], "summary": "every image was already scored"}
     progress(0.0, "loading the model")
-    scorer = load_scorer(project, revision_id)
+    scorer = load_scorer(project, revision_id, payload.get("tiling"))
     load_seconds = time.perf_counter() - started
     scored_count, failed = 0, []
     for start in range(0, len(todo), CHUNK):

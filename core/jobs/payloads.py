@@ -20,8 +20,10 @@ def batch_id_by_name(session, name: str) -> int:
 
 
 def train_payload(project, image_ids=None, batch=None, shots=None, parent_revision=None, backbone=None,
-                  input_size=None, steps=None, activate=False, score_after: dict | None = None) -> dict:
-    """`score_after` ({"batch": name} or {}) queues an inference job with the new revision when training ends."""
+                  input_size=None, steps=None, activate=False, score_after: dict | None = None,
+                  tiling: dict | None = None) -> dict:
+    """`score_after` ({"batch": name} or {}) queues an inference job with the new revision when training ends;
+    `tiling` ({"tiling": False} or {"tile_px": PX}) sets how large images are tiled (UFlowConfig fields)."""
     with project.session(readonly=True) as s:
         batch_id = batch_id_by_name(s, batch) if batch else None
         if parent_revision is not None and s.get(ModelRevision, parent_revision) is None:
@@ -38,12 +40,14 @@ def train_payload(project, image_ids=None, batch=None, shots=None, parent_revisi
                 f"no image is confirmed good{where}: mark good images first (review them, or import an "
                 "MVTec folder), or use the training-free detector")
     config = {k: v for k, v in dict(backbone=backbone, input_size=input_size, train_steps=steps).items() if v}
+    config.update(tiling or {})
     return {"image_ids": list(image_ids) if image_ids else None, "batch_id": batch_id, "shots": shots,
             "parent_revision_id": parent_revision, "config": config, "activate": bool(activate),
             "score_after": score_after}
 
 
-def infer_payload(project, batch=None, image_ids=None, revision=None) -> dict:
+def infer_payload(project, batch=None, image_ids=None, revision=None, tiling: dict | None = None) -> dict:
+    """`tiling` overrides the revision's tiling for this scoring (UFlowConfig fields `tiling`, `tile_px`)."""
     with project.session(readonly=True) as s:
         if revision is None:
             revision = active_model_in(s)
@@ -52,8 +56,11 @@ def infer_payload(project, batch=None, image_ids=None, revision=None) -> dict:
         elif s.get(ModelRevision, revision) is None:
             raise ContrarioError(f"no model revision {revision}")
         batch_id = batch_id_by_name(s, batch) if batch else None
-    return {"model_revision_id": revision, "batch_id": batch_id,
-            "image_ids": list(image_ids) if image_ids else None}
+    payload = {"model_revision_id": revision, "batch_id": batch_id,
+               "image_ids": list(image_ids) if image_ids else None}
+    if tiling:
+        payload["tiling"] = dict(tiling)
+    return payload
 
 
 def create_training_free_revision(project, variant: str = "patch_pca", activate: bool = False) -> int:

@@ -75,14 +75,20 @@ class ClassicScorer:
         return out
 
 
-def load_scorer(project, revision_id: int):
+def load_scorer(project, revision_id: int, tiling: dict | None = None):
+    """`tiling`: UFlowConfig fields (`tiling`, `tile_px`) that override the revision's for this scoring."""
     with project.session(readonly=True) as s:
         rev = s.get(ModelRevision, revision_id)
         if rev is None:
             raise ModelError(f"no model revision {revision_id}")
         kind, config = rev.kind, dict(rev.config or {})
     if kind == "uflow":
-        return UFlowScorer(load_uflow(project, revision_id))
+        model = load_uflow(project, revision_id)
+        for name, value in (tiling or {}).items():
+            if name not in ("tiling", "tile_px"):
+                raise ModelError(f"unknown tiling option {name!r}")
+            setattr(model.config, name, value)
+        return UFlowScorer(model)
     if kind == "classic":
         return ClassicScorer(config)
     raise ModelError(f"model revision {revision_id} has unknown kind {kind!r}")

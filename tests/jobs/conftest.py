@@ -14,7 +14,7 @@ from core.labels.revisions import add_annotation
 from core.store.project import Project
 from core.store.schema import Image
 
-TINY = {"input_size": 64, "train_steps": 8, "batch_size": 4}
+TINY = {"input_size": 64, "train_steps": 8, "batch_size": 4, "tiling": False}  # images resized whole
 N_TRAIN, N_TEST = 4, 12
 
 

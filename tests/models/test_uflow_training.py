@@ -9,7 +9,7 @@ from core.models.backbones import build_backbone
 from core.models.uflow import UFlowConfig, UFlowModel, train
 from core.progress import CancelToken
 
-TINY = dict(input_size=64, train_steps=6, batch_size=2, hidden_ratio=0.25, flow_steps=2)
+TINY = dict(input_size=64, train_steps=6, batch_size=2, hidden_ratio=0.25, flow_steps=2, tiling=False)
 
 
 @pytest.fixture(scope="module")

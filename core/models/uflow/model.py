@@ -58,6 +58,8 @@ class UFlowConfig:
     extent_quantile: float = 0.99  # a region's pixels: the map above this quantile of held-out normal pixels,
     # connected to its cells (core.nfa.extent); 0 = the cells themselves
     seed: int = 0
+    tiling: bool = True  # images over twice input_size on a side are scored in tiles (core.models.uflow.tiling)
+    tile_px: int | None = None  # source pixels per tile, the pixel scale (None: input_size, native resolution)
 
     def __post_init__(self) -> None:
         if self.resize not in RESIZE_POLICIES:
@@ -104,6 +106,7 @@ class Prediction:
     input_shape: tuple[int, int]
     original_shape: tuple[int, int]
     timing_ms: dict[str, float] = field(default_factory=dict)  # load, backbone, flow, map (per image)
+    tiles: int = 0  # tiles the image was scored in (0: resized whole)
 
     def map_at_original_size(self) -> np.ndarray:
         return resize_map(self.anomaly_map, self.original_shape)
@@ -214,6 +217,16 @@ class UFlowModel:
         z, log_det = self.flow(list(feats_fine_first[::-1]))
         return list(z), log_det
 
+    def latents_from_features(self, feats_fine_first: list[torch.Tensor]) -> list[torch.Tensor]:
+        """Calibrated latents, coarsest first, of standardised features (a batch of tiles or whole images)."""
+        return self.calibrated(self.run_flow(feats_fine_first)[0])
+
+    def map_and_score(self, latents: Sequence[torch.Tensor], shape: tuple[int, int],
+                      factor: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+        """Anomaly maps (N x H x W at `shape`, `factor` input pixels per map pixel) and image scores."""
+        maps = smooth_map(anomaly_map_from_latents(latents, shape), self.config.map_smoothing / factor)
+        return maps, maps.flatten(1).max(1).values
+
     @property
     def latent_scale(self) -> list[float]:
         """Per-scale factors (coarsest first) that bring held-out normal latents to mean z^2 / C = 1."""
@@ -231,7 +244,10 @@ class UFlowModel:
     def predict(self, images: Sequence[ImageInput], progress: ProgressCallback = no_progress,
                 cancel: CancelToken = NEVER_CANCELLED, batch_size: int = 8,
                 keep_latents: bool = True) -> list[Prediction]:
-        """Anomaly map, score, latents and per-stage timing for each image, in input order."""
+        """Anomaly map, score, latents and per-stage timing for each image, in input order; images over twice
+        the input on a side are scored in tiles (config.tiling) and the progress then counts their tiles."""
+        from core.models.uflow import tiling
+
         self.flow.eval()
         results: list[Prediction | None] = [None] * len(images)
         done = 0
@@ -246,11 +262,9 @@ class UFlowModel:
             t1 = time.perf_counter()
             feats = self.extract(batch)
             t2 = time.perf_counter()
-            latents, _ = self.run_flow(feats)
-            latents = self.calibrated(latents)
+            latents = self.latents_from_features(feats)
             t3 = time.perf_counter()
-            maps = smooth_map(anomaly_map_from_latents(latents, shape), self.config.map_smoothing)
-            scores = maps.flatten(1).max(1).values
+            maps, scores = self.map_and_score(latents, shape)
             t4 = time.perf_counter()
             n = len(group)
             for j, (index, im, load_ms) in enumerate(group):
@@ -268,6 +282,16 @@ class UFlowModel:
             t0 = time.perf_counter()
             loaded = load_rgb(image)
             load_ms = 1000 * (time.perf_counter() - t0)
+            if tiling.tiles_image(self.config, self.backbone.spec.fixed_input_size, loaded.shape):
+                def tile_progress(f: float, m: str, i: int = index) -> None:
+                    progress((done + f) / len(images), f"image {i + 1}/{len(images)}, {m}")
+
+                pred = tiling.predict_tiled(self, loaded, tiling.plan_tiles(self, loaded.shape), tile_progress,
+                                            cancel, keep_latents=keep_latents)
+                pred.timing_ms["load"] += load_ms
+                results[index] = pred
+                done += 1
+                continue
             shape = self.input_shape_for(loaded.shape)
             pending.setdefault(shape, []).append((index, loaded, load_ms))
             if len(pending[shape]) >= batch_size:

@@ -16,8 +16,9 @@ import numpy as np
 import torch
 
 from core.errors import ModelError
-from core.models.backbones import FeatureExtractor
+from core.models.backbones import FeatureExtractor, get_spec
 from core.models.preprocess import ImageInput, LoadedImage, fingerprint, load_rgb, to_input_tensor
+from core.models.uflow import tiling
 from core.models.uflow.calibration import calibration_report, mean_z2_per_scale
 from core.models.uflow.flow import nll_per_image
 from core.models.uflow.model import UFlowConfig, UFlowModel
@@ -29,12 +30,23 @@ EVAL_EVERY = 50
 
 
 def _features(model: UFlowModel, images: list[LoadedImage], cancel: CancelToken, report, batch_size: int = 8):
-    """Raw backbone features per image (finest first), grouped by input shape for batching."""
+    """Raw backbone features per image (finest first), grouped by input shape for batching; images over twice
+    the input on a side get the stitched field of their tiles at the pixel scale (core.models.uflow.tiling)."""
     out: list[list[torch.Tensor] | None] = [None] * len(images)
     groups: dict[tuple[int, int], list[int]] = {}
+    tiled = []
     for i, im in enumerate(images):
-        groups.setdefault(model.input_shape_for(im.shape), []).append(i)
+        if tiling.tiles_image(model.config, model.backbone.spec.fixed_input_size, im.shape):
+            tiled.append(i)
+        else:
+            groups.setdefault(model.input_shape_for(im.shape), []).append(i)
     done = 0
+    for i in tiled:
+        plan = tiling.plan_tiles(model, images[i].shape)
+        out[i] = tiling.feature_field(model, tiling.image_tensor(images[i].rgb, plan), plan, model.raw_features,
+                                      cancel=cancel,
+                                      report=lambda t, n=plan.n_tiles: report((done + t / n) / len(images)))
+        done += 1
     for shape, idx in groups.items():
         for start in range(0, len(idx), batch_size):
             cancel.check()
@@ -45,27 +57,40 @@ def _features(model: UFlowModel, images: list[LoadedImage], cancel: CancelToken,
                 out[i] = [f[j].clone() for f in feats]
             done += len(chunk)
             report(done / len(images))
-    return out
+    return out, len(tiled)
 
 
 def _standardise(model: UFlowModel, feats: list[list[torch.Tensor]]) -> None:
+    """Per-channel mean and std over every cell of every image, accumulated image by image (large fields)."""
     for level in range(len(model.channels)):
-        flat = torch.cat([f[level].flatten(1) for f in feats], dim=1).double()
-        model.feature_mean[level] = flat.mean(1).float().view(1, -1, 1, 1)
-        model.feature_std[level] = flat.std(1).clamp_min(1e-3).float().view(1, -1, 1, 1)
+        count, total, squares = 0, 0.0, 0.0
+        for f in feats:
+            flat = f[level].flatten(1).double()
+            count += flat.shape[1]
+            total = total + flat.sum(1)
+            squares = squares + (flat * flat).sum(1)
+        mean = total / count
+        var = (squares - count * mean * mean) / max(count - 1, 1)
+        model.feature_mean[level] = mean.float().view(1, -1, 1, 1)
+        model.feature_std[level] = var.clamp_min(0).sqrt().clamp_min(1e-3).float().view(1, -1, 1, 1)
 
 
 class _Batches:
     """Random batches of cached features; aligned random crops when images differ in shape."""
 
     def __init__(self, feats: list[list[torch.Tensor]], batch_size: int, crop_cells: int, flips: bool,
-                 generator: torch.Generator):
+                 generator: torch.Generator, tile_cells: int | None = None):
+        """`tile_cells`: some fields are stitched tiles of large images: every batch is half `batch_size` random
+        crops of that many coarse cells (one model input each; images drawn with replacement), where whole
+        images batch at most as many inputs as there are images."""
         self.feats = feats
-        self.batch_size = min(batch_size, len(feats))
+        self.tiles = tile_cells is not None
+        self.batch_size = max(1, batch_size // 2) if self.tiles else min(batch_size, len(feats))
         self.flips = flips
         self.gen = generator
         shapes = {tuple(f[-1].shape[-2:]) for f in feats}  # coarsest scale is last (finest first)
-        self.same_shape = len(shapes) == 1
+        self.same_shape = len(shapes) == 1 and not self.tiles
+        crop_cells = tile_cells if tile_cells is not None else crop_cells
         if self.same_shape:
             self.stacked = [torch.stack([f[level] for f in feats]) for level in range(len(feats[0]))]
         else:
@@ -84,7 +109,10 @@ class _Batches:
         return out
 
     def sample(self) -> list[torch.Tensor]:
-        idx = torch.randperm(len(self.feats), generator=self.gen)[: self.batch_size]
+        if self.tiles:
+            idx = torch.randint(0, len(self.feats), (self.batch_size,), generator=self.gen)
+        else:
+            idx = torch.randperm(len(self.feats), generator=self.gen)[: self.batch_size]
         if self.same_shape:
             batch = [s[idx] for s in self.stacked]
         else:
@@ -108,6 +136,15 @@ def _mean_nll_per_dim(model: UFlowModel, batch: list[torch.Tensor]) -> torch.Ten
 def _nll_of(model: UFlowModel, feats: list[list[torch.Tensor]]) -> float:
     values = [float(_mean_nll_per_dim(model, [t[None] for t in f])) for f in feats]
     return float(np.mean(values)) if values else float("nan")
+
+
+def _tiles_most(config: UFlowConfig, images: list[LoadedImage]) -> bool:
+    """Whether a revision on these images tiles: when at least half of them are large enough to tile. Otherwise
+    it resizes every image, as it scores them later, so that one model never sees two pixel scales (a data
+    set whose sizes straddle twice the input, like MTD's 200-632 px tiles, stays on resizing)."""
+    fixed = get_spec(config.backbone).fixed_input_size
+    large = sum(tiling.tiles_image(config, fixed, im.shape) for im in images)
+    return 2 * large >= len(images)
 
 
 MIN_CALIBRATION_IMAGES = 4  # below this, nothing is held out and the regions stay uncalibrated
@@ -139,13 +176,18 @@ def _normalised(model: UFlowModel, feats: list[torch.Tensor]) -> list[torch.Tens
 
 @torch.no_grad()
 def _latents(model: UFlowModel, feats: list[torch.Tensor]) -> list[np.ndarray]:
+    """Latents of one image's normalised features; a field larger than a tile runs in tiles, as when scored."""
+    grid = tiling.field_grid(model, feats)
+    if max(grid.cells) > grid.tile + 2 * grid.margin:
+        return [z.numpy() for z in tiling.latent_field(model, feats, grid)]
     return [z[0].numpy() for z in model.run_flow([t[None] for t in feats])[0]]
 
 
 def _optimise(model: UFlowModel, train_feats, hold_feats, config: UFlowConfig, gen: torch.Generator,
-              cancel: CancelToken, progress: ProgressCallback) -> tuple[list[float], tuple]:
+              cancel: CancelToken, progress: ProgressCallback, tile_cells: int | None = None
+              ) -> tuple[list[float], tuple]:
     """The fixed-budget Adam run (warm-up + cosine); returns the losses and (best held-out NLL, state, step)."""
-    batches = _Batches(train_feats, config.batch_size, config.crop_cells, config.flip_augment, gen)
+    batches = _Batches(train_feats, config.batch_size, config.crop_cells, config.flip_augment, gen, tile_cells)
     n_steps = config.steps_for(len(train_feats))
     noise = config.noise_for(len(train_feats))
     params = [p for p in model.flow.parameters() if p.requires_grad]
@@ -207,6 +249,8 @@ def train(images: Sequence[ImageInput], config: UFlowConfig | None = None, progr
         loaded.append(load_rgb(image))
         progress(0.05 * (i + 1) / len(images), "loading images")
 
+    if config.tiling and init_from is None:
+        config = dataclasses.replace(config, tiling=_tiles_most(config, loaded))
     hold_idx, folds = _calibration_split(len(loaded), config)
     hold_set = set(hold_idx)
     train_idx = [i for i in range(len(loaded)) if i not in hold_set]
@@ -230,11 +274,13 @@ def train(images: Sequence[ImageInput], config: UFlowConfig | None = None, progr
         config = dataclasses.replace(config, backbone_weights=parent.backbone_weights, input_size=parent.input_size,
                               resize=parent.resize, strides=init_from.strides, flow_steps=parent.flow_steps,
                               clamp=parent.clamp, hidden_ratio=parent.hidden_ratio,
-                              random_backbone=parent.random_backbone)
+                              random_backbone=parent.random_backbone,
+                              tile_px=config.tile_px or parent.tile_px)
     model = fresh_model()
 
     progress(0.05, "extracting features")
-    raw_feats = _features(model, loaded, cancel, lambda f: progress(0.05 + 0.25 * f, "extracting features"))
+    raw_feats, n_tiled = _features(model, loaded, cancel, lambda f: progress(0.05 + 0.25 * f, "extracting features"))
+    tile_cells = max(1, config.input_size // model.multiple) if n_tiled else None
     features_seconds = time.perf_counter() - started
 
     runs = 1 + len(folds)
@@ -247,7 +293,7 @@ def train(images: Sequence[ImageInput], config: UFlowConfig | None = None, progr
             _standardise(target, [raw_feats[i] for i in fit_idx])
         feats = [_normalised(target, raw_feats[i]) for i in range(len(raw_feats))]
         log = _optimise(target, [feats[i] for i in fit_idx], [feats[i] for i in check_idx], config, gen, cancel,
-                        lambda f, m: progress(0.30 + span * (run + f), f"{label}{m}"))
+                        lambda f, m: progress(0.30 + span * (run + f), f"{label}{m}"), tile_cells)
         return feats, log
 
     # Cross-fitting: each fold's images are scored by a model trained on the other folds, so every training
@@ -262,9 +308,8 @@ def train(images: Sequence[ImageInput], config: UFlowConfig | None = None, progr
     feats, (losses, best) = fit(model, train_idx, hold_idx, len(folds), "")
 
     progress(0.95, "checking calibration")
-    held_out_index = [i for i, z in enumerate(crossfit_latents) if z is not None] if folds else hold_idx
     if folds:
-        held_out_latents = [crossfit_latents[i] for i in held_out_index]
+        held_out_latents = [z for z in crossfit_latents if z is not None]
     else:
         held_out_latents = [_latents(model, feats[i]) for i in hold_idx]
     cal_latents = held_out_latents or [_latents(model, feats[i]) for i in train_idx[:32]]
@@ -293,8 +338,8 @@ def train(images: Sequence[ImageInput], config: UFlowConfig | None = None, progr
         region_latents = [[z * s for z, s in zip(img, scale)] for img in held_out_latents]
         calibration["regions"] = fit_region_null(region_latents).to_dict()
         if config.extent_quantile > 0:
-            shapes = [model.input_shape_for(loaded[i].shape) for i in held_out_index]
-            maps = [model.map_of(z, shape) for z, shape in zip(region_latents, shapes)]
+            fine = model.strides[0]  # the map at input pixels: the finest field's cells times its stride
+            maps = [model.map_of(z, (z[-1].shape[1] * fine, z[-1].shape[2] * fine)) for z in region_latents]
             calibration["extent"] = {"quantile": config.extent_quantile,
                                      "level": map_level(maps, config.extent_quantile)}
     else:
@@ -310,6 +355,7 @@ def train(images: Sequence[ImageInput], config: UFlowConfig | None = None, progr
         "fingerprint": fingerprint([loaded[i] for i in train_idx]),
         "training": {"n_images": len(train_idx), "n_holdout": len(hold_idx), "crossfit_folds": len(folds),
                      "steps": n_steps, "feature_noise": config.noise_for(len(train_idx)),
+                     "tiled_images": n_tiled, "pixel_scale": tiling.pixel_scale(config) if n_tiled else None,
                      "selected_step": best[2] or n_steps,
                      "final_nll_per_dim": float(np.mean(losses[-20:])) if losses else None,
                      "holdout_nll_per_dim": _nll_of(model, hold_feats) if hold_feats else None,
