@@ -71,7 +71,7 @@ def _textures(n, seed=0):
 
 
 def test_trained_model_stores_the_level_and_its_regions_follow_the_map():
-    model = train(_textures(8), UFlowConfig(**TINY))
+    model = train(_textures(8), UFlowConfig(**TINY, extent_quantile=0.99))
     extent = model.calibration["extent"]
     assert extent["quantile"] == 0.99 and np.isfinite(extent["level"])
     image = _textures(1, seed=3)[0]
@@ -84,5 +84,5 @@ def test_trained_model_stores_the_level_and_its_regions_follow_the_map():
     for region in seg.regions:
         pixels = seg.labels == region.label
         assert pixels.any() and (above[pixels].all() or not (above & pixels).any())
-    off = train(_textures(8), UFlowConfig(**TINY, extent_quantile=0.0))
+    off = train(_textures(8), UFlowConfig(**TINY))  # off by default
     assert "extent" not in off.calibration
