@@ -66,11 +66,23 @@ def test_recovery_judges_a_foreign_host_by_its_heartbeat_only(new_project):
         assert (stale.status, stale.host, stale.pid) == ("queued", None, None) and "scorer-2" in stale.message
 
 
-def _tiles(folder: Path, n: int) -> None:
+def _scorable_project(new_project, tmp_path: Path, n: int):
+    """A project with `n` generated tiles in batch "lot" and a training-free revision to score them: (project, rev)."""
+    from core.io.importer import import_paths
+    from core.models.revisions import create_training_free_revision
+
+    folder = tmp_path / "tiles"
     folder.mkdir()
     rng = np.random.default_rng(11)
     for k in range(n):
         PILImage.fromarray(rng.integers(80, 120, (64, 64), dtype=np.uint8)).save(folder / f"tile_{k:02d}.png")
+    project = new_project(tmp_path / "shared")
+    try:
+        import_paths(project, [str(folder)], "lot")
+        return project, create_training_free_revision(project, "gabor")
+    except BaseException:
+        project.close()
+        raise
 
 
 def _start_worker(project_root: Path) -> subprocess.Popen:
@@ -84,15 +96,9 @@ def _start_worker(project_root: Path) -> subprocess.Popen:
 
 
 def test_two_worker_processes_never_run_the_same_job(new_project, tmp_path):
-    from core.io.importer import import_paths
-    from core.models.revisions import create_training_free_revision
-
     n = 12
-    _tiles(tmp_path / "tiles", n)
-    project = new_project(tmp_path / "shared")
+    project, rev = _scorable_project(new_project, tmp_path, n)
     try:
-        import_paths(project, [str(tmp_path / "tiles")], "lot")
-        rev = create_training_free_revision(project, "gabor")
         with project.session(readonly=True) as s:
             image_ids = list(s.scalars(select(Image.id).order_by(Image.id)))
         workers = [_start_worker(project.root) for _ in range(2)]
@@ -133,15 +139,10 @@ def test_two_worker_processes_never_run_the_same_job(new_project, tmp_path):
 
 
 def test_a_chunked_inference_is_shared_by_two_workers_and_ends_with_its_last_chunk(new_project, tmp_path):
-    from core.io.importer import import_paths
     from core.jobs.infer_job import submit_in_chunks
-    from core.models.revisions import create_training_free_revision
 
-    _tiles(tmp_path / "tiles", 10)
-    project = new_project(tmp_path / "shared")
+    project, rev = _scorable_project(new_project, tmp_path, 10)
     try:
-        import_paths(project, [str(tmp_path / "tiles")], "lot")
-        rev = create_training_free_revision(project, "gabor")
         payload = {"model_revision_id": rev, "batch_id": None, "image_ids": None}
         workers = [_start_worker(project.root) for _ in range(2)]
         try:
@@ -193,15 +194,10 @@ time.sleep(600)
 
 
 def test_a_chunk_of_a_killed_worker_is_taken_over_by_another(new_project, tmp_path):
-    from core.io.importer import import_paths
     from core.jobs.infer_job import submit_in_chunks
-    from core.models.revisions import create_training_free_revision
 
-    _tiles(tmp_path / "tiles", 4)
-    project = new_project(tmp_path / "shared")
+    project, rev = _scorable_project(new_project, tmp_path, 4)
     try:
-        import_paths(project, [str(tmp_path / "tiles")], "lot")
-        rev = create_training_free_revision(project, "gabor")
         parent = submit_in_chunks(project, {"model_revision_id": rev, "batch_id": None, "image_ids": None}, 2)
         env = dict(os.environ, PYTHONPATH=str(REPO))
         doomed = subprocess.Popen([sys.executable, "-c", CLAIMER, str(project.root)], stdout=subprocess.PIPE,

@@ -407,7 +407,7 @@ class UFlowModel:
     def map_of(self, latents: Sequence[np.ndarray], shape: tuple[int, int]) -> np.ndarray:
         """The anomaly map (as `predict` draws it) of one image's calibrated latents, coarsest first."""
         batch = [torch.from_numpy(np.ascontiguousarray(z))[None] for z in latents]
-        return smooth_map(anomaly_map_from_latents(batch, shape), self.config.map_smoothing)[0].numpy()
+        return self.map_and_score(batch, shape)[0][0].numpy()
 
     @property
     def calibration(self) -> dict[str, Any]:
