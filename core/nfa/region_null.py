@@ -146,13 +146,13 @@ class RegionNull:
 def correlation_area(fields: np.ndarray | Sequence[np.ndarray], max_lag: int = MAX_LAG) -> float:
     """Sum over lags |dy|, |dx| <= max_lag of the positive part of the normalised autocorrelation of u.
 
-    `fields`: one 2-D field or several of the same law (each centred on its own mean). The autocorrelation
+    `fields`: one 2-D field or several of the same law, of any sizes (each centred on its own mean). The autocorrelation
     is pooled over the fields before its positive part is taken: per field, the sampling noise of each
     lag's estimate would add up over the lags into a spurious correlation area (3.8 instead of 1 for white
     8 x 8 fields).
     """
-    fields = [np.asarray(fields, dtype=np.float64)] if np.ndim(fields) == 2 else [np.asarray(f, dtype=np.float64)
-                                                                                   for f in fields]
+    single = isinstance(fields, np.ndarray) and fields.ndim == 2
+    fields = [np.asarray(f, dtype=np.float64) for f in ([fields] if single else fields)]
     centred = [f - f.mean() for f in fields]
     var = sum(float((v * v).sum()) for v in centred) / sum(v.size for v in centred)
     if var <= 0:

@@ -161,3 +161,10 @@ def test_a_revision_tiles_only_when_most_of_its_training_images_are_large():
     mostly_large = [_texture(160, 160, s) for s in range(3)] + [_texture(64, 64, 9)]
     model = train(mostly_large, config)
     assert model.config.tiling is True and model.meta["training"]["tiled_images"] == 3
+
+
+def test_tiled_images_of_several_sizes_calibrate_their_regions():
+    goods = [_texture(h, w, seed=20 + i) for i, (h, w) in enumerate([(160, 200), (200, 160), (176, 240), (160, 160)])]
+    model = train(goods, UFlowConfig(**SMALL, train_steps=2, batch_size=2))
+    assert model.meta["training"]["tiled_images"] == 4
+    assert model.regions_calibrated  # the correlation area pools latent fields of four different shapes

@@ -3,6 +3,7 @@ import json
 
 import numpy as np
 import pytest
+from scipy import ndimage
 
 from core.nfa import segment
 from core.nfa.region_null import RegionCalibration, RegionNull, correlation_area, fit_region_null
@@ -34,8 +35,6 @@ def null():
 def test_correlation_area_of_white_and_smooth_fields():
     rng = np.random.default_rng(0)
     assert correlation_area(rng.standard_normal((64, 64))) < 1.6
-    from scipy import ndimage
-
     smooth = ndimage.gaussian_filter(rng.standard_normal((64, 64)), 2.0, mode="wrap")
     assert correlation_area(smooth) > 8  # a Gaussian of std 2 spreads one cell over ~4 pi sigma^2 / 2 cells
 
@@ -45,6 +44,15 @@ def test_correlation_area_pooled_over_small_fields_has_no_noise_bias():
     small = [rng.standard_normal((8, 8)) for _ in range(76)]  # a coarse scale over a held-out set
     assert np.mean([correlation_area(f) for f in small]) > 3  # per field, sampling noise adds up
     assert correlation_area(small) < 1.5
+
+
+def test_correlation_area_pools_fields_of_different_shapes():
+    rng = np.random.default_rng(5)
+    mixed = [rng.standard_normal(shape) for shape in [(12, 20), (20, 12), (16, 16), (9, 30)] * 10]
+    assert correlation_area(mixed) < 1.5
+    smooth = [ndimage.gaussian_filter(rng.standard_normal((s[0] + 16, s[1] + 16)), 2)[8:-8, 8:-8] for s in
+              [(24, 40), (40, 24), (32, 32)] * 4]
+    assert correlation_area(smooth) > 8
 
 
 def test_fitted_statistics_describe_the_field(null):
