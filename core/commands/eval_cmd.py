@@ -19,7 +19,7 @@ def register(subparsers) -> None:
     p.add_argument("--backbone-weights", default=None, help="weights file (or folder for ms_cait)")
     p.add_argument("--input-size", type=int, default=None, help="input side in pixels (default: the model's)")
     p.add_argument("--resize", choices=["square", "keep_aspect"], default=None)
-    p.add_argument("--steps", type=int, default=None, help="optimiser steps (default: the model's)")
+    p.add_argument("--steps", type=int, default=None, help="optimiser steps (default: grows with the training images)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--k", type=float, default=0.0, help="NFA threshold: log10 NFA <= -k")
     add_tile_options(p)

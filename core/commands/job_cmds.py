@@ -21,7 +21,7 @@ def register(sub) -> None:
     p.add_argument("--from-revision", type=int, metavar="R", help="fine-tune from this model revision")
     p.add_argument("--backbone", help="feature extractor (default tf_efficientnet_lite0, offline)")
     p.add_argument("--input-size", type=int, help="side of the network input in pixels")
-    p.add_argument("--steps", type=int, help="training budget in optimiser steps")
+    p.add_argument("--steps", type=int, help="training budget in optimiser steps (default: grows with the training images)")
     add_tile_options(p)
     p.add_argument("--training-free", metavar="VARIANT", nargs="?", const="patch_pca",
                    choices=("patch_pca", "gabor", "cnn"),

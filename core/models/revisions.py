@@ -90,7 +90,8 @@ def list_revisions(project) -> list[RevisionInfo]:
             out.append(RevisionInfo(
                 id=r.id, name=r.name or f"{r.kind} #{r.id}", kind=r.kind, parent_id=r.parent_id,
                 created_at=r.created_at, backbone=r.backbone or cfg.get("backbone"),
-                input_size=cfg.get("input_size"), train_steps=cfg.get("train_steps"),
+                input_size=cfg.get("input_size"),
+                train_steps=((r.figures or {}).get("training") or {}).get("steps") or cfg.get("train_steps"),
                 dataset_revision_id=r.dataset_revision_id, n_train=sizes.get(r.dataset_revision_id),
                 duration_s=r.duration_s, calibration_ok=cal.get("ok") if cal else None,
                 calibration_scales=scales, calibration_warnings=tuple(cal.get("warnings", [])),

@@ -164,3 +164,23 @@ def test_calibration_check_uses_images_that_did_not_set_the_scale(mtd_root, lite
     assert model.meta["training"]["n_holdout"] == 4 and cal["scale_images"] == 2 and cal["n_images"] == 2
     assert cal["source"] == "held-out normal images not used to set the latent scale"
     assert any(abs(level["mean_z2"] - 1.0) > 1e-4 for level in cal["scales"])  # an independent estimate
+
+
+def test_automatic_budget_grows_with_the_training_set_and_an_explicit_one_is_kept():
+    auto = UFlowConfig()
+    assert auto.train_steps is None
+    assert [auto.steps_for(n) for n in (1, 16, 100, 686, 5000)] == [200, 200, 200, 1372, 1500]
+    assert UFlowConfig(train_steps=37).steps_for(5000) == 37
+    assert auto.noise_for(16) == auto.feature_noise  # few images: the full smoothing
+    assert auto.noise_for(64) == pytest.approx(auto.feature_noise / 2)  # four times the images: half the noise
+    assert UFlowConfig(noise_reference_images=0).noise_for(5000) == auto.feature_noise
+
+
+def test_a_run_on_the_automatic_budget_records_its_steps_and_noise(mtd_pair, lite0):
+    good, _ = mtd_pair
+    config = UFlowConfig(**{**TINY, "train_steps": None, "min_train_steps": 3, "steps_per_image": 2.0,
+                            "noise_reference_images": 1})
+    model = train(good, config, backbone=lite0)
+    training = model.meta["training"]
+    assert training["steps"] == 4 and len(training["loss_curve"]) == 4  # 2 images x 2 steps, above the minimum
+    assert training["feature_noise"] == pytest.approx(config.feature_noise * (1 / 2) ** 0.5)

@@ -1,7 +1,8 @@
-"""Training a U-Flow model on normal images: features cached once, fixed step budget, seeded.
+"""Training a U-Flow model on normal images: features cached once, a step budget fixed before the run, seeded.
 
-Nothing is selected on test data: the run uses a fixed budget, or (select_on_holdout) the step with
-the lowest NLL on held-out *normal* training images.
+Nothing is selected on test data: the run uses its budget (UFlowConfig.steps_for: set by the user, or
+grown with the number of training images), or (select_on_holdout) the step with the lowest NLL on held-out
+*normal* training images.
 """
 
 from __future__ import annotations
