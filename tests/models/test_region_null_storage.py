@@ -46,8 +46,8 @@ def test_old_revision_without_a_region_null_loads_and_says_uncalibrated(model):
 
 def test_few_images_are_cross_fitted_each_scored_by_a_model_trained_without_it(model):
     training, cal = model.meta["training"], model.calibration
-    assert training["crossfit_folds"] == 3 and training["n_holdout"] == 0 and training["n_images"] == 10
-    assert cal["source"] == "training images scored by models trained without them (3 folds)"
+    assert training["crossfit_folds"] == 2 and training["n_holdout"] == 0 and training["n_images"] == 10
+    assert cal["source"] == "training images scored by models trained without them (2 folds)"
     assert cal["scale_images"] == 5 and cal["n_images"] == 5  # half sets the latent scale, half checks it
 
 
@@ -55,7 +55,7 @@ def test_calibration_split_folds_cover_every_image_once():
     from core.models.uflow.train import _calibration_split
 
     hold, folds = _calibration_split(16, UFlowConfig())
-    assert hold == [] and len(folds) == 3 and sorted(i for f in folds for i in f) == list(range(16))
+    assert hold == [] and len(folds) == 2 and sorted(i for f in folds for i in f) == list(range(16))
     assert _calibration_split(3, UFlowConfig()) == ([], [])  # too few: uncalibrated
     hold, folds = _calibration_split(400, UFlowConfig())  # many images: a held-out tenth, no extra models
     assert folds == [] and len(hold) == 40

@@ -184,3 +184,14 @@ def test_a_run_on_the_automatic_budget_records_its_steps_and_noise(mtd_pair, lit
     training = model.meta["training"]
     assert training["steps"] == 4 and len(training["loss_curve"]) == 4  # 2 images x 2 steps, above the minimum
     assert training["feature_noise"] == pytest.approx(config.feature_noise * (1 / 2) ** 0.5)
+
+
+def test_a_stride_4_scale_is_opt_in_and_sharpens_the_map_grid(mtd_pair, lite0):
+    good, test = mtd_pair
+    assert UFlowModel(UFlowConfig(**TINY), backbone=lite0).strides == (8, 16, 32)  # revisions without it load as before
+    model = train(good, UFlowConfig(**TINY, strides=(4, 8, 16, 32)), backbone=lite0)
+    assert model.strides == (4, 8, 16, 32)
+    pred = model.predict(test[:1], batch_size=1)[0]
+    assert [z.shape[1:] for z in pred.latents] == [(2, 2), (4, 4), (8, 8), (16, 16)]
+    assert pred.latents[-1].shape[0] == model.layout.latent_channels[-1]
+    assert len(model.calibration["scales"]) == 4

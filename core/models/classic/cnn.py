@@ -30,4 +30,5 @@ def cnn_features(image: np.ndarray, name: str, side: int, stages: tuple[int, ...
     rgb = np.repeat(resize(image[None], grid), 3, axis=0)
     with torch.no_grad():
         maps = model(torch.from_numpy(np.ascontiguousarray(rgb))[None])
-    return [maps[s][0].numpy() for s in stages]
+    strides = model.spec.model_strides
+    return [maps[model.spec.strides.index(strides[s])][0].numpy() for s in stages]
