@@ -119,6 +119,20 @@ def _nfa_figures(model, preds, defective, masks_full, k, progress) -> dict[str, 
     return out
 
 
+def _pixel_figures_per_defect(kinds: list[str], maps, masks) -> dict:
+    """Pixel AUROC of each defect type against the good images, and each type's share of the defective pixels
+    (the pooled pixel AUROC weighs types by their pixels: one type with large masks can decide it)."""
+    from core.metrics.ranking import pixel_auroc
+
+    per_type, share = {}, {}
+    total = sum(int(m.sum()) for m in masks)
+    for kind in sorted(set(kinds) - {"good"}):
+        sel = [i for i, d in enumerate(kinds) if d in ("good", kind)]
+        per_type[kind] = pixel_auroc([maps[i] for i in sel], [masks[i] for i in sel])
+        share[kind] = sum(int(masks[i].sum()) for i, d in enumerate(kinds) if d == kind) / total if total else 0.0
+    return {"pixel_auroc_per_defect": per_type, "defect_pixel_share": share}
+
+
 def run_eval(category_dir: str | Path, config=None, shots: int | None = None, k: float = 0.0,
              batch_size: int = 8, progress: ProgressCallback = no_progress,
              cancel: CancelToken = NEVER_CANCELLED, with_nfa: bool = True, backbone=None) -> dict[str, Any]:
@@ -187,6 +201,7 @@ def run_eval(category_dir: str | Path, config=None, shots: int | None = None, k:
         result["pixel_auroc"] = pixel_auroc(maps, masks)
         result["aupro"] = aupro(maps, masks, max_fpr=0.3)
         result["pixel_eval_side"] = PIXEL_EVAL_SIDE
+        result.update(_pixel_figures_per_defect(data.defect_type, maps, masks))
     else:
         result["pixel_auroc"] = None
         result["aupro"] = None

@@ -1,6 +1,7 @@
 import json
 import shutil
 
+import numpy as np
 import pytest
 
 from core.evaluation import discover, run_eval
@@ -42,7 +43,8 @@ def test_run_eval_reports_the_contract_figures(tiny_category):
     seen = []
     r = run_eval(tiny_category, config, progress=lambda f, m: seen.append(f))
     for key in ("image_auroc", "pixel_auroc", "aupro", "train_seconds", "backbone_ms_per_image",
-                "infer_ms_per_image", "n_train", "n_test_good", "n_test_defect", "calibration"):
+                "infer_ms_per_image", "n_train", "n_test_good", "n_test_defect", "calibration",
+                "pixel_auroc_per_defect", "defect_pixel_share"):
         assert key in r, key
     assert (r["n_train"], r["n_test_good"], r["n_test_defect"]) == (3, 2, 2)
     assert 0.0 <= r["image_auroc"] <= 1.0 and 0.0 <= r["pixel_auroc"] <= 1.0 and 0.0 <= r["aupro"] <= 1.0
@@ -71,3 +73,19 @@ def test_eval_command_writes_json(tiny_category, tmp_path):
     assert main([str(tiny_category), "--shots", "1", "--input-size", "128", "--steps", "2", "--json", str(out)]) == 0
     r = json.loads(out.read_text())
     assert r["n_train"] == 1 and r["pixel_auroc"] is not None
+
+
+def test_pixel_figures_per_defect_weigh_each_type_against_the_good_images():
+    from core.evaluation import _pixel_figures_per_defect
+
+    good = np.zeros((4, 4), np.float32)
+    small = np.zeros((4, 4), bool)
+    small[0, 0] = True
+    large = np.zeros((4, 4), bool)
+    large[:, :3] = True
+    found = np.where(small, 1.0, 0.5).astype(np.float32)  # its defect pixel outranks every normal pixel
+    missed = np.where(large, -1.0, 0.0).astype(np.float32)  # its defect pixels rank below every normal pixel
+    r = _pixel_figures_per_defect(["good", "crack", "uneven"], [good, found, missed],
+                                  [np.zeros((4, 4), bool), small, large])
+    assert r["pixel_auroc_per_defect"] == {"crack": 1.0, "uneven": 0.0}
+    assert r["defect_pixel_share"] == {"crack": 1 / 13, "uneven": 12 / 13}
