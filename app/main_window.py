@@ -9,6 +9,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from app import store_access
 from app.canvas.canvas import ImageCanvas, ViewData
+from app.canvas.score_histogram import ScoreHistogramView
 from app.canvas.threshold_scale import ThresholdScale, label_text
 from app.canvas.threshold_slider import ThresholdSlider
 from app.gallery.filtering import ANY, FILTERS, MINE, SORTS, label_sources, shown_label
@@ -193,6 +194,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.threshold_slider.setMinimumWidth(160)
         self.threshold_label = QtWidgets.QLabel()
         self._fit_threshold_label()
+        self.score_histogram = ScoreHistogramView()
         self.opacity_slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
         self.opacity_slider.setRange(0, 100)
         self.opacity_slider.setValue(55)
@@ -205,8 +207,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.truth_check.setChecked(True)
         self.truth_check.setToolTip("Dashed outline of the reference mask (adjudicated, else imported ground truth)")
         top.addWidget(QtWidgets.QLabel("Threshold"))
-        top.addWidget(self.threshold_slider, 1)
+        top.addWidget(self.threshold_slider, 2)
         top.addWidget(self.threshold_label)
+        top.addWidget(self.score_histogram, 1)
         h.addWidget(self.overlay_check)
         h.addWidget(QtWidgets.QLabel("Opacity"))
         h.addWidget(self.opacity_slider)
@@ -292,13 +295,15 @@ class MainWindow(QtWidgets.QMainWindow):
         r.bind("import_folder", self._ask_import_folder)
         r.bind("score_batch", self.score_batch)
         r.bind("quit", self.request_quit)
-        self.gallery.clicked.connect(lambda idx: (self.show_position(idx.row()), self.focus_canvas()))
+        self.gallery.clicked.connect(self._on_gallery_clicked)
 
     # ================================================================ project
     def open_project(self, folder: str | Path) -> bool:
         """Open a project folder; shows a message box and returns False when it is not usable."""
         from core.store.project import Project
 
+        if not self.labels.confirm_leave("opening another project"):
+            return False
         try:
             project = Project.open(folder)
         except ContrarioError as exc:
@@ -413,6 +418,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.model.apply(self.filter_box.currentData(), self.sort_box.currentData(), self.batch_box.currentData(), self.k,
                          self.label_box.currentData() or ANY)
         self._update_counts()
+        self.update_score_histogram()
         pos = self.model.position_of(keep) if keep is not None else None
         if pos is None and self.model.rowCount():
             pos = 0
@@ -424,6 +430,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self._shown_item = None
             self.title_label.setText("No image matches this filter")
             self.verdict_label.setText("")
+            self.score_histogram.set_current(None)
 
     def set_filter(self, key: str) -> None:
         self.filter_box.setCurrentIndex(self.filter_box.findData(key))
@@ -446,10 +453,18 @@ class MainWindow(QtWidgets.QMainWindow):
         pos = 0 if pos is None else max(0, min(self.model.rowCount() - 1, pos + delta))
         self.show_position(pos)
 
+    def _on_gallery_clicked(self, idx: QtCore.QModelIndex) -> None:
+        if self.gallery.selectionModel().currentIndex().row() == idx.row():  # else the move was cancelled
+            self.show_position(idx.row())
+        self.focus_canvas()
+
     def show_position(self, pos: int) -> None:
         if not (0 <= pos < self.model.rowCount()):
             return
         row = self.model.row_at(pos)
+        if not self.labels.confirm_leave("moving to another image", keep=row.image_id):
+            self._select_current()  # the user stays on the image with unsaved mask edits
+            return
         idx = self.model.index(pos)
         sel = self.gallery.selectionModel()
         if sel.currentIndex().row() != pos:
@@ -459,6 +474,18 @@ class MainWindow(QtWidgets.QMainWindow):
             self.gallery.viewport().update()
         self.gallery.scrollTo(idx)
         self.show_image(row.image_id)
+
+    def _select_current(self) -> None:
+        """Put the gallery's selection back on the image on screen (after a move was cancelled)."""
+        pos = self.model.position_of(self.current_image_id) if self.current_image_id is not None else None
+        sel = self.gallery.selectionModel()
+        sel.blockSignals(True)
+        if pos is None:
+            sel.clearSelection()
+        else:
+            sel.setCurrentIndex(self.model.index(pos), QtCore.QItemSelectionModel.SelectionFlag.ClearAndSelect)
+        sel.blockSignals(False)
+        self.gallery.viewport().update()
 
     def show_image(self, image_id: int) -> None:
         row = self.model.row_by_image(image_id)
@@ -578,6 +605,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.model.refresh_image(image_id)
         self._update_header(row)
         self._update_counts()
+        self.update_score_histogram()
         self.status_label.setText(f"{row.title}: {verdict or 'verdict cleared'}")
         if advance:
             self.step(1)
@@ -591,6 +619,7 @@ class MainWindow(QtWidgets.QMainWindow):
         row.my_verdict = previous
         self.model.refresh_image(image_id)
         self._update_counts()
+        self.update_score_histogram()
         pos = self.model.position_of(image_id)
         if pos is not None:
             self.show_position(pos)
@@ -682,9 +711,22 @@ class MainWindow(QtWidgets.QMainWindow):
         self.region_label.setText(f"score {row.score:.3f}  ·  {text}" + (f" (+{others} on other views)" if others else ""))
         self.regions_status.setText(f"{row.title}: {text}, {total} in all")
 
+    def update_score_histogram(self) -> None:
+        """The distributions beside the slider: scores of the images labelled good and defect, by the label
+        source the gallery shows (called when rows are read again, e.g. after scoring, and when labels change)."""
+        source = self.label_box.currentData() or ANY
+        by_label: dict[str, list[float]] = {"good": [], "defect": []}
+        for r in self.rows:
+            if r.score is not None:
+                verdict, _who = shown_label(r, source)
+                if verdict in by_label:
+                    by_label[verdict].append(r.score)
+        self.score_histogram.set_scores(by_label["good"], by_label["defect"])
+
     def _update_header(self, row: ImageRow | None) -> None:
         if row is None:
             return
+        self.score_histogram.set_current(row.score)
         self.title_label.setText(f"{row.batch_name}  /  {row.title}")
         v, who = shown_label(row, self.model.label_source)
         self.verdict_label.setText((v if who == "me" else f"{v} ({who})") if v else "unreviewed")
@@ -771,7 +813,7 @@ class MainWindow(QtWidgets.QMainWindow):
         from core.store.project import Project
 
         folder = QtWidgets.QFileDialog.getExistingDirectory(self, "New project folder")
-        if not folder:
+        if not folder or not self.labels.confirm_leave("opening another project"):
             return
         try:
             project = Project.create(folder)
@@ -871,15 +913,19 @@ class MainWindow(QtWidgets.QMainWindow):
         buttons = QtWidgets.QMessageBox.StandardButton
         return QtWidgets.QMessageBox.question(self, title, text, buttons.Yes | buttons.No, buttons.No) == buttons.Yes
 
+    def confirm_close(self) -> bool:
+        """Jobs still running, then unsaved mask edits (Save / Discard / Cancel): may the window close?"""
+        return self.confirm_quit() and self.labels.confirm_leave("closing the window")
+
     def request_quit(self) -> None:
         """Project → Quit (Ctrl+Q)."""
-        if self.confirm_quit():
+        if self.confirm_close():
             self._quit_confirmed = True
             self.close()
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
         # The window's close button asks too; a close() from code (screenshots, tests) does not.
-        if event.spontaneous() and not getattr(self, "_quit_confirmed", False) and not self.confirm_quit():
+        if event.spontaneous() and not getattr(self, "_quit_confirmed", False) and not self.confirm_close():
             event.ignore()
             return
         QtWidgets.QApplication.instance().removeEventFilter(self)

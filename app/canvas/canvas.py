@@ -76,7 +76,7 @@ class ViewPanel:
             self.shape = ("error",)
             return changed
         self.message.hide()
-        self.truth.setPath(_polygons_path(data.truth.polygons if data.truth is not None else []))
+        self.truth.setPath(polygons_path(data.truth.polygons if data.truth is not None else []))
         px = data.pixels
         self.image.setImage(px, autoLevels=False, levels=(0, 255), autoDownsample=False)
         h, w = px.shape[:2]
@@ -274,7 +274,8 @@ def hover_anchor(view: QtCore.QRectF, x: float, y: float) -> tuple[float, float]
     return (1.0 if right_half else 0.0, 0.0 if top_half else 1.0)
 
 
-def _polygons_path(polygons) -> QtGui.QPainterPath:
+def polygons_path(polygons) -> QtGui.QPainterPath:
+    """One path of closed polygons (N x 2 arrays of x, y), for a single cosmetic-pen path item."""
     if not len(polygons):
         return QtGui.QPainterPath()
     xy = np.concatenate(polygons, axis=0)

@@ -2,14 +2,17 @@
 
 Label mode puts a MaskEditor on the active canvas view. Each image's mask is loaded (annotator's current
 revision) and saved (a new revision via save_mask) on a one-thread worker, so saves and loads of one image
-happen in order. Moving to another image saves the previous one when it has unsaved edits; Ctrl+Z and
-Ctrl+Shift+Z act on the mask undo stack while the mode is on (the verdict undo is off meanwhile).
+happen in order. Leaving a mask with unsaved edits (another image, label mode off, closing the window or the
+project from the menus) asks Save / Discard / Cancel first, as labelme does; with Labels → Save masks
+automatically (remembered) it saves without asking. Ctrl+Z and Ctrl+Shift+Z act on the mask undo stack while
+the mode is on (the verdict undo is off meanwhile).
 Findings and exports run on a second one-thread worker with progress in the status bar.
 
 The window needs: `LabelIntegration(window)` once, `set_project(project)` on open and `set_project(None)` on
 close, and `before_show(image_id)` when it starts showing another image. It uses the window's registry,
 canvas, model, `_views`, `viewShown`, `current_image_id`, `annotator`, `ensure_annotator()`, `k`,
-`model_revision_id`, `status_label`, `show_error()`, `show_position()`, `reload()` and the header updates.
+`model_revision_id`, `settings`, `status_label`, `show_error()`, `show_position()`, `reload()` and the header
+updates; the window asks `confirm_leave()` before it leaves the image or closes.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import shiboken6
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from app.layout import scrollable
 from app.labels.adjudication import AdjudicationView
@@ -42,6 +45,7 @@ from core.labels.findings import FindingsReport
 MODE_ACTIONS = [*TOOL_ACTIONS.values(), "brush_bigger", "brush_smaller", "mask_undo", "mask_redo", "save_labels"]
 DEFAULT_CLASS = ("defect", "1")  # created when a project has no defect class yet
 TEXT_INPUTS = (QtWidgets.QLineEdit, QtWidgets.QAbstractSpinBox, QtWidgets.QKeySequenceEdit, QtWidgets.QTextEdit)
+AUTOSAVE_KEY = "labelsAutoSave"  # application setting: save masks on leaving them instead of asking
 
 
 class LabelIntegration(QtCore.QObject):
@@ -67,6 +71,7 @@ class LabelIntegration(QtCore.QObject):
         self._editors: list[MaskEditor] = []  # one per canvas view box that was edited on
         self._masks: dict[int, np.ndarray] = {}  # open masks, kept here so a save never needs the scene item
         self._started_from: dict[int, str] = {}  # image id -> reference annotator whose mask an edit starts from
+        self._saving: dict[int, int] = {}  # image id -> undo index a save on the worker is storing
         self.io = TaskRunner(max_threads=1, parent=self)
         self.jobs = TaskRunner(max_threads=1, parent=self)
         self._findings_run = 0
@@ -137,6 +142,12 @@ class LabelIntegration(QtCore.QObject):
         tools = menu.addMenu("Tools")
         for i in (*TOOL_ACTIONS.values(), None, "brush_bigger", "brush_smaller"):
             tools.addSeparator() if i is None else tools.addAction(a(i))
+        self.autosave_action = QtGui.QAction("Save masks automatically", menu)
+        self.autosave_action.setCheckable(True)
+        self.autosave_action.setChecked(str(self.window.settings.value(AUTOSAVE_KEY, "false")).lower() == "true")
+        self.autosave_action.setToolTip("Save a mask with unsaved edits when you leave it, instead of asking")
+        self.autosave_action.toggled.connect(lambda on: self.window.settings.setValue(AUTOSAVE_KEY, bool(on)))
+        menu.addAction(self.autosave_action)
         menu.addSeparator()
         menu.addAction(a("find_findings"))
         dock_action = self.findings_dock.toggleViewAction()
@@ -155,7 +166,7 @@ class LabelIntegration(QtCore.QObject):
         r = self.registry
         mode = r.action("label_mode")
         mode.setCheckable(True)
-        r.bind("label_mode", lambda: self.set_active(mode.isChecked()))
+        r.bind("label_mode", lambda: self.set_active(mode.isChecked(), ask=True))  # Ctrl+L: the user leaves
         r.bind("brush_bigger", lambda: self.toolbar.size_box.setValue(round(self.radius * 1.25 + 0.5)))
         r.bind("brush_smaller", lambda: self.toolbar.size_box.setValue(round(self.radius / 1.25)))
         r.bind("mask_undo", lambda: self.editor is not None and self.editor.undo_group.undo())
@@ -180,10 +191,11 @@ class LabelIntegration(QtCore.QObject):
     def set_project(self, project) -> None:
         """Follow the window's project; closing saves unsaved masks first (synchronously)."""
         if self.project is not None:
-            self.set_active(False, wait=True)
+            self.set_active(False, wait=True)  # whoever closes the project from the GUI asked first
             self.jobs.cancel_all()
             self.jobs.wait()
             self.io.wait()
+        self._saving.clear()
         self.project = project
         self.classes = []
         self.last_report = None
@@ -208,12 +220,16 @@ class LabelIntegration(QtCore.QObject):
         return classes
 
     # ================================================================ label mode
-    def set_active(self, on: bool, wait: bool = False) -> None:
-        """Enter or leave label mode; leaving saves unsaved masks."""
+    def set_active(self, on: bool, wait: bool = False, ask: bool = False) -> None:
+        """Enter or leave label mode. Leaving saves unsaved edits; with `ask` (the user toggles the mode) it asks
+        Save / Discard / Cancel first."""
         if on and (self.project is None or not self.window.ensure_annotator()):
             on = False
         if on == self.active:
             self._update_enabled()
+            return
+        if not on and ask and not self.confirm_leave("leaving label mode"):
+            self._update_enabled()  # cancelled: the mode stays on, and its action checked
             return
         if not on:
             for image_id in list(self._masks):
@@ -328,12 +344,15 @@ class LabelIntegration(QtCore.QObject):
         self.editor = None
 
     def before_show(self, image_id: int) -> None:
-        """The window moves to another image: save and close the open mask of the previous one."""
+        """The window moves to another image: save (when the user chose so in `confirm_leave`, or when no one
+        asked) and close the open mask of the previous one."""
         if not self.active:
             return
+        unsaved = self.unsaved_images(keep=image_id)
         for open_id in list(self._masks):
             if open_id != image_id:
-                self.save(open_id)
+                if open_id in unsaved:
+                    self.save(open_id)
                 self._close(open_id)
 
     def _on_view_shown(self, image_id: int) -> None:
@@ -352,7 +371,50 @@ class LabelIntegration(QtCore.QObject):
         return None, None
 
     def has_unsaved_changes(self) -> bool:
-        return any(self._edit_of(i)[1] is not None and not self._edit_of(i)[1].stack.isClean() for i in self._masks)
+        return bool(self.unsaved_images())
+
+    def unsaved_images(self, keep: int | None = None) -> list[int]:
+        """Open masks (but `keep`'s) with edits that are neither saved nor being saved."""
+        dirty = []
+        for image_id in self._masks:
+            edit = self._edit_of(image_id)[1]
+            if image_id != keep and edit is not None and not edit.stack.isClean() \
+                    and self._saving.get(image_id) != edit.stack.index():
+                dirty.append(image_id)
+        return dirty
+
+    def confirm_leave(self, what: str, keep: int | None = None) -> bool:
+        """Before the masks being edited are left (`what`: "moving to another image", ...), ask Save / Discard /
+        Cancel when one has unsaved edits; True when the caller may go on. With "Save masks automatically"
+        nothing is asked: the caller's leaving saves them, as it does when no one asks."""
+        dirty = self.unsaved_images(keep)
+        if not dirty or self.autosave_action.isChecked():
+            return True
+        button = QtWidgets.QMessageBox.StandardButton
+        names = []
+        for image_id in dirty:
+            row = self.window.model.row_by_image(image_id)
+            names.append(row.title if row else f"image {image_id}")
+        text = (f"The mask of {', '.join(names)} has unsaved edits.\n\nSave them before {what}?\n"
+                "(Labels → Save masks automatically saves without asking.)")
+        answer = QtWidgets.QMessageBox.question(self.window, "Unsaved mask edits", text,
+                                                button.Save | button.Discard | button.Cancel, button.Save)
+        self.window.activateWindow()  # the keys go back to the window (no window manager hands them back)
+        self.window.focus_canvas()
+        if answer == button.Save:
+            return all(self.save(image_id, wait=True) is not None for image_id in dirty)
+        if answer == button.Discard:
+            for image_id in dirty:
+                self.discard(image_id)
+            return True
+        return False
+
+    def discard(self, image_id: int) -> None:
+        """Drop the unsaved edits of one image: its mask is read from the store again when next opened."""
+        self._close(image_id)
+        self._started_from.pop(image_id, None)
+        self.window.status_label.setText("Unsaved mask edits discarded")
+        self._set_state()
 
     def save(self, image_id: int | None = None, wait: bool = False) -> Task | int | None:
         """Store the mask of `image_id` (default: the open one) as a new revision when it has edits.
@@ -383,11 +445,17 @@ class LabelIntegration(QtCore.QObject):
                 return None
             self._saved(request, mark, ann_id)
             return ann_id
+        self._saving[image_id] = mark[0]
+
+        def failed(msg: str) -> None:
+            self._saving.pop(image_id, None)
+            self.window.show_error("Mask not saved", f"{title}: {msg}")
+
         return self.io.start(store_mask, self.project, request,
-                             on_done=lambda ann_id: self._saved(request, mark, ann_id),
-                             on_error=lambda msg: self.window.show_error("Mask not saved", f"{title}: {msg}"))
+                             on_done=lambda ann_id: self._saved(request, mark, ann_id), on_error=failed)
 
     def _saved(self, request: SaveRequest, mark: tuple[int, int], ann_id: int) -> None:
+        self._saving.pop(request.image_id, None)
         _editor, edit = self._edit_of(request.image_id)
         if edit is not None:
             edit.base_annotation_id = ann_id
@@ -401,6 +469,7 @@ class LabelIntegration(QtCore.QObject):
             if request.image_id == self.window.current_image_id:
                 self.window._update_header(row)
             self.window._update_counts()
+            self.window.update_score_histogram()
         what = "model-assisted" if request.source == "model" else "manual"
         self.window.status_label.setText(f"Saved {what} mask of {row.title if row else request.image_id} "
                                          f"({request.verdict})")
@@ -464,6 +533,8 @@ class LabelIntegration(QtCore.QObject):
     def show_image_anywhere(self, image_id: int) -> None:
         """Select an image in the gallery, clearing the batch and filter when they hide it."""
         w = self.window
+        if not self.confirm_leave("moving to another image", keep=image_id):
+            return
         pos = w.model.position_of(image_id)
         if pos is None:
             w.batch_box.setCurrentIndex(0)
@@ -555,10 +626,12 @@ class LabelIntegration(QtCore.QObject):
             f"Exported {summary.images} images, {summary.annotations} labels ({summary.format}) to {summary.out}"
             + (f"; {skipped} skipped" if skipped else ""))
         if skipped:
-            lines = [f"image {iid}: {why}" for iid, why in summary.skipped[:12]]
+            lines = summary.skipped_lines()
+            more = f"\n... and {skipped - 12} more" if skipped > 12 else ""
             box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.Warning, "Export: images skipped",
-                                        f"{skipped} images were left out of {summary.out}:\n\n" + "\n".join(lines),
-                                        parent=self.window)
+                                        f"{skipped} images were left out of {summary.out}:\n\n"
+                                        + "\n".join(lines[:12]) + more, parent=self.window)
+            box.setObjectName("exportSkipped")
             box.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
             box.show()
         self.exported.emit(summary)

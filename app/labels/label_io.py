@@ -83,8 +83,6 @@ class ReferenceOutline:
 
 def load_reference_outline(project, image_id: int) -> ReferenceOutline | None:
     """Outline of the adjudicated mask, else the imported ground-truth one; None when neither has a mask."""
-    from skimage import measure
-
     from app.gallery.filtering import REFERENCE_ANNOTATORS
 
     with project.session(readonly=True) as s:
@@ -97,9 +95,19 @@ def load_reference_outline(project, image_id: int) -> ReferenceOutline | None:
         if found is None:
             return None
         shape = image_shape(s, image_id)
-    mask = load_mask(project, found, shape) > 0
-    if not mask.any():
-        return ReferenceOutline(found.annotator, found.verdict, [])
-    polygons = [np.column_stack((c[:, 1], c[:, 0])) for c in measure.find_contours(np.pad(mask, 1).astype(np.float32), 0.5)]
-    polygons = [p - 1.0 + 0.5 for p in polygons]  # undo the pad; pixel centres
-    return ReferenceOutline(found.annotator, found.verdict, polygons)
+    return ReferenceOutline(found.annotator, found.verdict, mask_polygons(load_mask(project, found, shape)))
+
+
+def mask_polygons(mask: np.ndarray) -> list[np.ndarray]:
+    """Outlines of the marked (non-zero) pixels as closed polygons of (x, y) pixel-centre coordinates; only
+    the box around the marked pixels is traced, so a small mask on a large image stays quick."""
+    from skimage import measure
+
+    marked = np.asarray(mask) > 0
+    rows, cols = np.flatnonzero(marked.any(axis=1)), np.flatnonzero(marked.any(axis=0))
+    if not rows.size:
+        return []
+    y0, y1, x0, x1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+    crop = np.pad(marked[y0:y1, x0:x1], 1).astype(np.float32)
+    # undo the pad and the crop; + 0.5: pixel centres
+    return [np.column_stack((c[:, 1] + (x0 - 0.5), c[:, 0] + (y0 - 0.5))) for c in measure.find_contours(crop, 0.5)]

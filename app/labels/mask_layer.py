@@ -15,12 +15,18 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from app.canvas.canvas import polygons_path
+from app.labels.label_io import mask_polygons
 from app.labels.undo import DEFAULT_MEMORY_CAP, MaskUndoStack
 from core.labels import mask_ops
 from core.labels.classes import ClassInfo, class_lut
 
 MASK_Z = 4
 DEFAULT_ALPHA = 140
+# The mask's outline: cyan over a dark rim, so it shows on the inferno heat map (whose orange and yellow hide
+# the default class colour, orange) as well as on light and dark pictures.
+OUTLINE_COLOR = "#00e5ff"
+OUTLINE_RIM = (0, 0, 0, 200)
 
 
 class Tool(str, Enum):
@@ -40,6 +46,10 @@ class MaskItem(pg.GraphicsObject):
         self.setFlag(QtWidgets.QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption, True)
         self.setZValue(MASK_Z)
         self.editor: MaskEditor | None = None
+        self.rim = QtWidgets.QGraphicsPathItem(self)
+        self.rim.setPen(pg.mkPen(OUTLINE_RIM, width=3, cosmetic=True))
+        self.outline = QtWidgets.QGraphicsPathItem(self)
+        self.outline.setPen(pg.mkPen(OUTLINE_COLOR, width=1.5, cosmetic=True))
         self._set(mask, lut)
 
     def _set(self, mask: np.ndarray, lut: np.ndarray) -> None:
@@ -52,6 +62,14 @@ class MaskItem(pg.GraphicsObject):
         self.qimage = QtGui.QImage(storage.data, w, h, stride, QtGui.QImage.Format.Format_Indexed8)
         self.set_lut(lut)
         self.prepareGeometryChange()
+        self.update_outline()
+
+    def update_outline(self) -> None:
+        """Trace the marked pixels' outline again: the editor calls it after each edit, undo and redo (a brush
+        stroke is one edit: the outline follows when the stroke ends, not at every dab)."""
+        path = polygons_path(mask_polygons(self.mask))
+        self.rim.setPath(path)
+        self.outline.setPath(path)
 
     def set_lut(self, lut: np.ndarray) -> None:
         table = [QtGui.qRgba(int(r), int(g), int(b), int(a)) for r, g, b, a in lut]
@@ -168,7 +186,7 @@ class MaskEditor(QtCore.QObject):
             item.editor = self
             edit = ImageEdit(image_id, item, MaskUndoStack(None, self.memory_cap), base_annotation_id)
             edit.stack.target = edit
-            edit.stack.indexChanged.connect(lambda _i, iid=image_id: self.changed.emit(iid))
+            edit.stack.indexChanged.connect(self._on_stack_index)  # a slot of the editor: gone with it
             self.undo_group.addStack(edit.stack)
             self.edits[image_id] = edit
         self.current = edit
@@ -176,6 +194,15 @@ class MaskEditor(QtCore.QObject):
         self.undo_group.setActiveStack(edit.stack)
         self._cancel_polygon()
         return edit
+
+    def _on_stack_index(self, _index: int) -> None:
+        """An edit, undo or redo on one image's stack: its outline follows, and `changed` tells the world."""
+        stack = self.sender()
+        for image_id, edit in self.edits.items():
+            if edit.stack is stack:
+                edit.item.update_outline()
+                self.changed.emit(image_id)
+                return
 
     def close_image(self, image_id: int) -> None:
         edit = self.edits.pop(image_id, None)
@@ -185,7 +212,8 @@ class MaskEditor(QtCore.QObject):
             self.vb.removeItem(edit.item)
             self.current = None
         self.undo_group.removeStack(edit.stack)
-        edit.stack.deleteLater()
+        edit.stack.indexChanged.disconnect()  # a deleted stack clears itself, and must not call back an editor
+        edit.stack.deleteLater()               # that may be deleted before it
 
     def set_overlay(self, overlay, model_revision_id: int | None = None, k: float = 2.0) -> None:
         self.overlay = overlay

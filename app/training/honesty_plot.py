@@ -8,24 +8,14 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtWidgets
 
+from app.training.captioned_plot import CaptionedPlot
 from core.models.honesty import HonestyCurve
 
 
-class HonestyPlot(QtWidgets.QWidget):
+class HonestyPlot(CaptionedPlot):
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
-        super().__init__(parent)
-        layout = QtWidgets.QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        self.caption = QtWidgets.QLabel("")
-        self.caption.setWordWrap(True)
-        self.caption.setStyleSheet("color: #9aa0a8;")
-        self.plot = pg.PlotWidget(background="#1e2126")
-        self.plot.setMinimumHeight(150)
+        super().__init__("k", "regions per good image", 150, parent)
         self.plot.setLogMode(x=False, y=True)
-        self.plot.setLabel("bottom", "k")
-        self.plot.setLabel("left", "regions per good image")
-        self.plot.showGrid(x=True, y=True, alpha=0.2)
-        self.plot.setMouseEnabled(x=False, y=False)
         self.plot.addLegend(offset=(-4, 4))
         self.nominal = self.plot.plot([], [], pen=pg.mkPen("#9aa0a8", width=1, style=pg.QtCore.Qt.PenStyle.DashLine),
                                       name="nominal 10^-k")
@@ -33,8 +23,6 @@ class HonestyPlot(QtWidgets.QWidget):
                                        symbolBrush="#39ff88", name="measured")
         self.floor = pg.InfiniteLine(angle=0, pen=pg.mkPen("#fb8c00", width=1, style=pg.QtCore.Qt.PenStyle.DotLine))
         self.plot.addItem(self.floor)
-        layout.addWidget(self.caption)
-        layout.addWidget(self.plot)
         self.curve: HonestyCurve | None = None
         self.set_curve(None)
 

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from app.training.comparison_plot import ComparisonPlot
 from app.training.honesty_plot import HonestyPlot
 from app.training.training_view import format_duration
 from app.workers import TaskRunner
 from core.errors import ContrarioError
 from core.models import revisions as revs
 from core.models.honesty import honesty_curve
+from core.models.validation import comparison_curves
 
 
 def _fmt(value: float | None, digits: int = 3) -> str:
@@ -43,6 +45,7 @@ class RevisionsPanel(QtWidgets.QWidget):
     imageActivated = QtCore.Signal(int)  # an image of the changed-decisions list was double-clicked
     figuresReady = QtCore.Signal(object)  # RevisionFigures
     comparisonReady = QtCore.Signal(object)  # Comparison
+    curvesReady = QtCore.Signal(object)  # ComparisonCurves: confusion matrices at k and PR curves of A and B
 
     COLUMNS = ("Revision", "Trained on", "Calibration", "Scored", "Created")
 
@@ -53,6 +56,7 @@ class RevisionsPanel(QtWidgets.QWidget):
         self.infos: dict[int, revs.RevisionInfo] = {}
         self.figures: revs.RevisionFigures | None = None
         self.comparison: revs.Comparison | None = None
+        self.curves = None  # core.models.validation.ComparisonCurves of the comparison shown
         self.tasks = TaskRunner(max_threads=1, parent=self)
         self._request = 0
         self._honesty_request = 0
@@ -120,6 +124,8 @@ class RevisionsPanel(QtWidgets.QWidget):
         self.figure_table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
         self.figure_table.horizontalHeader().setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.Stretch)
         layout.addWidget(self.figure_table, 2)
+        self.comparison_plot = ComparisonPlot()
+        layout.addWidget(self.comparison_plot)
 
         self.changed_label = QtWidgets.QLabel("")
         layout.addWidget(self.changed_label)
@@ -197,7 +203,8 @@ class RevisionsPanel(QtWidgets.QWidget):
             other = next((i for i in sorted(self.infos, reverse=True) if i != rev_id), None)
         if other is not None:
             self.compare_box.setCurrentIndex(self.compare_box.findData(other))
-        self.comparison = None
+        self.comparison = self.curves = None
+        self.comparison_plot.set_curves(None)
         self.changed_table.setRowCount(0)
         self.changed_label.setText("")
         if rev_id is not None:
@@ -277,9 +284,21 @@ class RevisionsPanel(QtWidgets.QWidget):
         self._request += 1
         request = self._request
         self.changed_label.setText(f"Comparing #{a} and #{b} ...")
+        self.curves = None
+        self.comparison_plot.set_curves(None, pending=True)
         self.tasks.start(revs.compare_revisions, self.project, a, b, self.k,
                          on_done=lambda c, r=request: self._on_comparison(r, c),
                          on_error=lambda msg: self.changed_label.setText(f"Comparison failed: {msg}"))
+        self.tasks.start(comparison_curves, self.project, a, b, self.k,
+                         on_done=lambda c, r=request: self._on_curves(r, c),
+                         on_error=lambda msg: self.comparison_plot.caption.setText(f"Curves failed: {msg}"))
+
+    def _on_curves(self, request: int, curves) -> None:
+        if request != self._request:
+            return
+        self.curves = curves
+        self.comparison_plot.set_curves(curves)
+        self.curvesReady.emit(curves)
 
     def _on_comparison(self, request: int, comp: revs.Comparison) -> None:
         if request != self._request:

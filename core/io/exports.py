@@ -37,7 +37,7 @@ from core.domain.active_model import active_model, active_model_in
 from core.domain.enums import ImageStatus
 from core.domain.images import image_source
 from core.domain.labels import LabelRecord, current_labels, label_of
-from core.errors import ContrarioError, ImageError
+from core.errors import ContrarioError, ImageError, one_line
 from core.io.checked_files import copy_checked, read_checked_image
 from core.io.coco import components, mask_to_polygons, rle_encode
 from core.io.images import to_rgb_float
@@ -62,6 +62,17 @@ class ExportSummary:
     skipped: list[tuple[int, str]] = field(default_factory=list)  # (image id, why)
     files: list[str] = field(default_factory=list)
     model_revision_id: int | None = None  # whose scores and regions the export holds
+    skipped_names: dict[int, str] = field(default_factory=dict)  # image id -> what the user knows it by
+
+    def skip(self, row: ExportRow, why: str) -> None:
+        """Leave `row` out of the export, saying why (under its file and item name, not its internal id)."""
+        self.skipped.append((row.image_id, why))
+        self.skipped_names[row.image_id] = row.name
+
+    def skipped_lines(self) -> list[str]:
+        """One line per skipped image: "file.png (batch / item · view): why", control characters escaped."""
+        return [one_line(f"{self.skipped_names.get(image_id, f'image {image_id}')}: {why}")
+                for image_id, why in self.skipped]
 
 
 @dataclass(frozen=True)
@@ -96,6 +107,11 @@ class ExportRow:
     model_revision_id: int | None = None
     sha256: str | None = None
     file_size: int | None = None
+
+    @property
+    def name(self) -> str:
+        """The image as the user knows it: its file name, and the batch and item (and view) it belongs to."""
+        return f"{self.file_name} ({self.batch} / {self.item}" + (f" · {self.view})" if self.view else ")")
 
 
 # ---- atomic destination ------------------------------------------------------------------------------
@@ -219,7 +235,7 @@ def _copy_image(row: ExportRow, dest: Path, summary: ExportSummary) -> bool:
             raise ImageError(f"image {row.image_id}: the project records a malformed blob name")
         copy_checked(row.path, dest, row.sha256, row.file_size)
     except ImageError as exc:
-        summary.skipped.append((row.image_id, str(exc)))
+        summary.skip(row, str(exc))
         return False
     return True
 
@@ -262,7 +278,7 @@ def export_mvtec(project, out, batch=None, annotator=None, progress: ProgressCal
             progress(n / max(1, len(rows)), f"exporting {row.file_name}")
             ann = row.annotation
             if ann is None or ann.verdict not in ("good", "defect"):
-                summary.skipped.append((row.image_id, "no label" if ann is None else f"verdict {ann.verdict}"))
+                summary.skip(row, "no label" if ann is None else f"verdict {ann.verdict}")
                 continue
             if ann.verdict == "good":
                 split, cls = ("train" if row.batch.endswith("/train") else "test"), "good"
@@ -331,7 +347,7 @@ def export_coco(project, out, batch=None, annotator=None, encoding: str = "rle",
             mask = load_mask(project, ann, (row.height, row.width))
             for cid in (int(c) for c in np.unique(mask) if c):
                 if cid not in known:
-                    summary.skipped.append((row.image_id, f"mask class id {cid} is not a defect class"))
+                    summary.skip(row, f"mask class id {cid} is not a defect class")
                     continue
                 for sl, crop in components(mask == cid):
                     full = np.zeros(mask.shape, dtype=bool)

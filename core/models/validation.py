@@ -3,7 +3,10 @@ its training never saw."""
 
 from __future__ import annotations
 
-from core.models.revisions import ground_truth, training_image_ids
+from dataclasses import dataclass
+
+from core.metrics.decisions import ConfusionMatrix, PrecisionRecall, confusion, precision_recall
+from core.models.revisions import ground_truth, outcomes, training_image_ids
 
 
 def validation_image_ids(project, revision_id: int) -> list[int]:
@@ -39,3 +42,38 @@ def by_file_name(project, image_ids: list[int]) -> list[tuple[int, str]]:
         rows = s.execute(select(Image.id, Image.original_path).where(Image.id.in_(list(image_ids)))).all()
     rows.sort(key=lambda r: (r.original_path.rsplit("/", 1)[-1], r.original_path))
     return [(r.id, r.original_path.rsplit("/", 1)[-1]) for r in rows]
+
+
+@dataclass
+class RevisionDecisions:
+    """One revision on the comparison's images: its decisions at k against the labels, and its PR curve."""
+
+    revision_id: int
+    confusion: ConfusionMatrix
+    pr: PrecisionRecall | None  # None unless both good and defect images are there
+
+
+@dataclass
+class ComparisonCurves:
+    """Confusion matrices at k and precision-recall curves of two revisions on the same labelled images:
+    scored by both, left out of both trainings (as core.models.revisions.compare_revisions)."""
+
+    k: float
+    image_ids: list[int]
+    n_good: int
+    n_defect: int
+    a: RevisionDecisions
+    b: RevisionDecisions
+
+
+def comparison_curves(project, a: int, b: int, k: float = 0.0) -> ComparisonCurves:
+    found_a, found_b = outcomes(project, a), outcomes(project, b)
+    left_out = set(training_image_ids(project, a)) | set(training_image_ids(project, b))
+    ids = sorted(i for i in set(found_a) & set(found_b) if found_a[i].truth is not None and i not in left_out)
+    truth = [found_a[i].truth == "defect" for i in ids]
+
+    def of(rev: int, found) -> RevisionDecisions:
+        return RevisionDecisions(rev, confusion(truth, [found[i].decision(k) for i in ids]),
+                                 precision_recall([found[i].score for i in ids], truth))
+
+    return ComparisonCurves(k, ids, truth.count(False), truth.count(True), of(a, found_a), of(b, found_b))

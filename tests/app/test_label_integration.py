@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 from workbench_helpers import open_in
-from PySide6 import QtCore
+from PySide6 import QtCore, QtGui, QtWidgets
 from PySide6.QtTest import QTest
 
 from core.labels.editing import current_labels, load_mask, save_mask
@@ -74,6 +76,7 @@ def test_label_mode_paint_with_the_mouse_undo_and_save(window, project, qtbot):
 
 def test_moving_on_autosaves_an_accepted_model_region_as_model_sourced(window, project, qtbot):
     open_in(window, project, qtbot)
+    window.labels.autosave_action.setChecked(True)  # Labels → Save masks automatically: no question
     for pos in range(window.model.rowCount()):  # an image whose result has a region with a label map
         row = window.model.row_at(pos)
         if row.best_log10_nfa is not None and not row.view:
@@ -209,3 +212,168 @@ def test_a_defect_verdict_after_a_saved_mask_keeps_the_mask(window, project, qtb
     assert np.array_equal(stored_mask(project, label, painted.shape), painted)
     window.set_verdict("good", advance=False)
     assert mine(project, image_id).mask_blob is None
+
+
+def test_a_painted_mask_is_outlined_in_a_colour_the_heat_map_never_shows(window, project, qtbot):
+    """The default class is orange: painted on the orange heat map, the mask could not be seen."""
+    from app.labels.mask_layer import OUTLINE_COLOR
+
+    open_in(window, project, qtbot)
+    window.show_position(_first_single_view_with_regions(window))
+    window.wait_idle()
+    enter_label_mode(window, qtbot)
+    window.opacity_slider.setValue(100)
+    overlay = window.labels.active_panel().data.overlay
+    assert overlay is not None and window.overlay_check.isChecked()
+    # paint where the heat map is hottest (map and picture share the 128-pixel grid here)
+    y, x = np.unravel_index(int(np.argmax(overlay.map_u8)), overlay.map_u8.shape)
+    x, y = min(max(x, 12), 115), min(max(y, 12), 115)
+    editor = window.labels.editor
+    window.labels.toolbar.size_box.setValue(8)
+    editor.begin_stroke(x, y)
+    editor.end_stroke()
+    item = editor.current.item
+    qtbot.waitUntil(lambda: not item.outline.path().isEmpty(), timeout=2000)
+
+    cyan = np.array(QtGui.QColor(OUTLINE_COLOR).getRgb()[:3])
+    heat = window.canvas._lut[:, :3].astype(int)
+    assert np.min(np.linalg.norm(heat - cyan, axis=1)) > 150  # no heat-map colour is near the outline's
+    window.canvas.repaint()
+    picture = window.canvas.viewport().grab().toImage()
+    found = 0
+    for angle in np.linspace(0, 2 * np.pi, 16, endpoint=False):
+        p = viewport_point(window, x + 0.5 + 8 * np.cos(angle), y + 0.5 + 8 * np.sin(angle))
+        near = [QtGui.QColor(picture.pixel(p.x() + dx, p.y() + dy)).getRgb()[:3]
+                for dx in (-2, -1, 0, 1, 2) for dy in (-2, -1, 0, 1, 2)]
+        found += min(np.linalg.norm(np.array(near) - cyan, axis=1)) < 60
+    assert found >= 12  # the outline is drawn all around the disc, over the heat map
+
+    qtbot.keyClick(window, Key.Key_Z, Mod.ControlModifier)  # undo: the outline follows the mask
+    qtbot.waitUntil(lambda: item.outline.path().isEmpty(), timeout=2000)
+    window.labels.set_active(False)  # nothing unsaved is left after the undo: no question
+
+
+def _first_single_view_with_regions(window) -> int:
+    for pos in range(window.model.rowCount()):
+        row = window.model.row_at(pos)
+        if row.best_log10_nfa is not None and not row.view:
+            return pos
+    raise AssertionError("the fixture project has no single-view image with regions")
+
+
+def test_images_left_out_of_an_export_are_named_by_file_and_item(window, project, qtbot, tmp_path):
+    """The MVTec export listed them as "image 17: no label"."""
+    open_in(window, project, qtbot)
+    with qtbot.waitSignal(window.labels.exported, timeout=20000) as got:
+        window.labels.export_to("mvtec", tmp_path / "mvtec")  # nothing is labelled: every image is left out
+    summary = got.args[0]
+    assert summary.skipped
+    box = window.findChild(QtWidgets.QMessageBox, "exportSkipped")
+    assert box is not None and box.isVisible()
+    text = box.text()
+    assert f"{len(summary.skipped)} images were left out" in text
+    for image_id, why in summary.skipped[:12]:
+        row = window.model.row_by_image(image_id)
+        assert f"{Path(row.path).name} ({row.batch_name} / " in text
+        assert f"image {image_id}:" not in text
+    box.close()
+
+
+def answer_unsaved(monkeypatch, reply: str) -> list[str]:
+    """Answer the unsaved-edits question with `reply` (Save, Discard or Cancel); returns the questions asked."""
+    asked = []
+
+    def question(parent, title, text, buttons, default):
+        asked.append(text)
+        assert title == "Unsaved mask edits"
+        assert buttons == (QtWidgets.QMessageBox.StandardButton.Save | QtWidgets.QMessageBox.StandardButton.Discard
+                           | QtWidgets.QMessageBox.StandardButton.Cancel)
+        return getattr(QtWidgets.QMessageBox.StandardButton, reply)
+
+    monkeypatch.setattr(QtWidgets.QMessageBox, "question", question)
+    return asked
+
+
+def paint(window, x: float = 30, y: float = 30) -> np.ndarray:
+    window.labels.editor.begin_stroke(x, y)
+    window.labels.editor.end_stroke()
+    return window.labels.editor.current.mask.copy()
+
+
+def test_moving_to_another_image_with_unsaved_edits_asks_save_discard_or_cancel(window, project, qtbot, monkeypatch):
+    """Label mode saved silently on leaving an image; labelme asks."""
+    open_in(window, project, qtbot)
+    assert not window.labels.autosave_action.isChecked()  # asking is the default
+    image_id = window.current_image_id
+    enter_label_mode(window, qtbot)
+    painted = paint(window)
+
+    asked = answer_unsaved(monkeypatch, "Cancel")
+    qtbot.keyClick(window, Key.Key_Right)
+    assert len(asked) == 1 and "moving to another image" in asked[0]
+    assert window.current_image_id == image_id and window.gallery.currentIndex().row() == 0
+    assert np.array_equal(window.labels.editor.current.mask, painted)
+    assert window.labels.toolbar.state_label.text() == "● unsaved changes"
+    second = window.model.row_at(1).image_id  # a click on a thumbnail asks too, and once
+    rect = window.gallery.visualRect(window.model.index(1))
+    QTest.mouseClick(window.gallery.viewport(), QtCore.Qt.MouseButton.LeftButton, Mod.NoModifier, rect.center())
+    assert len(asked) == 2 and window.current_image_id == image_id and window.gallery.currentIndex().row() == 0
+
+    asked = answer_unsaved(monkeypatch, "Discard")
+    qtbot.keyClick(window, Key.Key_Right)
+    window.wait_idle()
+    assert len(asked) == 1 and window.current_image_id == second
+    window.labels.wait_idle()
+    assert mine(project, image_id) is None  # nothing was stored
+    with qtbot.waitSignal(window.labels.maskOpened, timeout=10000):  # back: the stored (empty) mask, no question
+        qtbot.keyClick(window, Key.Key_Left)
+    assert len(asked) == 1 and not window.labels.editor.current.mask.any()
+
+    painted = paint(window, 60, 60)
+    asked = answer_unsaved(monkeypatch, "Save")
+    qtbot.keyClick(window, Key.Key_Right)
+    assert len(asked) == 1 and window.current_image_id == second
+    label = mine(project, image_id)  # saved before moving on
+    assert (label.revision, label.verdict) == (1, "defect")
+    assert np.array_equal(stored_mask(project, label, painted.shape), painted)
+
+
+def test_leaving_label_mode_or_closing_with_unsaved_edits_asks_first(window, project, qtbot, monkeypatch):
+    open_in(window, project, qtbot)
+    image_id = window.current_image_id
+    enter_label_mode(window, qtbot)
+    painted = paint(window)
+
+    asked = answer_unsaved(monkeypatch, "Cancel")
+    qtbot.keyClick(window, Key.Key_L, Mod.ControlModifier)
+    assert len(asked) == 1 and "leaving label mode" in asked[0]
+    assert window.labels.active and window.registry.action("label_mode").isChecked()
+    asked = answer_unsaved(monkeypatch, "Save")
+    qtbot.keyClick(window, Key.Key_L, Mod.ControlModifier)
+    assert len(asked) == 1 and not window.labels.active
+    assert np.array_equal(stored_mask(project, mine(project, image_id), painted.shape), painted)
+
+    enter_label_mode(window, qtbot)
+    paint(window, 80, 80)
+    asked = answer_unsaved(monkeypatch, "Cancel")
+    window.request_quit()  # Project → Quit
+    assert len(asked) == 1 and "closing the window" in asked[0]
+    assert window.isVisible() and window.labels.has_unsaved_changes()
+    asked = answer_unsaved(monkeypatch, "Discard")
+    window.request_quit()
+    assert len(asked) == 1 and not window.isVisible()
+    assert mine(project, image_id).revision == 1  # the discarded edit was not stored
+
+
+def test_save_masks_automatically_saves_on_leaving_without_asking(window, project, qtbot, monkeypatch, settings):
+    open_in(window, project, qtbot)
+    image_id = window.current_image_id
+    enter_label_mode(window, qtbot)
+    window.labels.autosave_action.trigger()
+    assert str(settings.value("labelsAutoSave")).lower() == "true"  # remembered for the next session
+    painted = paint(window)
+    asked = answer_unsaved(monkeypatch, "Cancel")
+    with qtbot.waitSignal(window.labels.maskSaved, timeout=10000):
+        qtbot.keyClick(window, Key.Key_Right)
+    assert asked == [] and window.current_image_id != image_id
+    assert np.array_equal(stored_mask(project, mine(project, image_id), painted.shape), painted)

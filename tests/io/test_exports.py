@@ -17,10 +17,10 @@ from core.io.coco import polygons_to_mask, rle_decode
 from core.io.exports import EXPORT_MARKER, export
 from core.io.mvtec import GROUND_TRUTH, import_mvtec
 from core.labels.editing import load_mask, save_mask
-from core.labels.revisions import current_annotations
+from core.labels.revisions import add_annotation, current_annotations
 from core.metrics.agreement import iou
 from core.store.project import Project
-from core.store.schema import DefectClass, Image, InferenceResult, ModelRevision, Region
+from core.store.schema import Batch, DefectClass, Image, InferenceResult, Item, ModelRevision, Region
 
 H, W = 32, 40
 
@@ -100,6 +100,27 @@ def test_export_uses_the_chosen_annotator_and_edited_masks(project, tmp_path):
     # without --annotator the most recent label of each image is exported: ana's edit wins
     summary = export(project, "mvtec", tmp_path / "all")
     assert summary.images == 6 and (tmp_path / "all" / "test" / "scratch" / "000.png").is_file()
+
+
+def test_skipped_images_are_named_by_file_batch_and_item_not_by_internal_id(project, tmp_path):
+    """The MVTec export listed what it left out as "image 17: no label"."""
+    with project.session(readonly=True) as s:
+        rows = s.execute(select(Image.id, Image.original_path, Item.name, Batch.name)
+                         .join(Item, Image.item_id == Item.id).join(Batch, Item.batch_id == Batch.id)).all()
+    unsure = next(r for r in rows if r.original_path.endswith("test/dent/002.png"))
+    with project.session() as s:
+        add_annotation(s, unsure.id, GROUND_TRUTH, verdict="unsure", source="import")
+    summary = export(project, "mvtec", tmp_path / "out")
+    assert summary.images == 5 and summary.skipped == [(unsure.id, "verdict unsure")]
+    assert summary.skipped_lines() == [f"002.png ({unsure[3]} / {unsure[2]}): verdict unsure"]
+
+    summary = export(project, "mvtec", tmp_path / "ana", annotator="ana")  # nobody called ana labelled anything
+    lines = summary.skipped_lines()
+    assert len(lines) == len(rows) == 6
+    for (image_id, why), line in zip(summary.skipped, lines):
+        r = next(r for r in rows if r.id == image_id)
+        assert why == "no label" and line == f"{Path(r.original_path).name} ({r[3]} / {r[2]}): no label"
+        assert not line.startswith("image ")
 
 
 @pytest.mark.parametrize("encoding", ["rle", "polygon"])
