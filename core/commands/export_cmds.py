@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import sys
 
-from core.errors import one_line
-
 
 def register(sub) -> None:
     p = sub.add_parser("export", help="export labels: MVTec layout, COCO JSON, CSV tables or an agreement report")
@@ -38,7 +36,8 @@ def cmd_export(args) -> int:
     if args.json:
         print(json.dumps({"format": summary.format, "out": str(summary.out.absolute()), "images": summary.images,
                           "annotations": summary.annotations, "model_revision_id": summary.model_revision_id,
-                          "skipped": [{"image_id": i, "why": w} for i, w in summary.skipped]}, indent=1))
+                          "skipped": [{"image_id": i, "name": summary.skipped_names.get(i), "why": w}
+                                      for i, w in summary.skipped]}, indent=1))
     else:
         what = {"coco": "regions", "csv": "region rows", "report": "findings"}.get(summary.format)
         line = f"exported {summary.images} images" + (f", {summary.annotations} {what}" if what else "")
@@ -46,8 +45,8 @@ def cmd_export(args) -> int:
         print(f"{line} ({summary.format}{model}) to {summary.out}")
         if summary.skipped:
             print(f"skipped {len(summary.skipped)} images:", file=sys.stderr)
-            for image_id, why in summary.skipped[:20]:
-                print(f"  image {image_id}: {one_line(why)}", file=sys.stderr)
+            for line in summary.skipped_lines()[:20]:
+                print(f"  {line}", file=sys.stderr)
             if len(summary.skipped) > 20:
                 print(f"  ... and {len(summary.skipped) - 20} more", file=sys.stderr)
     return 0

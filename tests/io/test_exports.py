@@ -123,6 +123,21 @@ def test_skipped_images_are_named_by_file_batch_and_item_not_by_internal_id(proj
         assert not line.startswith("image ")
 
 
+def test_the_export_command_names_skipped_images_by_file(project, tmp_path, capsys):
+    from core.cli import main
+
+    with project.session() as s:
+        image_id = s.execute(select(Image.id).where(Image.original_path.like("%test/dent/002.png"))).scalar_one()
+        add_annotation(s, image_id, GROUND_TRUTH, verdict="unsure", source="import")
+    assert main(["export", str(project.root), "--format", "mvtec", "--out", str(tmp_path / "out")]) == 0
+    err = capsys.readouterr().err
+    assert "skipped 1 images:" in err and "002.png (" in err and ": verdict unsure" in err
+    assert f"image {image_id}:" not in err
+    assert main(["export", str(project.root), "--format", "mvtec", "--out", str(tmp_path / "again"), "--json"]) == 0
+    skipped = json.loads(capsys.readouterr().out)["skipped"]
+    assert len(skipped) == 1 and skipped[0]["name"].startswith("002.png (") and skipped[0]["image_id"] == image_id
+
+
 @pytest.mark.parametrize("encoding", ["rle", "polygon"])
 def test_coco_round_trip(project, tmp_path, encoding):
     summary = export(project, "coco", tmp_path / "coco", coco_encoding=encoding)
