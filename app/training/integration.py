@@ -72,7 +72,10 @@ class TrainingIntegration(QtCore.QObject):
         self._update_enabled()
 
     def _on_dock_shown(self, visible: bool) -> None:
-        """Open wide enough for the figures (a third of the window at most): the canvas gives the room."""
+        """Open at the window's threshold, wide enough for the figures (a third of the window at most): the canvas
+        gives the room."""
+        if visible:
+            self.panel.set_k(self.window.k)
         if visible and not self.dock.isFloating():
             width = min(max(self.panel.sizeHint().width(), 420), self.window.width() // 3)
             self.window.resizeDocks([self.dock], [width], QtCore.Qt.Orientation.Horizontal)

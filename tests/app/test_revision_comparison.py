@@ -80,3 +80,12 @@ def test_compare_shows_confusion_matrices_and_precision_recall_of_both_revisions
 
     panel.refresh(select=active)  # another selection: the comparison and its plot are gone
     assert panel.curves is None and not plot.isVisibleTo(panel)
+
+
+def test_the_revisions_panel_opens_at_the_window_threshold(window, project, qtbot):
+    """Its k box started at 0 whatever the slider said."""
+    open_in(window, project, qtbot)
+    window.set_k(K)
+    window.training.dock.show()
+    qtbot.waitUntil(lambda: window.training.dock.isVisible())
+    assert window.training.panel.k == K and window.training.panel.k_spin.value() == K
