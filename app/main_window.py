@@ -23,6 +23,8 @@ from app.review.shortcuts_dialog import ShortcutsDialog
 from app.store_access import ImageRow
 from app.labels.integration import LabelIntegration
 from app.labels.label_io import load_reference_outline
+from app.labels.annotators_view import AnnotatorsView
+from app.labels.live_labels import LiveLabels
 from app.layout import fitted_size
 from app.training.integration import TrainingIntegration
 from app.workers import TaskRunner
@@ -82,6 +84,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self._bind_actions()
         self.training = TrainingIntegration(self)  # Model menu: Train model, revisions dock; job runner
         self.labels = LabelIntegration(self)  # label mode, Findings dock, Adjudicate, Export
+        self.live_labels = LiveLabels(self)  # other annotators' new revisions of the item on screen
+        self.annotators_view = AnnotatorsView(self)  # Labels → Annotators: who labelled what and when
         self.training.jobFinished.connect(self._on_job_finished)
         self.help = HelpOverlay(self.registry, self)
         QtWidgets.QApplication.instance().installEventFilter(self)

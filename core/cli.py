@@ -17,6 +17,7 @@ COMMAND_MODULES = [
     "core.commands.job_cmds",
     "core.commands.model_cmds",
     "core.commands.export_cmds",
+    "core.commands.annotator_cmds",
     "core.commands.maintenance_cmds",
 ]
 # `gui` and `demo` start the workbench, so they belong to app/ (core never imports app); loaded by name.

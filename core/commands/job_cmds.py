@@ -53,12 +53,18 @@ def register(sub) -> None:
     p = sub.add_parser("worker", help="serve the project's queued jobs (on any machine that sees its database "
                        "and blob folder)",
                        description="Takes queued jobs one at a time until stopped (Ctrl-C or SIGTERM requeue the "
-                       "job in hand). Prints one JSON line per event on stdout.")
+                       "job in hand), each in one of this host's compute slots (CONTRARIO_SLOTS, default 1, shared "
+                       "with the workbench's and the commands' jobs on this host). Prints one JSON line per event "
+                       "on stdout.")
     p.add_argument("project")
     p.add_argument("--max-jobs", type=int, metavar="N", help="stop after N jobs")
     p.add_argument("--until-idle", action="store_true", help="stop when the queue is empty")
     p.add_argument("--poll", type=float, default=1.0, metavar="S", help="seconds between looks at an empty queue")
-    p.add_argument("--threads", type=int, help="torch threads (default: torch's own choice)")
+    p.add_argument("--threads", type=int,
+                   help="torch threads (default: every core, or the cores divided by CONTRARIO_SLOTS when above 1)")
+    p.add_argument("--stale-after", type=float, default=None, metavar="S",
+                   help="take back a job of another host whose heartbeat is older than S seconds (default 120; "
+                        "heartbeats every 5 s)")
     p.set_defaults(func=cmd_worker)
 
 
@@ -223,13 +229,18 @@ def run_queued(project, quiet: bool = False) -> int:
 def cmd_worker(args) -> int:
     import os
 
+    from core.errors import ContrarioError
     from core.jobs import worker
+    from core.jobs.queue import STALE_AFTER_S
     from core.store.location import resolve
 
+    if args.stale_after is not None and args.stale_after <= 5.0:
+        raise ContrarioError(f"--stale-after must exceed the 5 s between heartbeats (got {args.stale_after:g})")
     resolve(args.project)  # a bad path fails here in one line, before torch loads
     if args.threads:
         os.environ["CONTRARIO_THREADS"] = str(args.threads)
     worker.install_signal_handlers()
     worker.set_threads()
-    worker.serve(args.project, max_jobs=args.max_jobs, until_idle=args.until_idle, poll_s=args.poll)
+    worker.serve(args.project, max_jobs=args.max_jobs, until_idle=args.until_idle, poll_s=args.poll,
+                 stale_after_s=STALE_AFTER_S if args.stale_after is None else args.stale_after)
     return 0

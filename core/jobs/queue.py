@@ -27,6 +27,12 @@ JOB_KINDS = ("infer", "train")
 ACTIVE = ACTIVE_JOB_STATUSES
 FINISHED = FINISHED_JOB_STATUSES
 STALE_AFTER_S = 120.0  # a running job whose heartbeat is older than this is taken back (heartbeats: every 5 s)
+HOST_ENV = "CONTRARIO_HOST"  # the host name jobs record (default: the machine's), e.g. containers sharing one
+
+
+def this_host() -> str:
+    """The name this machine's processes record as the owner of their jobs."""
+    return os.environ.get(HOST_ENV, "").strip() or socket.gethostname()
 
 
 @dataclass(frozen=True)
@@ -38,7 +44,7 @@ class Owner:
 
     @classmethod
     def this_process(cls, pid: int | None = None) -> Owner:
-        return cls(socket.gethostname(), pid or os.getpid())
+        return cls(this_host(), pid or os.getpid())
 
     def owns(self):
         """SQL condition: the job row belongs to this process."""
@@ -153,6 +159,12 @@ def report(project, job_id: int, progress: float, message: str, owner: Owner | N
         if owner is not None and res.rowcount == 0:
             return True
         return bool(s.scalar(select(Job.cancel_requested).where(Job.id == job_id)))
+
+
+def note_waiting(project, job_id: int, message: str) -> None:
+    """Say why a queued job has not started yet (its worker waits for a compute slot of its host)."""
+    with project.session(serialized=False) as s:
+        s.execute(update(Job).where(Job.id == job_id, Job.status == "queued").values(message=message))
 
 
 def cancel_requested(project, job_id: int) -> bool:
@@ -295,7 +307,7 @@ def recover_interrupted(project, stale_after_s: float = STALE_AFTER_S) -> list[i
     another host is judged by its heartbeat alone (its pid means nothing here). Inference resumes where it
     stopped (finished images are kept); training starts again.
     """
-    here = socket.gethostname()
+    here = this_host()
     now = datetime.now(timezone.utc)
     requeued = []
     with project.session(serialized=False) as s:

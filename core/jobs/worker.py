@@ -4,7 +4,8 @@ Started as `python -m core.jobs.worker PROJECT JOB_ID` (or the frozen app's `_wo
 job and exits; `contrario worker PROJECT` (`serve`) takes queued jobs one after the other, on any machine that
 sees the project's database and blob folder. Torch is imported here, never in the GUI process. Progress goes to
 the jobs table (throttled, with the heartbeat) and, as JSON lines, to stdout for the process that started the
-worker. Cancellation is read from the table.
+worker. Cancellation is read from the table. Either way a job runs only in one of its host's compute slots
+(core.jobs.slots): the worker takes one before it claims the job.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import time
 import traceback
 
 from core.errors import ContrarioError, JobCancelled
-from core.jobs import queue
+from core.jobs import queue, slots
 from core.progress import CancelToken
 
 
@@ -110,11 +111,17 @@ def run_job(project_root: str, job_id: int) -> int:
     from core.store.project import Project
 
     project = Project.open(project_root)
+
+    def waiting(message: str) -> None:  # another job holds this host's slots: say so, in the table too
+        emit({"event": "waiting", "job": job_id, "progress": 0.0, "message": message})
+        queue.note_waiting(project, job_id, message)
+
     try:
-        if not queue.claim(project, job_id, os.getpid()):
-            emit({"event": "not-claimed", "job": job_id})
-            return 0
-        return run_claimed(project, job_id)
+        with slots.compute_slot(f"job {job_id}", on_wait=waiting):
+            if not queue.claim(project, job_id, os.getpid()):
+                emit({"event": "not-claimed", "job": job_id})
+                return 0
+            return run_claimed(project, job_id)
     finally:
         project.close()
 
@@ -160,8 +167,10 @@ def serve(project_root: str, max_jobs: int | None = None, until_idle: bool = Fal
           stale_after_s: float = queue.STALE_AFTER_S) -> int:
     """Take queued jobs one at a time until `max_jobs` ran (or, with `until_idle`, the queue is empty).
 
-    Jobs whose worker is gone (here or on another host) are requeued first, and again every few polls, so a
-    crashed worker's job is taken over by a live one. Returns how many jobs this process ran.
+    Each job is claimed only once this process holds one of its host's compute slots, so a host whose slots
+    are busy (the workbench's or a command's job) leaves the queue to other machines meanwhile. Jobs whose
+    worker is gone (here or on another host, `stale_after_s` without a heartbeat) are requeued first, and again
+    every few polls, so a crashed worker's job is taken over by a live one. Returns how many jobs this process ran.
     """
     from core.store.project import Project
 
@@ -173,20 +182,27 @@ def serve(project_root: str, max_jobs: int | None = None, until_idle: bool = Fal
             if polls % 10 == 0:
                 queue.recover_interrupted(project, stale_after_s)
             polls += 1
-            t0 = time.perf_counter()
-            job_id = queue.claim_next(project)
-            claim_ms = 1000 * (time.perf_counter() - t0)
-            if job_id is None:
+            if queue.next_queued(project) is None:  # nothing to claim: leave the host's slots to others
                 if until_idle:
                     break
                 time.sleep(poll_s)
                 continue
-            emit({"event": "claimed", "job": job_id, "claim_ms": round(claim_ms, 2)})
-            try:
-                run_claimed(project, job_id)
-            except WorkerInterrupted:
+            with slots.compute_slot("contrario worker", on_wait=lambda m: emit({"event": "waiting", "message": m}),
+                                    poll_s=min(poll_s, 0.2)):
+                t0 = time.perf_counter()
+                job_id = queue.claim_next(project)
+                claim_ms = 1000 * (time.perf_counter() - t0)
+                if job_id is not None:
+                    emit({"event": "claimed", "job": job_id, "claim_ms": round(claim_ms, 2)})
+                    try:
+                        run_claimed(project, job_id)
+                    except WorkerInterrupted:
+                        break
+                    ran += 1
+                    continue
+            if until_idle:
                 break
-            ran += 1
+            time.sleep(poll_s)  # the queue is empty: the slot is free for the host's other jobs meanwhile
     except WorkerInterrupted:
         pass
     finally:
@@ -196,7 +212,9 @@ def serve(project_root: str, max_jobs: int | None = None, until_idle: bool = Fal
 
 
 def set_threads() -> None:
-    threads = os.environ.get("CONTRARIO_THREADS")
+    """Torch threads of this process: $CONTRARIO_THREADS, else the cores divided by the host's compute slots
+    when it has several, else torch's own choice (every core: the host runs one job at a time)."""
+    threads = os.environ.get("CONTRARIO_THREADS") or slots.threads_per_slot()
     if threads:
         import torch
 

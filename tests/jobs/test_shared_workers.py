@@ -1,4 +1,7 @@
-"""Many workers on one project: each job runs once, owners are (host, pid), recovery never trusts a foreign pid."""
+"""Many workers on one project: each job runs once, owners are (host, pid), recovery never trusts a foreign pid.
+
+Workers that stand in for separate machines get a compute-slot folder each (a host's workers share its slots).
+"""
 
 from __future__ import annotations
 
@@ -9,16 +12,12 @@ import subprocess
 import sys
 import time
 from datetime import timedelta
-from pathlib import Path
 
-import numpy as np
-from PIL import Image as PILImage
 from sqlalchemy import func, select, update
+from worker_helpers import REPO, scorable_project, start_worker
 
 from core.jobs import queue
 from core.store.schema import Image, InferenceResult, Job, utcnow
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def _dead_pid() -> int:
@@ -66,42 +65,13 @@ def test_recovery_judges_a_foreign_host_by_its_heartbeat_only(new_project):
         assert (stale.status, stale.host, stale.pid) == ("queued", None, None) and "scorer-2" in stale.message
 
 
-def _scorable_project(new_project, tmp_path: Path, n: int):
-    """A project with `n` generated tiles in batch "lot" and a training-free revision to score them: (project, rev)."""
-    from core.io.importer import import_paths
-    from core.models.revisions import create_training_free_revision
-
-    folder = tmp_path / "tiles"
-    folder.mkdir()
-    rng = np.random.default_rng(11)
-    for k in range(n):
-        PILImage.fromarray(rng.integers(80, 120, (64, 64), dtype=np.uint8)).save(folder / f"tile_{k:02d}.png")
-    project = new_project(tmp_path / "shared")
-    try:
-        import_paths(project, [str(folder)], "lot")
-        return project, create_training_free_revision(project, "gabor")
-    except BaseException:
-        project.close()
-        raise
-
-
-def _start_worker(project_root: Path) -> subprocess.Popen:
-    env = dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS="1")
-    proc = subprocess.Popen([sys.executable, "-P", "-m", "core", "worker", str(project_root), "--poll", "0.2",
-                             "--threads", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=env, cwd=REPO, start_new_session=True)
-    first = json.loads(proc.stdout.readline() or "{}")
-    assert first.get("event") == "serving", proc.stderr.read()
-    return proc
-
-
 def test_two_worker_processes_never_run_the_same_job(new_project, tmp_path):
     n = 12
-    project, rev = _scorable_project(new_project, tmp_path, n)
+    project, rev = scorable_project(new_project, tmp_path, n)
     try:
         with project.session(readonly=True) as s:
             image_ids = list(s.scalars(select(Image.id).order_by(Image.id)))
-        workers = [_start_worker(project.root) for _ in range(2)]
+        workers = [start_worker(project.root, slot_dir=tmp_path / f"host{k}") for k in range(2)]  # two machines
         try:
             jobs = [queue.submit(project, "infer", {"model_revision_id": rev, "batch_id": None, "image_ids": [i]})
                     for i in image_ids]
@@ -141,10 +111,10 @@ def test_two_worker_processes_never_run_the_same_job(new_project, tmp_path):
 def test_a_chunked_inference_is_shared_by_two_workers_and_ends_with_its_last_chunk(new_project, tmp_path):
     from core.jobs.infer_job import submit_in_chunks
 
-    project, rev = _scorable_project(new_project, tmp_path, 10)
+    project, rev = scorable_project(new_project, tmp_path, 10)
     try:
         payload = {"model_revision_id": rev, "batch_id": None, "image_ids": None}
-        workers = [_start_worker(project.root) for _ in range(2)]
+        workers = [start_worker(project.root, slot_dir=tmp_path / f"host{k}") for k in range(2)]  # two machines
         try:
             parent = submit_in_chunks(project, payload, chunk_images=3)
             deadline = time.monotonic() + 300
@@ -196,7 +166,7 @@ time.sleep(600)
 def test_a_chunk_of_a_killed_worker_is_taken_over_by_another(new_project, tmp_path):
     from core.jobs.infer_job import submit_in_chunks
 
-    project, rev = _scorable_project(new_project, tmp_path, 4)
+    project, rev = scorable_project(new_project, tmp_path, 4)
     try:
         parent = submit_in_chunks(project, {"model_revision_id": rev, "batch_id": None, "image_ids": None}, 2)
         env = dict(os.environ, PYTHONPATH=str(REPO))
@@ -216,3 +186,73 @@ def test_a_chunk_of_a_killed_worker_is_taken_over_by_another(new_project, tmp_pa
             assert s.scalar(select(func.count(InferenceResult.id))) == 4
     finally:
         project.close()
+
+
+def _results_of(project, image_ids: list[int]) -> dict[int, int]:
+    """image id -> result id of the images scored so far among `image_ids`."""
+    with project.session(readonly=True) as s:
+        return dict(s.execute(select(InferenceResult.image_id, InferenceResult.id)
+                              .where(InferenceResult.image_id.in_(image_ids))).all())
+
+
+def test_a_worker_killed_mid_chunk_on_another_machine_loses_its_chunk_within_the_heartbeat_timeout(new_project,
+                                                                                                   tmp_path):
+    """Machine A is killed (-9) while scoring a chunk; machine B, seeing A's pid means nothing to it, takes the chunk
+    over once A's heartbeat is `--stale-after` seconds old, scores what A had left, and keeps what A had scored."""
+    from core.jobs.infer_job import submit_in_chunks
+
+    stale_after, n = 6.0, 40  # one chunk (stored 8 images at a time): B has nothing else to do meanwhile
+    project, rev = scorable_project(new_project, tmp_path, n, side=256)
+    workers = []
+    try:
+        parent = submit_in_chunks(project, {"model_revision_id": rev, "batch_id": None, "image_ids": None}, n)
+        (first,) = queue.children(project, parent)
+        a = start_worker(project.root, host="scorer-a", slot_dir=tmp_path / "a")
+        workers.append(a)
+        deadline = time.monotonic() + 120
+        while not _results_of(project, first.payload["image_ids"]) and time.monotonic() < deadline:
+            assert a.poll() is None, a.stderr.read()
+            time.sleep(0.02)
+        os.killpg(a.pid, signal.SIGKILL)  # mid-chunk: some of its images scored, the rest not
+        a.wait()
+        killed_at = time.monotonic()
+        kept = _results_of(project, first.payload["image_ids"])
+        view = queue.get(project, first.id)
+        assert (view.status, view.host, view.pid) == ("running", "scorer-a", a.pid)
+        assert 0 < len(kept) < n, "the chunk was not caught half-way"
+
+        b = start_worker(project.root, "--stale-after", str(stale_after), host="scorer-b", slot_dir=tmp_path / "b")
+        workers.append(b)
+        taken_at = None
+        while time.monotonic() < killed_at + 120:
+            assert b.poll() is None, b.stderr.read()
+            view = queue.get(project, first.id)
+            if taken_at is None and view.host == "scorer-b":
+                taken_at = time.monotonic()
+            if queue.get(project, parent).status not in queue.ACTIVE:
+                break
+            time.sleep(0.1)
+        assert taken_at is not None
+        # not before the heartbeat timeout (A's pid is not judged on B), and within it plus B's recovery round
+        assert stale_after - 1.0 <= taken_at - killed_at <= stale_after + 5.0, taken_at - killed_at
+        assert queue.get(project, parent).status == "done"
+        assert queue.get(project, first.id).result["scored"] == n - len(kept)
+        with project.session(readonly=True) as s:
+            per_image = dict(s.execute(select(InferenceResult.image_id, func.count(InferenceResult.id))
+                                       .group_by(InferenceResult.image_id)).all())
+        assert len(per_image) == n and set(per_image.values()) == {1}  # every image scored exactly once
+        now = _results_of(project, first.payload["image_ids"])
+        assert all(now[i] == rid for i, rid in kept.items())  # what A scored before it died was kept
+    finally:
+        for w in workers:
+            if w.poll() is None:
+                os.killpg(w.pid, signal.SIGTERM)
+            w.communicate(timeout=60)
+        project.close()
+
+
+def test_a_heartbeat_timeout_shorter_than_the_heartbeats_is_refused(tmp_path, capsys):
+    from core.cli import main
+
+    assert main(["worker", str(tmp_path), "--stale-after", "3"]) == 1
+    assert "must exceed the 5 s between heartbeats" in capsys.readouterr().err
