@@ -12,6 +12,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from scipy import ndimage
 
 from app.labels.mask_layer import MaskEditor, MaskItem, Tool
+from core.io.pixels import to_uint8
 from core.labels.classes import ClassInfo, class_lut
 from core.labels.findings import Comparison
 from core.labels.mask_ops import combine_masks, diff_delta
@@ -33,9 +34,7 @@ def vote_lut(n: int) -> np.ndarray:
 
 
 def _picture(pixels: np.ndarray) -> np.ndarray:
-    px = np.asarray(pixels)
-    if px.dtype == np.uint16:
-        px = (px >> 8).astype(np.uint8)
+    px = to_uint8(pixels)
     if px.ndim == 3:
         px = px[:, :, :3]
     return np.ascontiguousarray(px)
