@@ -386,15 +386,21 @@ def _part(progress: ProgressCallback, lo: float, hi: float) -> ProgressCallback:
     return lambda fraction, message: progress(lo + (hi - lo) * fraction, message)
 
 
+def paired_outcomes(project, a: int, b: int, image_ids: Iterable[int] | None = None):
+    """Both revisions' outcomes, the images scored by both (sorted), and the training images of either."""
+    found_a = outcomes(project, a, image_ids)
+    found_b = outcomes(project, b, image_ids)
+    common = sorted(set(found_a) & set(found_b))
+    left_out = set(training_image_ids(project, a)) | set(training_image_ids(project, b))
+    return found_a, found_b, common, left_out
+
+
 def compare_revisions(project, a: int, b: int, k: float = 0.0, image_ids: Iterable[int] | None = None,
                       with_pixels: bool = True, progress: ProgressCallback = no_progress,
                       cancel: CancelToken = NEVER_CANCELLED) -> Comparison:
     """Both revisions' figures on the same images (scored by both, training images of either left out)
     and the images whose decision (a region at k) differs."""
-    found_a = outcomes(project, a, image_ids)
-    found_b = outcomes(project, b, image_ids)
-    common = sorted(set(found_a) & set(found_b))
-    left_out = set(training_image_ids(project, a)) | set(training_image_ids(project, b))
+    found_a, found_b, common, left_out = paired_outcomes(project, a, b, image_ids)
     fig_a = revision_figures(project, a, k, common, with_pixels, left_out, _part(progress, 0.0, 0.45), cancel)
     fig_b = revision_figures(project, b, k, common, with_pixels, left_out, _part(progress, 0.45, 0.9), cancel)
     flipped = [i for i in common if found_a[i].decision(k) != found_b[i].decision(k)]

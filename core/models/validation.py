@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.metrics.decisions import ConfusionMatrix, PrecisionRecall, confusion, precision_recall
-from core.models.revisions import ground_truth, outcomes, training_image_ids
+from core.models.revisions import ground_truth, paired_outcomes, training_image_ids
 
 
 def validation_image_ids(project, revision_id: int) -> list[int]:
@@ -67,9 +67,8 @@ class ComparisonCurves:
 
 
 def comparison_curves(project, a: int, b: int, k: float = 0.0) -> ComparisonCurves:
-    found_a, found_b = outcomes(project, a), outcomes(project, b)
-    left_out = set(training_image_ids(project, a)) | set(training_image_ids(project, b))
-    ids = sorted(i for i in set(found_a) & set(found_b) if found_a[i].truth is not None and i not in left_out)
+    found_a, found_b, common, left_out = paired_outcomes(project, a, b)
+    ids = [i for i in common if found_a[i].truth is not None and i not in left_out]
     truth = [found_a[i].truth == "defect" for i in ids]
 
     def of(rev: int, found) -> RevisionDecisions:
