@@ -195,9 +195,9 @@ def test_file_seen_as_known_but_deleted_meanwhile_is_still_recorded(project, tmp
 def test_views_group_files_into_items(project, tmp_path):
     folder = tmp_path / "cams"
     folder.mkdir()
-    for item in ("part1", "part2"):
-        for k, view in enumerate(("top", "left", "right")):
-            write_png(folder / f"{item}_{view}.png", pattern(seed=hash((item, view)) % 1000 + k))
+    for i, item in enumerate(("part1", "part2")):
+        for k, view in enumerate(("top", "left", "right")):  # six distinct contents: none is a duplicate
+            write_png(folder / f"{item}_{view}.png", pattern(seed=10 * i + k))
     write_png(folder / "stray.png", pattern(seed=99))
     report = import_paths(project, [folder], "b", views_regex=r"^(?P<item>.+)_(?P<view>top|left|right)$")
     assert report.added == 7 and report.items_added == 3
