@@ -28,9 +28,9 @@ def test_init_import_info(tmp_path):
     out = run("init", str(proj), "--name", "Line 4", "--json")
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["name"] == "Line 4"
-    for item in ("a", "b"):
-        for view in ("top", "side"):
-            _png(tmp_path / "in" / f"{item}_{view}.png", seed=hash(item + view) % 999)
+    for i, item in enumerate(("a", "b")):
+        for k, view in enumerate(("top", "side")):  # four distinct contents: none is a duplicate
+            _png(tmp_path / "in" / f"{item}_{view}.png", seed=10 * i + k)
     (tmp_path / "in" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n garbage")
     out = run("import", str(proj), str(tmp_path / "in"), "--batch", "lot1", "--views",
               r"(?P<item>.+)_(?P<view>top|side)", "--product-line", "P", "--json")
