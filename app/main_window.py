@@ -9,6 +9,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from app import store_access
 from app.canvas.canvas import ImageCanvas, ViewData
+from app.canvas.large_pictures import picture_for_view
 from app.canvas.score_histogram import ScoreHistogramView
 from app.canvas.threshold_scale import ThresholdScale, label_text
 from app.canvas.threshold_slider import ThresholdSlider
@@ -39,18 +40,20 @@ KEY_STEP = 25  # slider positions per [ or ] press (of 1000, log scale)
 VIEW_CACHE = 24  # decoded views kept in memory (current item, neighbours, a little history)
 
 
-def load_view(project, row: ImageRow, model_revision_id: int | None) -> ViewData:
-    """Worker-thread side of showing one view: decode, fetch the result, trace outlines."""
+def load_view(project, row: ImageRow, model_revision_id: int | None, cache: ThumbnailCache | None = None) -> ViewData:
+    """Worker-thread side of showing one view: decode (a large picture: its preview), fetch the result, trace
+    outlines."""
     if row.failed:
         return ViewData(row.image_id, row.title, None, error=row.error or "import failed")
     try:
-        pixels = store_access.decode_for_display(row.path)
+        pixels, frame = picture_for_view(row.path, row.sha256, cache)
     except ContrarioError as exc:
         return ViewData(row.image_id, row.title, None, error=str(exc))
-    h, w = pixels.shape[:2]
+    h, w = frame or pixels.shape[:2]
     overlay = store_access.load_overlay(project, row.image_id, model_revision_id, (h, w))
     truth = load_reference_outline(project, row.image_id)
-    return ViewData(row.image_id, row.title, pixels, overlay=overlay, truth=truth)
+    return ViewData(row.image_id, row.title, pixels, overlay=overlay, truth=truth, frame_size=frame,
+                    source=row.path if frame else None)
 
 
 class MainWindow(QtWidgets.QMainWindow):
@@ -517,7 +520,7 @@ class MainWindow(QtWidgets.QMainWindow):
                 continue
             self._loading.add(i)
             row = self.model.row_by_image(i)
-            self.runner.start(load_view, self.project, row, self.model_revision_id,
+            self.runner.start(load_view, self.project, row, self.model_revision_id, self.loader.cache,
                               on_done=self._on_view_loaded, on_error=lambda msg, i=i: self._on_view_failed(i, msg))
 
     def _on_view_loaded(self, data: ViewData) -> None:

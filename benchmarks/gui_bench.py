@@ -1,4 +1,5 @@
-"""Workbench timings, offscreen: next image, threshold/opacity change at 4096 x 4096, opening 20k images.
+"""Workbench timings, offscreen: next image, threshold/opacity change at 4096 x 4096, opening 20k images, a
+100-megapixel picture (first paint, pan, zoom; GUI_BENCH_PARTS=large runs only that).
 
 Run: QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/gui_bench.py [--work DIR]
      .venv/bin/python benchmarks/gui_bench.py --real-window   (next image with overlay, in a real X11
@@ -158,6 +159,70 @@ def bench_open_large(work: Path, app, n: int = 20000) -> None:
     w.close()
 
 
+def bench_large_picture(work: Path, app, side: int = 10000) -> None:
+    """A side x side RGB picture (100 MP at 10,000): first paint of its view, cold (nothing cached: the whole
+    file is decoded for the preview) and warm (the gallery has made the preview), then pan and zoom frames."""
+    from PIL import Image as PILImage
+    from sqlalchemy import insert
+
+    from app.main_window import MainWindow
+    from core.store.blobs import sha256_file
+    from core.store.project import Project
+    from core.store.schema import Batch, Image, Item
+
+    rng = np.random.default_rng(0)
+    coarse = rng.integers(40, 220, (side // 32, side // 32, 3), dtype=np.uint8)
+    px = np.asarray(PILImage.fromarray(coarse).resize((side, side), PILImage.Resampling.BILINEAR))
+    path = work / "large.jpg"
+    PILImage.fromarray(px).save(path, quality=92)
+    del px
+    project = Project.create(work / "large")
+    with project.session() as s:
+        s.add(Batch(id=1, name="hides"))
+        s.execute(insert(Item), [{"id": 1, "batch_id": 1, "name": "hide"}])
+        s.execute(insert(Image), [{"item_id": 1, "view": "", "original_path": str(path), "sha256": sha256_file(path),
+                                   "width": side, "height": side, "status": "ok"}])
+    project.close()
+    for label in ("cold (no preview yet)", "warm (preview cached)"):
+        w = MainWindow(annotator="bench")
+        w.resize(1366, 768)
+        w.show()
+        app.processEvents()
+        shown: list[int] = []
+        w.viewShown.connect(shown.append)
+        t = time.perf_counter()
+        w.open_project(work / "large")
+        while not shown:
+            app.processEvents()
+        w.canvas.viewport().repaint()
+        first = time.perf_counter() - t
+        panel = w.canvas.panels[0]
+        t = time.perf_counter()
+        while panel.detail.pyramid is None:
+            app.processEvents()
+        levels = time.perf_counter() - t
+        print(f"{side}x{side} RGB JPEG, {label}: first paint {first * 1e3:.0f} ms; full-resolution levels "
+              f"{levels:.1f} s later")
+        if label.startswith("warm"):
+            zoom, pan = [], []
+            for i in range(12):
+                cx, cy = 1000 + 700 * i, 9000 - 650 * i
+                half = (200, 800, 3000)[i % 3]
+                t = time.perf_counter()
+                w.canvas.zoom_to((cx - half, cy - half, cx + half, cy + half), margin=0)
+                w.canvas.viewport().repaint()
+                zoom.append(time.perf_counter() - t)
+                for _ in range(8):
+                    t = time.perf_counter()
+                    panel.vb.translateBy(x=half / 10, y=half / 14)
+                    w.canvas.viewport().repaint()
+                    pan.append(time.perf_counter() - t)
+            print(f"  zoom to a new place and scale + repaint: {ms(zoom)}")
+            print(f"  pan by a tenth of the view + repaint:     {ms(pan)}")
+        w.close()
+        app.processEvents()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--work", help="scratch folder (default: a temporary one)")
@@ -177,13 +242,15 @@ def main() -> None:
     app = ensure_app()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(args.work or tmp)
-        parts = os.environ.get("GUI_BENCH_PARTS", "live,next,open").split(",")
+        parts = os.environ.get("GUI_BENCH_PARTS", "live,next,open,large").split(",")
         if "live" in parts:
             bench_live_controls(app)
         if "next" in parts:
             bench_next_image(work, app)
         if "open" in parts:
             bench_open_large(work, app)
+        if "large" in parts:
+            bench_large_picture(work, app)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from app.canvas.large_pictures import DetailLayer, PyramidLoader
 from app.canvas.results import RegionInfo, ResultOverlay
 from app.resources import load_colormap, overlay_lut
 
@@ -29,6 +30,15 @@ class ViewData:
     error: str | None = None
     overlay: ResultOverlay | None = None
     truth: object | None = None  # app.labels.label_io.ReferenceOutline
+    frame_size: tuple[int, int] | None = None  # (H, W) of the image when `pixels` is only its preview
+    source: str | None = None  # the file the full-resolution levels are decoded from (previews only)
+
+    @property
+    def size(self) -> tuple[int, int] | None:
+        """(H, W) of the image in its own pixels, the frame of the overlay, outlines and masks."""
+        if self.frame_size is not None:
+            return self.frame_size
+        return None if self.pixels is None else tuple(self.pixels.shape[:2])
 
 
 class ViewPanel:
@@ -39,6 +49,7 @@ class ViewPanel:
         self.vb: pg.ViewBox = layout.addViewBox(row=1, col=col, lockAspect=True, invertY=True, enableMenu=False)
         self.vb.setDefaultPadding(0.01)
         self.image = pg.ImageItem(axisOrder="row-major", autoDownsample=False)
+        self.detail = DetailLayer(self.vb)  # full-resolution windows of a large image over its preview
         self.overlay = pg.ImageItem(axisOrder="row-major", autoDownsample=False)
         self.overlay.setLookupTable(lut)
         self.overlay.setZValue(1)
@@ -78,8 +89,10 @@ class ViewPanel:
         self.message.hide()
         self.truth.setPath(polygons_path(data.truth.polygons if data.truth is not None else []))
         px = data.pixels
+        h, w = data.size
         self.image.setImage(px, autoLevels=False, levels=(0, 255), autoDownsample=False)
-        h, w = px.shape[:2]
+        self.image.setRect(QtCore.QRectF(0, 0, w, h))
+        self.detail.reset(data.image_id, px.shape[1] / w if data.frame_size is not None else None)
         if data.overlay is not None:
             ov = data.overlay
             self.overlay.setImage(ov.map_u8, autoLevels=False, levels=(0, 255), autoDownsample=False)
@@ -88,8 +101,8 @@ class ViewPanel:
         else:
             self.overlay.clear()
             self.overlay.hide()
-        changed = self.shape != px.shape[:2]
-        self.shape = px.shape[:2]
+        changed = self.shape != (h, w)
+        self.shape = (h, w)
         return changed
 
     def _show_error(self, error: str) -> None:
@@ -97,6 +110,8 @@ class ViewPanel:
         placeholder[::16, :] = 60
         placeholder[:, ::16] = 60
         self.image.setImage(placeholder, autoLevels=False, levels=(0, 255), autoDownsample=False)
+        self.image.setRect(QtCore.QRectF(0, 0, 320, 240))
+        self.detail.reset(None, None)
         self.overlay.clear()
         self.overlay.hide()
         self.outline.setPath(QtGui.QPainterPath())
@@ -147,6 +162,8 @@ class ImageCanvas(pg.GraphicsLayoutWidget):
         self.truth_on = True
         self._held_hidden = False
         self.active_index = 0
+        self.pyramids = PyramidLoader(self)
+        self.pyramids.loaded.connect(self._on_pyramid)
         self.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self.scene().sigMouseClicked.connect(self._on_mouse_clicked)
 
@@ -158,6 +175,7 @@ class ImageCanvas(pg.GraphicsLayoutWidget):
         for panel, data in zip(self.panels, views):
             refit |= panel.show(data)
             panel.set_threshold(self.k)
+        self.pyramids.want([v for v in views if v.frame_size is not None and v.source])
         ids = [v.image_id for v in views]
         self.active_index = ids.index(active_image_id) if active_image_id in ids else 0
         self._apply_visibility()
@@ -166,7 +184,12 @@ class ImageCanvas(pg.GraphicsLayoutWidget):
             self.fit()
 
     def clear_views(self) -> None:
+        self.pyramids.want([])
         self._rebuild(0)
+
+    def _on_pyramid(self, image_id: int, pyramid) -> None:
+        for panel in self.panels:
+            panel.detail.set_pyramid(image_id, pyramid)
 
     def _rebuild(self, n: int) -> None:
         self.ci.clear()

@@ -294,7 +294,7 @@ class LabelIntegration(QtCore.QObject):
                 or panel.data is None or panel.data.image_id != loaded.image_id or self.editor is None
                 or self.editor.vb is not panel.vb or loaded.image_id in self.editor.edits):
             return
-        if panel.data.pixels is None or panel.data.pixels.shape[:2] != loaded.mask.shape:
+        if panel.data.pixels is None or panel.data.size != loaded.mask.shape:
             self._set_state(f"stored mask {loaded.mask.shape} does not match the picture")
             return
         edit = self.editor.open_image(loaded.image_id, loaded.mask, loaded.annotation_id)

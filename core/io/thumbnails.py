@@ -10,6 +10,7 @@ import numpy as np
 from PIL import Image as PILImage
 
 from core.errors import ImageError
+from core.io.display_pyramid import PREVIEW_SIDE, is_large
 from core.io.images import read_image
 from core.io.pixels import to_uint8
 from core.store.blobs import is_sha256
@@ -60,9 +61,16 @@ class ThumbnailCache:
             return path
         size = self.size if size is None else int(size)
         pixels = to_display_uint8(read_image(source).pixels)
-        thumb = make_thumbnail(pixels, size)
-        _write_png_atomic(thumb, path)
+        _write_png_atomic(make_thumbnail(pixels, size), path)
+        if is_large(*pixels.shape[:2]):  # one decode of a large picture makes its gallery tile and preview
+            for other in {self.size, PREVIEW_SIDE} - {size}:
+                if not self.path_for(sha256, other).is_file():
+                    _write_png_atomic(make_thumbnail(pixels, other), self.path_for(sha256, other))
         return path
+
+    def preview(self, source: str | Path, sha256: str) -> np.ndarray:
+        """The workbench's preview of a large picture (at most PREVIEW_SIDE a side), made on first use."""
+        return self.load(source, sha256, PREVIEW_SIDE)
 
     def load(self, source: str | Path, sha256: str, size: int | None = None) -> np.ndarray:
         """The thumbnail as a uint8 array (grey or RGB), created on first use."""
