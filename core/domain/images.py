@@ -32,6 +32,7 @@ class ImageRef:
     blob: str | None
     sha256: str | None
     file_size: int | None  # bytes at import: with sha256, what the file must still hold to be read
+    view: str = ""  # the view of its item ("" when the item has one image)
 
     @property
     def file_name(self) -> str:
@@ -49,7 +50,7 @@ def readable_images(session, batch_id: int | None = None, image_ids: Iterable[in
     revision has already scored.
     """
     q = (select(Image.id, Image.item_id, Item.batch_id, Image.original_path, Image.blob, Image.sha256,
-                Image.file_size)
+                Image.file_size, Image.view)
          .join(Item, Image.item_id == Item.id).join(Batch, Item.batch_id == Batch.id)
          .where(Image.status == ImageStatus.OK.value)
          .order_by(Batch.id, Item.id, Image.view, Image.id))

@@ -15,6 +15,7 @@ from core.domain.images import ImageRef, readable_images
 from core.errors import ImageError
 from core.io.checked_files import read_checked_image
 from core.jobs.scorers import STORE_LOG_NFA_BELOW, Scored, load_scorer
+from core.jobs.scoring_units import Unit, plan_units
 from core.store.blobs import BadBlobName
 from core.store.schema import InferenceResult, Region
 
@@ -70,6 +71,44 @@ def result_rows(project, image_id: int, revision_id: int, scored: Scored, image_
     return result
 
 
+def _inputs(project, chunk: list[Unit], stacked: bool, failed: list[dict]) -> list[tuple[Unit, object]]:
+    """Each unit with its decoded input (an item's views stacked along channels, a LoadedImage); failures go to
+    `failed`."""
+    from core.errors import ModelError
+
+    out = []
+    for unit in chunk:
+        try:  # unreadable, or changed since its import: never scored
+            decoded = [read_checked_image(ref.source(project), ref.sha256, ref.file_size) for ref in unit.inputs]
+            if stacked:
+                from core.models.uflow.views import stack_views
+
+                out.append((unit, stack_views(decoded, [ref.file_name for ref in unit.inputs])))
+            else:
+                out.append((unit, decoded[0]))
+        except (ImageError, BadBlobName, ModelError) as exc:
+            failed += [{"image_id": ref.id, "reason": str(exc)} for ref in unit.targets]
+    return out
+
+
+def _size(image) -> tuple[int, int]:
+    """Height and width of a decoded image (DecodedImage) or of stacked views (LoadedImage)."""
+    pixels = image.pixels if hasattr(image, "pixels") else image.rgb
+    return int(pixels.shape[0]), int(pixels.shape[1])
+
+
+def _score(scorer, ready: list[tuple[Unit, object]], cancel) -> list[tuple[Unit, Scored]]:
+    """Score the inputs, each with its view's model (every unit of a one-model scorer together)."""
+    by_view: dict[str, list[tuple[Unit, object]]] = {}
+    for unit, image in ready:
+        by_view.setdefault(unit.view, []).append((unit, image))
+    out = []
+    for view, group in by_view.items():
+        outputs = scorer.for_view(view).score([image for _, image in group], cancel)
+        out += [(unit, scored) for (unit, _), scored in zip(group, outputs)]
+    return out
+
+
 def run_infer(project, payload: dict, progress, cancel, job_id: int | None = None) -> dict:
     revision_id = payload["model_revision_id"]
     started = time.perf_counter()
@@ -77,24 +116,20 @@ def run_infer(project, payload: dict, progress, cancel, job_id: int | None = Non
         todo = images_to_score(s, revision_id, payload.get("batch_id"), payload.get("image_ids"))
     if not todo:
         progress(1.0, "nothing to score")
-        return {"scored": 0, "failed": [], "summary": "every image was already scored"}
+        return {"scored": 0, "failed": [], "not_scorable": [], "summary": "every image was already scored"}
     progress(0.0, "loading the model")
     scorer = load_scorer(project, revision_id, payload.get("tiling"))
+    units, refused = plan_units(project, scorer, todo)
     load_seconds = time.perf_counter() - started
     scored_count, failed = 0, []
-    for start in range(0, len(todo), CHUNK):
+    for start in range(0, len(units), CHUNK):
         cancel.check()
-        chunk = todo[start:start + CHUNK]
-        decoded, ids = [], []
-        for ref in chunk:
-            try:
-                decoded.append(read_checked_image(ref.source(project), ref.sha256, ref.file_size))
-                ids.append(ref.id)
-            except (ImageError, BadBlobName) as exc:  # unreadable, or changed since its import: never scored
-                failed.append({"image_id": ref.id, "reason": str(exc)})
-        outputs = scorer.score(decoded, cancel) if decoded else []
-        rows = [result_rows(project, image_id, revision_id, out, im.pixels.shape[:2])
-                for image_id, out, im in zip(ids, outputs, decoded)]
+        chunk = units[start:start + CHUNK]
+        ready = _inputs(project, chunk, bool(scorer.stacked_views), failed)
+        outputs = _score(scorer, ready, cancel) if ready else []
+        sizes = {id(unit): _size(image) for unit, image in ready}
+        rows = [result_rows(project, ref.id, revision_id, out, sizes[id(unit)]) for unit, out in outputs
+                for ref in unit.targets]
         with project.session() as s:  # a serialized write: no other writer between this check and the insert
             already = set(s.scalars(select(InferenceResult.image_id).where(
                 InferenceResult.model_revision_id == revision_id,
@@ -103,9 +138,13 @@ def run_infer(project, payload: dict, progress, cancel, job_id: int | None = Non
             s.add_all(rows)
         scored_count += len(rows)
         done = start + len(chunk)
-        progress(done / len(todo), f"scored {done}/{len(todo)} images")
+        progress(done / len(units), f"scored {done}/{len(units)} {'items' if scorer.stacked_views else 'images'}")
     seconds = time.perf_counter() - started
-    return {"scored": scored_count, "failed": failed, "seconds": round(seconds, 2),
+    summary = f"scored {scored_count} images" + (f", {len(failed)} unreadable" if failed else "")
+    if refused:
+        summary += f"; {len(refused)} not scorable by this revision: " + ", ".join(r["file"] for r in refused[:5]) \
+            + (" ..." if len(refused) > 5 else "")
+    return {"scored": scored_count, "failed": failed, "not_scorable": refused, "seconds": round(seconds, 2),
             "model_load_seconds": round(load_seconds, 2),
             "images_per_second": round(scored_count / seconds, 3) if seconds > 0 else None,
-            "summary": f"scored {scored_count} images" + (f", {len(failed)} unreadable" if failed else "")}
+            "summary": summary}

@@ -21,13 +21,12 @@ import torch.nn.functional as F
 from core.errors import ImageError
 from core.io.images import DecodedImage, read_image, to_rgb_float
 
-ImageInput = Union[str, Path, np.ndarray, DecodedImage]
 RESIZE_POLICIES = ("square", "keep_aspect")
 
 
 @dataclass
 class LoadedImage:
-    rgb: np.ndarray  # H x W x 3 float32 in [0, 255]
+    rgb: np.ndarray  # H x W x 3 float32 in [0, 255] (3 per view when views are stacked)
     source: str
 
     @property
@@ -35,8 +34,14 @@ class LoadedImage:
         return int(self.rgb.shape[0]), int(self.rgb.shape[1])
 
 
+ImageInput = Union[str, Path, np.ndarray, DecodedImage, LoadedImage]
+
+
 def load_rgb(image: ImageInput) -> LoadedImage:
-    """Decode a path or accept a decoded array (uint8, uint16 or float in [0, 255]; grey or colour)."""
+    """Decode a path or accept a decoded array (uint8, uint16 or float in [0, 255]; grey or colour); a LoadedImage
+    (e.g. pixel-aligned views stacked along channels) is used as it is."""
+    if isinstance(image, LoadedImage):
+        return image
     if isinstance(image, (str, Path)):
         return LoadedImage(to_rgb_float(read_image(image)), str(image))
     if isinstance(image, DecodedImage):
