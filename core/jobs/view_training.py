@@ -155,6 +155,8 @@ def train_stacked(project, refs, config, progress, cancel) -> Trained:
 
 
 def train_views(project, mode: str | None, refs, config, progress, cancel, parent=None) -> Trained:
+    if parent is not None and parent.config.stack_views > 1:
+        raise ContrarioError("a stacked-views revision is not fine-tuned: train a new one with --stack-views")
     if mode is None:
         return train_single(project, refs, config, progress, cancel, parent)
     if mode not in VIEW_MODES:
