@@ -30,6 +30,7 @@ from core.domain.active_model import active_model_in
 from core.domain.enums import ImageStatus
 from core.domain.items import ViewOutcome, item_label, item_outcome
 from core.domain.labels import ADJUDICATED, LabelRecord, current_labels, label_of
+from core.domain.results import scored_images
 from core.labels.editing import image_shape, load_mask
 from core.labels.mask_ops import vote_map
 from core.metrics.agreement import cohen_kappa, dice, fleiss_kappa, iou, region_overlaps
@@ -38,9 +39,7 @@ from core.store.schema import (
     Batch,
     DefectClass,
     Image,
-    InferenceResult,
     Item,
-    Region,
 )
 
 # Severity of each kind of finding (some scale further with the evidence, see the checks).
@@ -212,19 +211,13 @@ def _load(project, batch: str | None, model_revision_id: int | None) -> tuple[di
         if model_revision_id is None:
             model_revision_id = active_model_in(s)
         if model_revision_id is not None:
-            results = s.execute(select(InferenceResult.id, InferenceResult.image_id, InferenceResult.score)
-                                .where(InferenceResult.model_revision_id == model_revision_id)).all()
-            nfas: dict[int, list[float]] = defaultdict(list)
-            for rid, value in s.execute(select(Region.result_id, Region.log10_nfa).join(InferenceResult)
-                                        .where(InferenceResult.model_revision_id == model_revision_id)):
-                nfas[rid].append(float(value))
-            for rid, iid, score in results:
-                info = infos.get(iid)
+            for found in scored_images(s, model_revision_id):
+                info = infos.get(found.image_id)
                 if info is not None:
                     info.scored = True
-                    info.score = float(score)
-                    info.region_nfas = tuple(sorted(nfas.get(rid, [])))
-                    info.best_log10_nfa = info.region_nfas[0] if info.region_nfas else None
+                    info.score = found.score
+                    info.region_nfas = found.region_nfas
+                    info.best_log10_nfa = found.region_nfas[0] if found.region_nfas else None
     return infos, model_revision_id
 
 

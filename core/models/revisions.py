@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from core.domain.active_model import activate_if_none_chosen, active_model, set_active_model
 from core.domain.enums import GROUND_TRUTH_VERDICTS, ImageStatus
 from core.domain.labels import confirmed_good_images, image_labels
+from core.domain.results import scored_images
 from core.domain.view_modes import is_per_view, view_mode, view_order
 from core.errors import ContrarioError
 from core.metrics.pixel_eval import EVAL_SIDE, eval_pair
@@ -33,7 +34,6 @@ from core.store.schema import (
     InferenceResult,
     Item,
     ModelRevision,
-    Region,
 )
 
 PROMOTION_LOG_KEY = "model_promotion_log"  # [{"active": id, "previous": id|None, "at": iso, "action": ...}]
@@ -296,17 +296,9 @@ class ImageOutcome:
 def outcomes(project, revision_id: int, image_ids: Iterable[int] | None = None) -> dict[int, ImageOutcome]:
     """Score, regions and ground truth of every image the revision has scored."""
     with project.session(readonly=True) as s:
-        q = select(InferenceResult.id, InferenceResult.image_id, InferenceResult.score).where(
-            InferenceResult.model_revision_id == revision_id)
-        if image_ids is not None:
-            q = q.where(InferenceResult.image_id.in_(list(image_ids)))
-        results = s.execute(q).all()
-        nfas: dict[int, list[float]] = {}
-        for rid, value in s.execute(select(Region.result_id, Region.log10_nfa).join(InferenceResult).where(
-                InferenceResult.model_revision_id == revision_id)):
-            nfas.setdefault(rid, []).append(float(value))
+        results = scored_images(s, revision_id, image_ids)
         truth = ground_truth(s, [r.image_id for r in results] if image_ids is not None else None)
-    return {r.image_id: ImageOutcome(r.image_id, float(r.score), tuple(sorted(nfas.get(r.id, []))),
+    return {r.image_id: ImageOutcome(r.image_id, r.score, r.region_nfas,
                                      truth[r.image_id].verdict if r.image_id in truth else None)
             for r in results}
 

@@ -205,3 +205,13 @@ def test_a_revision_stored_before_views_existed_still_scores(tmp_path):
         assert scored.result["scored"] == 2 and scored.result["not_scorable"] == []
     finally:
         project.close()
+
+
+def test_train_options_choose_the_view_mode():
+    from core.cli import build_parser
+
+    parser = build_parser()
+    assert parser.parse_args(["train", "p", "--per-view"]).per_view
+    assert parser.parse_args(["train", "p", "--stack-views"]).stack_views
+    with pytest.raises(SystemExit):
+        parser.parse_args(["train", "p", "--per-view", "--stack-views"])
