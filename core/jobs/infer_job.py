@@ -72,29 +72,28 @@ def result_rows(project, image_id: int, revision_id: int, scored: Scored, image_
 
 
 def _inputs(project, chunk: list[Unit], stacked: bool, failed: list[dict]) -> list[tuple[Unit, object]]:
-    """Each unit with its decoded input (an item's views stacked along channels, a LoadedImage); failures go to
-    `failed`."""
-    from core.errors import ModelError
+    """Each unit with its decoded input (an item's views to stack along channels); failures go to `failed`."""
+    from core.models.preprocess import StackedViews, check_aligned
 
     out = []
     for unit in chunk:
-        try:  # unreadable, or changed since its import: never scored
+        try:  # unreadable, or changed since its import, or views of different sizes: never scored
             decoded = [read_checked_image(ref.source(project), ref.sha256, ref.file_size) for ref in unit.inputs]
             if stacked:
-                from core.models.uflow.views import stack_views
-
-                out.append((unit, stack_views(decoded, [ref.file_name for ref in unit.inputs])))
+                names = tuple(ref.file_name for ref in unit.inputs)
+                check_aligned([im.pixels.shape[:2] for im in decoded], names)
+                out.append((unit, StackedViews(tuple(decoded), names)))
             else:
                 out.append((unit, decoded[0]))
-        except (ImageError, BadBlobName, ModelError) as exc:
+        except (ImageError, BadBlobName) as exc:
             failed += [{"image_id": ref.id, "reason": str(exc)} for ref in unit.targets]
     return out
 
 
 def _size(image) -> tuple[int, int]:
-    """Height and width of a decoded image (DecodedImage) or of stacked views (LoadedImage)."""
-    pixels = image.pixels if hasattr(image, "pixels") else image.rgb
-    return int(pixels.shape[0]), int(pixels.shape[1])
+    """Height and width of a decoded image, or of the first of the views to stack."""
+    first = image.views[0] if hasattr(image, "views") else image
+    return int(first.pixels.shape[0]), int(first.pixels.shape[1])
 
 
 def _score(scorer, ready: list[tuple[Unit, object]], cancel) -> list[tuple[Unit, Scored]]:
@@ -122,9 +121,10 @@ def run_infer(project, payload: dict, progress, cancel, job_id: int | None = Non
     units, refused = plan_units(project, scorer, todo)
     load_seconds = time.perf_counter() - started
     scored_count, failed = 0, []
-    for start in range(0, len(units), CHUNK):
+    per_chunk = max(1, CHUNK // len(scorer.stacked_views)) if scorer.stacked_views else CHUNK  # memory: views
+    for start in range(0, len(units), per_chunk):
         cancel.check()
-        chunk = units[start:start + CHUNK]
+        chunk = units[start:start + per_chunk]
         ready = _inputs(project, chunk, bool(scorer.stacked_views), failed)
         outputs = _score(scorer, ready, cancel) if ready else []
         sizes = {id(unit): _size(image) for unit, image in ready}

@@ -34,7 +34,16 @@ class LoadedImage:
         return int(self.rgb.shape[0]), int(self.rgb.shape[1])
 
 
-ImageInput = Union[str, Path, np.ndarray, DecodedImage, LoadedImage]
+@dataclass(frozen=True)
+class StackedViews:
+    """Pixel-aligned views of one item, stacked along channels (3 per view, in this order) when loaded: scoring
+    holds one item's float pixels at a time. `names` (e.g. file names) say which view breaks the alignment."""
+
+    views: tuple
+    names: tuple[str, ...]
+
+
+ImageInput = Union[str, Path, np.ndarray, DecodedImage, LoadedImage, StackedViews]
 
 
 def load_rgb(image: ImageInput) -> LoadedImage:
@@ -42,6 +51,8 @@ def load_rgb(image: ImageInput) -> LoadedImage:
     (e.g. pixel-aligned views stacked along channels) is used as it is."""
     if isinstance(image, LoadedImage):
         return image
+    if isinstance(image, StackedViews):
+        return stack_views(image.views, image.names)
     if isinstance(image, (str, Path)):
         return LoadedImage(to_rgb_float(read_image(image)), str(image))
     if isinstance(image, DecodedImage):
@@ -57,6 +68,23 @@ def load_rgb(image: ImageInput) -> LoadedImage:
             decoded = DecodedImage(image[:, :, 0], decoded.mode, decoded.bit_depth)
         return LoadedImage(to_rgb_float(decoded), "<array>")
     raise ImageError(f"cannot use {type(image).__name__} as an image")
+
+
+def stack_views(images, names) -> LoadedImage:
+    """Pixel-aligned views of one item concatenated along channels (3 per view, in the given order); `names`
+    (one per image) say which image breaks the alignment."""
+    loaded = [load_rgb(im) for im in images]
+    check_aligned([im.shape for im in loaded], names)
+    return LoadedImage(np.concatenate([im.rgb for im in loaded], axis=2), " + ".join(names))
+
+
+def check_aligned(shapes, names) -> None:
+    """Refuses views of one item that differ in size (height, width), naming the first that does."""
+    first = tuple(shapes[0])
+    for shape, name in zip(shapes[1:], names[1:]):
+        if tuple(shape) != first:
+            raise ImageError(f"{name} is {shape[1]}x{shape[0]} px but {names[0]} is {first[1]}x{first[0]}: "
+                             "stacked views must be pixel-aligned images of one size")
 
 
 def target_shape(shape: tuple[int, int], size: int, policy: str, multiple: int) -> tuple[int, int]:

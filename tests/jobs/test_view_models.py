@@ -187,12 +187,14 @@ def test_stacked_revision_stores_one_result_on_every_view_of_an_item(tmp_path):
 
 
 def test_a_revision_stored_before_views_existed_still_scores(tmp_path):
-    """A checkpoint whose config has no stack_views and no views (as stored before) loads and scores as one model."""
+    """A checkpoint whose config has no stack_views and no views (as stored before) loads and scores as one model,
+    every view by it, with the scores the model gives."""
+    from core.io.images import read_image
     from core.models.uflow import UFlowConfig, train
 
-    project = _project(tmp_path, [f"hide{i}" for i in range(2)], ["new0"])
+    project = _project(tmp_path, ["hide0"], ["new0"])
     try:
-        model = train([_texture("diffuse", i) for i in range(4)], UFlowConfig(**TINY))
+        model = train([_texture("diffuse", i) for i in range(2)], UFlowConfig(**TINY))
         weights, description = model.to_bytes()
         description["config"].pop("stack_views")
         with project.session() as s:
@@ -203,6 +205,11 @@ def test_a_revision_stored_before_views_existed_still_scores(tmp_path):
             rev_id = rev.id
         scored = _infer(project, rev_id)
         assert scored.result["scored"] == 2 and scored.result["not_scorable"] == []
+        with project.session(readonly=True) as s:
+            stored = dict(s.execute(select(InferenceResult.image_id, InferenceResult.score)).all())
+        refs = [ref for refs in _test_images(project).values() for ref in refs]
+        expected = [p.score for p in model.predict([read_image(ref.original_path).pixels for ref in refs])]
+        assert [stored[ref.id] for ref in refs] == pytest.approx(expected, abs=1e-5)
     finally:
         project.close()
 

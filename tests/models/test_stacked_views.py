@@ -1,13 +1,13 @@
-"""Stacked views: each cell's features are the views' features side by side, tiles stack every view."""
+"""Stacked views: each cell's features are the views' features side by side (tiles: tests/models/test_tiling.py)."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
 
-from core.errors import ModelError
+from core.errors import ImageError
 from core.models.backbones import build_backbone
-from core.models.uflow import UFlowConfig, UFlowModel, tiling
+from core.models.uflow import UFlowConfig, UFlowModel
 from core.models.uflow.views import stack_views
 
 SMALL = dict(input_size=64, hidden_ratio=0.25, flow_steps=2, strides=(8, 16), random_backbone=True)
@@ -37,21 +37,7 @@ def test_stacked_features_are_each_views_features_concatenated_along_channels(ba
         assert torch.allclose(field, torch.cat([a[level] for a in apart], dim=1), atol=1e-4)
 
 
-def test_a_large_stacked_item_is_scored_in_tiles_that_carry_every_view(backbone):
-    """Stitching stays exact with stacked views: every window holds each view's pixels."""
-    model = UFlowModel(UFlowConfig(**SMALL, stack_views=2), backbone=backbone)
-    item = stack_views(_views(shape=(704, 768)), ["a", "b"])
-    plan = tiling.plan_tiles(model, item.shape, tile=16)
-    assert plan.n_tiles == 9 and plan.grid.tile + 2 * plan.grid.margin < min(plan.grid.cells)
-    tiled = tiling.predict_tiled(model, item, plan)
-    with torch.no_grad():
-        whole = model.latents_from_features(model.extract(tiling.image_tensor(item.rgb, plan)[None]))
-    for z_tiled, z_whole in zip(tiled.latents, whole):
-        assert z_tiled.shape == z_whole.shape[1:]
-        np.testing.assert_allclose(z_tiled, z_whole[0].numpy(), rtol=1e-4, atol=1e-4)
-
-
 def test_stacking_refuses_views_of_different_sizes_naming_the_file():
     a, b = _views(shape=(40, 40), n=2)
-    with pytest.raises(ModelError, match="b_grazing.png is 48x40 px but a_diffuse.png is 40x40"):
+    with pytest.raises(ImageError, match="b_grazing.png is 48x40 px but a_diffuse.png is 40x40"):
         stack_views([a, np.zeros((40, 48, 3), np.uint8)], ["a_diffuse.png", "b_grazing.png"])

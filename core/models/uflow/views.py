@@ -4,18 +4,19 @@ A per-view revision is one checkpoint: the safetensors hold each view's tensors 
 `views.<i>.` (i: the view's place in `views`) and the JSON names the views and holds each view's own
 U-Flow description (config, calibration, region null).
 A stacked model is a plain U-Flow checkpoint whose config has `stack_views` > 1 and whose description
-names the view order (`views`); its input is the item's views concatenated along channels, in that order.
+names the view order (`views`); its input is the item's views concatenated along channels, in that order
+(core.models.preprocess.stack_views, or StackedViews to stack them only when the model loads the item).
 """
 
 from __future__ import annotations
 
-from typing import Any, Sequence
-
-import numpy as np
+from typing import Any
 
 from core.domain.view_modes import PER_VIEW_FORMAT, is_per_view, view_order
 from core.errors import ModelError
-from core.models.preprocess import ImageInput, LoadedImage, load_rgb
+from core.models.preprocess import StackedViews, stack_views
+
+__all__ = ["PerViewModel", "StackedViews", "combined_calibration", "stack_views"]
 
 
 class PerViewModel:
@@ -72,15 +73,3 @@ def combined_calibration(per_view: dict[str, dict]) -> dict[str, Any]:
     warnings = [f"view {view}: {w}" for view, cal in per_view.items() for w in cal.get("warnings", [])]
     return {"ok": all(bool(cal.get("ok")) for cal in per_view.values()), "warnings": warnings, "scales": [],
             "views": per_view}
-
-
-def stack_views(images: Sequence[ImageInput], names: Sequence[str]) -> LoadedImage:
-    """Pixel-aligned views of one item concatenated along channels (3 per view, in the given order); `names`
-    (one per image, e.g. file names) say which image breaks the alignment."""
-    loaded = [load_rgb(im) for im in images]
-    first = loaded[0].shape
-    for im, name in zip(loaded[1:], names[1:]):
-        if im.shape != first:
-            raise ModelError(f"{name} is {im.shape[1]}x{im.shape[0]} px but {names[0]} is {first[1]}x{first[0]}: "
-                             "stacked views must be pixel-aligned images of one size")
-    return LoadedImage(np.concatenate([im.rgb for im in loaded], axis=2), " + ".join(names))
