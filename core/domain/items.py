@@ -60,11 +60,11 @@ def item_label(verdicts: Sequence[str | None]) -> str | None:
     return None
 
 
-def by_item(rows: Iterable[T], item_of) -> dict[int, list[T]]:
-    """Rows grouped by `item_of(row)`, in first-seen order."""
-    out: dict[int, list[T]] = {}
+def group_by(rows: Iterable[T], key) -> dict:
+    """Rows grouped by `key(row)` (an item id, a view name), in first-seen order."""
+    out: dict = {}
     for row in rows:
-        out.setdefault(item_of(row), []).append(row)
+        out.setdefault(key(row), []).append(row)
     return out
 
 

@@ -71,8 +71,9 @@ def result_rows(project, image_id: int, revision_id: int, scored: Scored, image_
     return result
 
 
-def _inputs(project, chunk: list[Unit], stacked: bool, failed: list[dict]) -> list[tuple[Unit, object]]:
-    """Each unit with its decoded input (an item's views to stack along channels); failures go to `failed`."""
+def _inputs(project, chunk: list[Unit], stacked: bool, failed: list[dict]) -> list[tuple[Unit, object, tuple]]:
+    """Each unit with its decoded input (an item's views to stack along channels) and the (height, width) of
+    its images (stacked views are checked to share it); failures go to `failed`."""
     from core.models.preprocess import StackedViews, check_aligned
 
     out = []
@@ -82,29 +83,23 @@ def _inputs(project, chunk: list[Unit], stacked: bool, failed: list[dict]) -> li
             if stacked:
                 names = tuple(ref.file_name for ref in unit.inputs)
                 check_aligned([im.pixels.shape[:2] for im in decoded], names)
-                out.append((unit, StackedViews(tuple(decoded), names)))
+                out.append((unit, StackedViews(tuple(decoded), names), decoded[0].pixels.shape[:2]))
             else:
-                out.append((unit, decoded[0]))
+                out.append((unit, decoded[0], decoded[0].pixels.shape[:2]))
         except (ImageError, BadBlobName) as exc:
             failed += [{"image_id": ref.id, "reason": str(exc)} for ref in unit.targets]
     return out
 
 
-def _size(image) -> tuple[int, int]:
-    """Height and width of a decoded image, or of the first of the views to stack."""
-    first = image.views[0] if hasattr(image, "views") else image
-    return int(first.pixels.shape[0]), int(first.pixels.shape[1])
-
-
-def _score(scorer, ready: list[tuple[Unit, object]], cancel) -> list[tuple[Unit, Scored]]:
+def _score(scorer, ready: list[tuple[Unit, object, tuple]], cancel) -> list[tuple[Unit, Scored, tuple]]:
     """Score the inputs, each with its view's model (every unit of a one-model scorer together)."""
-    by_view: dict[str, list[tuple[Unit, object]]] = {}
-    for unit, image in ready:
-        by_view.setdefault(unit.view, []).append((unit, image))
+    by_view: dict[str, list[tuple[Unit, object, tuple]]] = {}
+    for entry in ready:
+        by_view.setdefault(entry[0].view, []).append(entry)
     out = []
     for view, group in by_view.items():
-        outputs = scorer.for_view(view).score([image for _, image in group], cancel)
-        out += [(unit, scored) for (unit, _), scored in zip(group, outputs)]
+        outputs = scorer.for_view(view).score([image for _, image, _ in group], cancel)
+        out += [(unit, scored, hw) for (unit, _, hw), scored in zip(group, outputs)]
     return out
 
 
@@ -127,8 +122,7 @@ def run_infer(project, payload: dict, progress, cancel, job_id: int | None = Non
         chunk = units[start:start + per_chunk]
         ready = _inputs(project, chunk, bool(scorer.stacked_views), failed)
         outputs = _score(scorer, ready, cancel) if ready else []
-        sizes = {id(unit): _size(image) for unit, image in ready}
-        rows = [result_rows(project, ref.id, revision_id, out, sizes[id(unit)]) for unit, out in outputs
+        rows = [result_rows(project, ref.id, revision_id, out, hw) for unit, out, hw in outputs
                 for ref in unit.targets]
         with project.session() as s:  # a serialized write: no other writer between this check and the insert
             already = set(s.scalars(select(InferenceResult.image_id).where(

@@ -7,11 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
-
-from core.domain.images import ImageRef, readable_images
-from core.domain.items import by_item, views_in_order
-from core.store.schema import Image, Item
+from core.domain.images import ImageRef, item_names, readable_images
+from core.domain.items import group_by, views_in_order
 
 
 @dataclass(frozen=True)
@@ -44,11 +41,10 @@ def plan_units(project, scorer, todo: list[ImageRef]) -> tuple[list[Unit], list[
 def _stacked_units(project, order: list[str], todo: list[ImageRef]) -> tuple[list[Unit], list[dict]]:
     item_ids = {r.item_id for r in todo}
     with project.session(readonly=True) as s:
-        ids = list(s.scalars(select(Image.id).where(Image.item_id.in_(item_ids))))
-        every = by_item(readable_images(s, image_ids=ids), lambda r: r.item_id)
-        names = dict(s.execute(select(Item.id, Item.name).where(Item.id.in_(item_ids))).all())
+        every = group_by(readable_images(s, item_ids=item_ids), lambda r: r.item_id)
+        names = item_names(s, item_ids)
     units, refused = [], []
-    for item_id, wanted in by_item(todo, lambda r: r.item_id).items():
+    for item_id, wanted in group_by(todo, lambda r: r.item_id).items():
         rows = every.get(item_id, [])
         arranged = views_in_order(rows, order, lambda r: r.view)
         if arranged is None:

@@ -89,7 +89,7 @@ def run_train(project, payload: dict, progress, cancel, job_id: int | None = Non
     progress(0.98, "saving the model")
     sha = project.blobs.put_bytes(trained.weights)  # content-addressed: writing it twice is harmless
     calibration = trained.calibration
-    what = {PER_VIEW: f" per view ({', '.join(view_order(trained.description))})",
+    what = {PER_VIEW: f", one model per view ({', '.join(view_order(trained.description))})",
             STACKED: f", views stacked ({' + '.join(view_order(trained.description))})"}.get(mode, "")
     cancel.check()
     with project.session() as s:  # one transaction: all of it or none of it

@@ -9,15 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
-
-from core.domain.images import ImageRef, readable_images
-from core.domain.items import by_item, views_in_order
+from core.domain.images import ImageRef, item_names, readable_images
+from core.domain.items import group_by, views_in_order
 from core.domain.view_modes import PER_VIEW, VIEW_MODES
 from core.errors import ContrarioError, ImageError
 from core.io.checked_files import read_checked_image
 from core.store.blobs import BadBlobName
-from core.store.schema import Image, Item
 
 
 @dataclass
@@ -69,7 +66,7 @@ def train_per_view(project, refs, config, progress, cancel) -> Trained:
     from core.models.uflow import train
     from core.models.uflow.views import PerViewModel, combined_calibration
 
-    groups = by_item(sorted(refs, key=lambda r: r.view), lambda r: r.view)
+    groups = group_by(sorted(refs, key=lambda r: r.view), lambda r: r.view)
     models, used, skipped, backbone = {}, [], [], None
     for n, (view, view_refs) in enumerate(groups.items()):
         decoded, missed = decode(project, view_refs, cancel)
@@ -95,26 +92,21 @@ def train_per_view(project, refs, config, progress, cancel) -> Trained:
         None, used, skipped)
 
 
-def _item_names(session, item_ids) -> dict[int, str]:
-    return dict(session.execute(select(Item.id, Item.name).where(Item.id.in_(list(item_ids)))).all())
-
-
 def stacked_items(project, refs: list[ImageRef]) -> tuple[list[str], list[list[ImageRef]], list[dict]]:
     """(view order, each trainable item's images in that order, skipped images) for stacked training: items
     with every view labelled good. Refuses an item that lacks one of the views, naming it and its files."""
     good = {r.id for r in refs}
     item_ids = {r.item_id for r in refs}
     with project.session(readonly=True) as s:
-        ids = list(s.scalars(select(Image.id).where(Image.item_id.in_(item_ids))))
-        every = readable_images(s, image_ids=ids)
-        names = _item_names(s, item_ids)
+        every = readable_images(s, item_ids=item_ids)
+        names = item_names(s, item_ids)
     order = sorted({r.view for r in every})
     if len(order) < 2:
         has = f"only the view {order[0]!r}" if order and order[0] else "no views"
         raise ContrarioError(f"stacking views needs items with at least two views (import with --views); "
                              f"the training images have {has}")
     items, skipped = [], []
-    for item_id, rows in by_item(every, lambda r: r.item_id).items():
+    for item_id, rows in group_by(every, lambda r: r.item_id).items():
         arranged = views_in_order(rows, order, lambda r: r.view)
         if arranged is None:
             missing = sorted(set(order) - {r.view for r in rows})
