@@ -12,12 +12,14 @@ import numpy as np
 from sqlalchemy import select
 
 from core.domain.images import ImageRef, readable_images
+from core.domain.items import group_by
+from core.domain.view_modes import is_stacked
 from core.errors import ImageError
 from core.io.checked_files import read_checked_image
 from core.jobs.scorers import STORE_LOG_NFA_BELOW, Scored, load_scorer
 from core.jobs.scoring_units import Unit, plan_units
 from core.store.blobs import BadBlobName
-from core.store.schema import InferenceResult, Region
+from core.store.schema import InferenceResult, ModelRevision, Region
 
 CHUNK = 8
 
@@ -36,11 +38,25 @@ def submit_in_chunks(project, payload: dict, chunk_images: int) -> int | None:
         raise ValueError("chunk_images must be at least 1")
     with project.session(readonly=True) as s:
         todo = images_to_score(s, payload["model_revision_id"], payload.get("batch_id"), payload.get("image_ids"))
-    ids = [ref.id for ref in todo]
-    if not ids:
+        rev = s.get(ModelRevision, payload["model_revision_id"])
+        stacked = rev is not None and is_stacked(rev.config)
+    if not todo:
         return None
-    chunks = [{"image_ids": ids[k:k + chunk_images]} for k in range(0, len(ids), chunk_images)]
-    return queue.submit_chunks(project, "infer", payload, chunks, f"{len(ids)} images in {len(chunks)} chunks")
+    chunks = [{"image_ids": [ref.id for ref in part]} for part in _chunked(todo, chunk_images, stacked)]
+    return queue.submit_chunks(project, "infer", payload, chunks, f"{len(todo)} images in {len(chunks)} chunks")
+
+
+def _chunked(todo: list[ImageRef], size: int, whole_items: bool) -> list[list[ImageRef]]:
+    """Runs of `size` images; with `whole_items` (a stacked revision scores an item at once) a run ends only
+    at an item's last image, so that no two chunks score one item."""
+    if not whole_items:
+        return [todo[k:k + size] for k in range(0, len(todo), size)]
+    chunks: list[list[ImageRef]] = [[]]
+    for views in group_by(todo, lambda r: r.item_id).values():
+        if len(chunks[-1]) >= size:
+            chunks.append([])
+        chunks[-1] += views
+    return chunks
 
 
 def map_to_blob(amap: np.ndarray) -> np.ndarray:

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from core.domain.images import readable_images
 from core.io.importer import import_paths
 from core.jobs import queue
+from core.jobs.infer_job import submit_in_chunks
 from core.jobs.payloads import infer_payload, train_payload
 from core.jobs.runner import run_in_worker
 from core.labels.revisions import add_annotation
@@ -162,7 +163,18 @@ def test_stacked_revision_stores_one_result_on_every_view_of_an_item(tmp_path):
             rev = s.get(ModelRevision, rev_id)
             assert rev.config["views"] == ["diffuse", "grazing"] and rev.config["config"]["stack_views"] == 2
             assert rev.config["channels"] == [2 * 40, 2 * 112]  # lite0's channels at strides 8 and 16, twice
-        scored = _infer(project, rev_id)
+        # Chunks for several workers end at an item's last view: no two chunks score one item.
+        parent = submit_in_chunks(project, infer_payload(project, batch="test", revision=rev_id), chunk_images=3)
+        chunks = queue.children(project, parent)
+        with project.session(readonly=True) as s:
+            item_of = dict(s.execute(select(Image.id, Image.item_id)).all())
+        items_per_chunk = [{item_of[i] for i in c.payload["image_ids"]} for c in chunks]
+        assert [len(c.payload["image_ids"]) for c in chunks] == [3, 2]  # "half" (1 view) + new0, then new1
+        assert not items_per_chunk[0] & items_per_chunk[1]
+        for chunk in chunks:
+            assert run_in_worker(project, chunk.id, threads=1).status == "done"
+        scored = queue.get(project, parent)
+        assert scored.status == "done", scored.message
         assert [r["file"] for r in scored.result["not_scorable"]] == ["half_diffuse.png"]
         with project.session(readonly=True) as s:
             results = {r.image_id: r for r in s.scalars(select(InferenceResult)
