@@ -102,8 +102,8 @@ def _view_infos(session, rev: ModelRevision) -> tuple[ViewInfo, ...]:
     """Each view's sub-model of a per-view revision: training images, calibration, images scored."""
     if not is_per_view(rev.config):
         return ()
-    ds = session.get(DatasetRevision, rev.dataset_revision_id) if rev.dataset_revision_id else None
-    trained = Counter(session.scalars(select(Image.view).where(Image.id.in_(list(ds.image_ids or []))))) if ds else {}
+    training = ((rev.figures or {}).get("training") or {}).get("views") or {}
+    trained = {view: int(t.get("n_images") or 0) + int(t.get("n_holdout") or 0) for view, t in training.items()}
     scored = Counter(session.scalars(select(Image.view).join(InferenceResult, InferenceResult.image_id == Image.id)
                                      .where(InferenceResult.model_revision_id == rev.id)))
     per_view = (rev.calibration or {}).get("views") or {}

@@ -16,6 +16,7 @@ from core.jobs.infer_job import submit_in_chunks
 from core.jobs.payloads import infer_payload, train_payload
 from core.jobs.runner import run_in_worker
 from core.labels.revisions import add_annotation
+from core.models.revisions import list_revisions
 from core.store.project import Project
 from core.store.schema import Image, InferenceResult, ModelRevision, Region
 
@@ -96,6 +97,7 @@ def test_per_view_revision_scores_each_image_with_its_own_view_model(tmp_path):
             rev = s.get(ModelRevision, rev_id)
             assert rev.config["views"] == ["diffuse", "grazing"] and set(rev.config["models"]) == {"diffuse", "grazing"}
             assert set(rev.calibration["views"]) == {"diffuse", "grazing"}
+        assert [(v.view, v.n_train) for v in list_revisions(project)[0].per_view] == [("diffuse", 4), ("grazing", 4)]
 
         scored = _infer(project, rev_id)
         assert scored.result["scored"] == 4

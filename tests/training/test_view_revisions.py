@@ -46,7 +46,9 @@ def project(tmp_path):
         rev = ModelRevision(kind="uflow", name="U-Flow per view", dataset_revision_id=ds.id, backbone="b",
                             config={"format": PER_VIEW_FORMAT, "views": ["diffuse", "grazing"], "models": {},
                                     "config": {"input_size": 64}, "backbone": "b"},
-                            calibration={"ok": False, "warnings": [], "scales": [], "views": cal})
+                            calibration={"ok": False, "warnings": [], "scales": [], "views": cal},
+                            figures={"training": {"views": {"diffuse": {"n_images": 2, "n_holdout": 0},
+                                                            "grazing": {"n_images": 1, "n_holdout": 0}}}})
         s.add(rev)
         s.flush()
         flagged = {("it3", "diffuse"), ("it2", "grazing")}
