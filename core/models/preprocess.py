@@ -48,7 +48,7 @@ ImageInput = Union[str, Path, np.ndarray, DecodedImage, LoadedImage, StackedView
 
 def load_rgb(image: ImageInput) -> LoadedImage:
     """Decode a path or accept a decoded array (uint8, uint16 or float in [0, 255]; grey or colour); a LoadedImage
-    (e.g. pixel-aligned views stacked along channels) is used as it is."""
+    is used as it is, StackedViews are stacked (stack_views)."""
     if isinstance(image, LoadedImage):
         return image
     if isinstance(image, StackedViews):
