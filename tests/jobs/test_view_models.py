@@ -1,6 +1,7 @@
 """Per-view and stacked (multi-light) U-Flow revisions on a real project, trained and scored by real workers."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -228,11 +229,20 @@ def test_a_revision_stored_before_views_existed_still_scores(tmp_path):
         project.close()
 
 
-def test_train_options_choose_the_view_mode():
-    from core.cli import build_parser
+def test_train_options_choose_the_view_mode(tmp_path, capsys):
+    from core.cli import build_parser, main
 
     parser = build_parser()
-    assert parser.parse_args(["train", "p", "--per-view"]).per_view
-    assert parser.parse_args(["train", "p", "--stack-views"]).stack_views
     with pytest.raises(SystemExit):
         parser.parse_args(["train", "p", "--per-view", "--stack-views"])
+    project = _project(tmp_path, ["hide0"])
+    try:
+        for option, mode in (("--per-view", "per_view"), ("--stack-views", "stacked"), (None, None)):
+            argv = ["train", str(project.root), "--queue-only", "--json"] + ([option] if option else [])
+            assert main(argv) == 0
+            job = queue.get(project, json.loads(capsys.readouterr().out)["job"])
+            assert job.payload["views"] == mode
+        assert main(["train", str(project.root), "--per-view", "--from-revision", "1"]) != 0
+        assert "per-view and stacked revisions train from scratch" in capsys.readouterr().err
+    finally:
+        project.close()
