@@ -6,6 +6,8 @@ Figures are computed off the GUI thread (core.models.revisions reads stored resu
 
 from __future__ import annotations
 
+from functools import partial
+
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from app.training.comparison_plot import ComparisonPlot
@@ -25,6 +27,8 @@ def _fmt(value: float | None, digits: int = 3) -> str:
 def _pct(value: float | None) -> str:
     return "—" if value is None else f"{100 * value:.0f} %"
 
+
+VIEW_ROLE = QtCore.Qt.ItemDataRole.UserRole + 1  # on the rows of a per-view revision's views
 
 FIGURE_ROWS = (
     ("Image AUROC", lambda f: _fmt(f.image_auroc)),
@@ -162,6 +166,14 @@ class RevisionsPanel(QtWidgets.QWidget):
                     item.setFont(c, font)
             if info.calibration_ok is False:
                 item.setForeground(2, QtGui.QBrush(QtGui.QColor("#e0a030")))
+            for view in info.per_view:  # a per-view revision: one row per view's model
+                child = QtWidgets.QTreeWidgetItem(self._view_row_text(view))
+                child.setData(0, QtCore.Qt.ItemDataRole.UserRole, info.id)
+                child.setData(0, VIEW_ROLE, view.view)
+                child.setToolTip(2, "\n".join(view.calibration_warnings) or view.calibration_text)
+                if view.calibration_ok is False:
+                    child.setForeground(2, QtGui.QBrush(QtGui.QColor("#e0a030")))
+                item.addChild(child)
             parent = items.get(info.parent_id) if info.parent_id is not None else None
             (parent.addChild(item) if parent is not None else self.tree.addTopLevelItem(item))
             items[info.id] = item
@@ -187,9 +199,19 @@ class RevisionsPanel(QtWidgets.QWidget):
         created = info.created_at.strftime("%Y-%m-%d %H:%M") if info.created_at else ""
         return [name, trained, cal, str(info.n_results), created]
 
+    @staticmethod
+    def _view_row_text(view: revs.ViewInfo) -> list[str]:
+        cal = {True: "ok", False: "off", None: "n/a"}[view.calibration_ok]
+        return [f"view {view.view}", f"{view.n_train} images", cal, str(view.n_results), ""]
+
     def selected_id(self) -> int | None:
         item = self.tree.currentItem()
         return None if item is None else item.data(0, QtCore.Qt.ItemDataRole.UserRole)
+
+    def selected_view(self) -> str | None:
+        """The view of the selected row when it is one view's model of a per-view revision."""
+        item = self.tree.currentItem()
+        return None if item is None else item.data(0, VIEW_ROLE)
 
     def select(self, revision_id: int) -> None:
         self.refresh(select=revision_id)
@@ -208,7 +230,7 @@ class RevisionsPanel(QtWidgets.QWidget):
         self.changed_table.setRowCount(0)
         self.changed_label.setText("")
         if rev_id is not None:
-            self.compute_figures(rev_id)
+            self.compute_figures(rev_id, self.selected_view())
         else:
             self._fill_figures([None, None], ["", ""])
 
@@ -217,6 +239,11 @@ class RevisionsPanel(QtWidgets.QWidget):
         chain = " ← ".join(f"#{i}" for i in revs.lineage(self.project, rev_id))
         lines = [f"<b>#{info.id} {info.name}</b>" + (" — <b>active</b>" if info.active else ""),
                  f"Lineage: {chain}" + ("" if info.parent_id else " (trained from scratch)" if info.kind == "uflow" else "")]
+        if info.view_mode == "per_view":
+            lines.append(f"One model per view: {', '.join(info.views)}")
+        elif info.view_mode == "stacked":
+            lines.append(f"Views stacked along channels, in the order {' + '.join(info.views)}: one map and one set "
+                         "of regions per item, shown on every view")
         if info.kind == "uflow":
             lines.append(f"Training set: {info.n_train or '—'} images (dataset revision #{info.dataset_revision_id}) · "
                          f"{info.backbone} at {info.input_size} px · {info.train_steps} steps · "
@@ -249,11 +276,12 @@ class RevisionsPanel(QtWidgets.QWidget):
         if self.selected_id() is not None:
             self._on_selected()
 
-    def compute_figures(self, rev_id: int) -> None:
+    def compute_figures(self, rev_id: int, view: str | None = None) -> None:
+        """The revision's figures; of one view's images when `view` is given."""
         self._request += 1
         request = self._request
         self._fill_figures([None, None], [f"#{rev_id}", ""], pending=True)
-        self.tasks.start(revs.revision_figures, self.project, rev_id, self.k,
+        self.tasks.start(partial(revs.revision_figures, view=view), self.project, rev_id, self.k,
                          on_done=lambda f, r=request: self._on_figures(r, f),
                          on_error=lambda msg: self.details.setText(self.details.text() + f"<br>Figures failed: {msg}"))
         self.honesty.set_curve(None, pending=True)
@@ -270,7 +298,8 @@ class RevisionsPanel(QtWidgets.QWidget):
         if request != self._request:
             return
         self.figures = figures
-        self._fill_figures([figures, None], [f"#{figures.revision_id}", ""])
+        view = self.selected_view()
+        self._fill_figures([figures, None], [f"#{figures.revision_id}" + (f" · view {view}" if view else ""), ""])
         self.figuresReady.emit(figures)
 
     def compare_selected(self) -> None:

@@ -108,7 +108,7 @@ class TrainDialog(QtWidgets.QDialog):
         self.start_box = QtWidgets.QComboBox()
         self.start_box.addItem("From scratch", None)
         for rev in sorted(self.revisions.values(), key=lambda r: -r.id):
-            if rev.kind == "uflow":
+            if rev.kind == "uflow" and rev.view_mode is None:  # per-view and stacked revisions are not fine-tuned
                 tag = " (active)" if rev.id == self.active else ""
                 self.start_box.addItem(f"Fine-tune #{rev.id} {rev.name}{tag}", rev.id)
         if self.active is not None and self.start_box.findData(self.active) >= 0:
@@ -127,6 +127,17 @@ class TrainDialog(QtWidgets.QDialog):
         form.addRow("Input size (px)", self.input_size)
         form.addRow("Training steps", self.steps)
         form.addRow("Batch size", self.batch_size)
+        self.per_view = QtWidgets.QCheckBox("One model per view")
+        self.per_view.setToolTip("Items with several views (lightings, cameras): one model per view name, each "
+                                 "trained on that view's images; each image is scored by its view's model")
+        self.stack_views = QtWidgets.QCheckBox("Stack aligned views (one camera, several lights)")
+        self.stack_views.setToolTip("The views of an item are pixel-aligned: one model sees every view of each "
+                                    "cell at once (features concatenated), one map and one set of regions per "
+                                    "item, shown on every view. Every item needs every view, all of one size")
+        self.per_view.toggled.connect(lambda on: on and self.stack_views.setChecked(False))
+        self.stack_views.toggled.connect(lambda on: on and self.per_view.setChecked(False))
+        form.addRow("Views", self.per_view)
+        form.addRow("", self.stack_views)
         layout.addWidget(model)
 
         self.day_zero = QtWidgets.QFrame()
@@ -178,6 +189,10 @@ class TrainDialog(QtWidgets.QDialog):
             self.backbone_box.setCurrentIndex(self.backbone_box.findData(parent.backbone))
         self.backbone_box.setEnabled(not fine_tune)
         self.input_size.setEnabled(not fine_tune)
+        for box in (self.per_view, self.stack_views):
+            box.setEnabled(not fine_tune)
+            if fine_tune:
+                box.setChecked(False)
         hint = "fine-tuning keeps the parent's backbone and input size" if fine_tune else ""
         self.backbone_box.setToolTip(hint)
         self.input_size.setToolTip(hint)
@@ -245,9 +260,14 @@ class TrainDialog(QtWidgets.QDialog):
         ids = self.training_images()  # exactly the images named in the dialog: validation share left out
         if not ids:  # an empty list would mean "every verified-good image" to the job
             raise ContrarioError("no verified-good image left to train on: lower the validation share")
-        payload = train_payload(self.project, image_ids=ids, parent_revision=parent.id if parent else None)
+        payload = train_payload(self.project, image_ids=ids, parent_revision=parent.id if parent else None,
+                                views=self.views_mode())
         payload["config"] = self.config()
         return payload
+
+    def views_mode(self) -> str | None:
+        """core.domain.view_modes: "per_view", "stacked", or None (one model on every image)."""
+        return "per_view" if self.per_view.isChecked() else "stacked" if self.stack_views.isChecked() else None
 
     def _batch_name(self) -> str:
         from core.store.schema import Batch
@@ -272,7 +292,8 @@ class TrainDialog(QtWidgets.QDialog):
         self.project.set_setting(CHOICES_KEY, {
             "source": self.source, "batch_id": self.batch_box.currentData(), "shots": self.shots.value(),
             "validation_percent": self.validation.value(), "backbone": self.backbone_box.currentData(),
-            "input_size": self.input_size.value(), "steps": self.steps.value(), "batch_size": self.batch_size.value()})
+            "input_size": self.input_size.value(), "steps": self.steps.value(), "batch_size": self.batch_size.value(),
+            "views": self.views_mode()})
 
     def _restore_choices(self, batches) -> None:
         saved = self.project.get_setting(CHOICES_KEY) or {}
@@ -290,6 +311,9 @@ class TrainDialog(QtWidgets.QDialog):
                 spin.setValue(saved[key])
         if self.backbone_box.isEnabled() and self.backbone_box.findData(saved.get("backbone")) >= 0:
             self.backbone_box.setCurrentIndex(self.backbone_box.findData(saved["backbone"]))
+        if self.per_view.isEnabled():
+            self.per_view.setChecked(saved.get("views") == "per_view")
+            self.stack_views.setChecked(saved.get("views") == "stacked")
 
     def use_training_free(self) -> None:
         from core.jobs.payloads import create_training_free_revision

@@ -65,6 +65,13 @@ def cmd_findings(args) -> int:
         kappa = "–" if a.kappa is None else f"{a.kappa:.3f}"
         print(f"batch {a.batch}: {len(a.annotators)} annotators, {a.images} images compared, {a.method} kappa {kappa}")
     print("model revision " + (str(report.model_revision_id) if report.model_revision_id is not None else "none"))
+    if report.items:
+        flagged = [i for i in report.items if i.suggestion == "defect"]
+        print(f"{len(report.items)} multi-view items scored (score: the highest view's; defect when any view has a "
+              f"region at k = {args.k_good:g}): {len(flagged)} suggested defect")
+        for i in flagged:
+            print(f"  {i.batch} / {i.item}: score {i.score:.3f}, regions on {', '.join(i.flagged_views)}"
+                  + (f" (labelled {i.label})" if i.label else ""))
     if not report.findings:
         print("no findings")
         return 0

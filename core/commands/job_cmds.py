@@ -23,6 +23,12 @@ def register(sub) -> None:
     p.add_argument("--input-size", type=int, help="side of the network input in pixels")
     p.add_argument("--steps", type=int, help="training budget in optimiser steps (default: grows with the training images)")
     add_tile_options(p)
+    views = p.add_mutually_exclusive_group()
+    views.add_argument("--per-view", action="store_true",
+                       help="one model per view name (lighting or camera), each on that view's good images")
+    views.add_argument("--stack-views", action="store_true",
+                       help="pixel-aligned views (one camera, several lights): one model on each item's views "
+                            "stacked along channels; every item needs every view, all of one size")
     p.add_argument("--training-free", metavar="VARIANT", nargs="?", const="patch_pca",
                    choices=("patch_pca", "gabor", "cnn"),
                    help="no training: add the a contrario detector of the image alone (day zero)")
@@ -99,6 +105,7 @@ def cmd_train(args) -> int:
             project, image_ids=args.images, batch=args.batch, shots=args.shots,
             parent_revision=args.from_revision, backbone=args.backbone, input_size=args.input_size,
             steps=args.steps, activate=args.activate, tiling=tile_overrides(args),
+            views="per_view" if args.per_view else "stacked" if args.stack_views else None,
             score_after=({"batch": args.batch} if args.batch else {}) if args.score else None,
         )
         return _submit_and_watch(project, "train", payload, args)

@@ -30,9 +30,27 @@ def describe(project, k: float = 0.0, with_pixels: bool = False) -> dict:
             "dataset_revision_id": info.dataset_revision_id, "n_train": info.n_train,
             "duration_s": info.duration_s, "calibration": info.calibration_text,
             "calibration_ok": info.calibration_ok, "calibration_warnings": list(info.calibration_warnings),
-            "n_results": info.n_results, "figures": figures,
+            "n_results": info.n_results, "figures": figures, "view_mode": info.view_mode, "views": list(info.views),
+            "per_view": [_view_entry(project, info.id, v, k, with_pixels) for v in info.per_view],
         })
     return {"active_model_revision_id": revs.active_revision(project), "revisions": out}
+
+
+def _view_entry(project, revision_id: int, view, k: float, with_pixels: bool) -> dict:
+    """One view's sub-model of a per-view revision, with its figures on that view's images."""
+    from core.models import revisions as revs
+
+    figures = revs.revision_figures(project, revision_id, k=k, with_pixels=with_pixels, view=view.view).to_dict()
+    figures.pop("decisions")
+    return {"view": view.view, "n_train": view.n_train, "n_results": view.n_results,
+            "calibration": view.calibration_text, "calibration_ok": view.calibration_ok,
+            "calibration_warnings": list(view.calibration_warnings), "figures": figures}
+
+
+def _figure_cells(r: dict) -> str:
+    f = r["figures"]
+    return (f"{_fmt(r['n_train']):>5} {r['n_results']:>6} {_fmt(f['image_auroc']):>9} {_fmt(f['pixel_auroc']):>9} "
+            f"{_fmt(f['good_flagged']):>12} {_fmt(f['defect_flagged']):>12}  {r['calibration']}")
 
 
 def _fmt(value, digits: int = 3) -> str:
@@ -60,10 +78,9 @@ def cmd_models(args) -> int:
     print(f"{'':2}{'id':>4}  {'name':<34} {'lineage':<12} {'train':>5} {'scored':>6} {'img AUROC':>9} "
           f"{'pix AUROC':>9} {'good flagged':>12} {'defect found':>12}  calibration")
     for r in report["revisions"]:
-        f = r["figures"]
         print(f"{'*' if r['active'] else ' ':2}{r['id']:>4}  {r['name'][:34]:<34} "
-              f"{'<'.join(map(str, r['lineage'])):<12} {_fmt(r['n_train']):>5} {r['n_results']:>6} "
-              f"{_fmt(f['image_auroc']):>9} {_fmt(f['pixel_auroc']):>9} {_fmt(f['good_flagged']):>12} "
-              f"{_fmt(f['defect_flagged']):>12}  {r['calibration']}")
+              f"{'<'.join(map(str, r['lineage'])):<12} {_figure_cells(r)}")
+        for v in r["per_view"]:  # a per-view revision: each view's model on that view's images
+            print(f"{'':6}  {'  view ' + v['view'][:28]:<34} {'':<12} {_figure_cells(v)}")
     print(f"* active; figures at k = {args.k:g} on labelled images outside each revision's training set")
     return 0

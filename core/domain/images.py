@@ -32,6 +32,7 @@ class ImageRef:
     blob: str | None
     sha256: str | None
     file_size: int | None  # bytes at import: with sha256, what the file must still hold to be read
+    view: str = ""  # the view of its item ("" when the item has one image)
 
     @property
     def file_name(self) -> str:
@@ -42,14 +43,14 @@ class ImageRef:
 
 
 def readable_images(session, batch_id: int | None = None, image_ids: Iterable[int] | None = None,
-                    not_scored_by: int | None = None) -> list[ImageRef]:
+                    not_scored_by: int | None = None, item_ids: Iterable[int] | None = None) -> list[ImageRef]:
     """Images with status ok, in import order (batch, item, view, id).
 
-    `batch_id` and `image_ids` narrow the selection; `not_scored_by` leaves out the images that model
-    revision has already scored.
+    `batch_id`, `image_ids` and `item_ids` narrow the selection; `not_scored_by` leaves out the images that
+    model revision has already scored.
     """
     q = (select(Image.id, Image.item_id, Item.batch_id, Image.original_path, Image.blob, Image.sha256,
-                Image.file_size)
+                Image.file_size, Image.view)
          .join(Item, Image.item_id == Item.id).join(Batch, Item.batch_id == Batch.id)
          .where(Image.status == ImageStatus.OK.value)
          .order_by(Batch.id, Item.id, Image.view, Image.id))
@@ -57,6 +58,8 @@ def readable_images(session, batch_id: int | None = None, image_ids: Iterable[in
         q = q.where(Item.batch_id == batch_id)
     if image_ids is not None:
         q = q.where(Image.id.in_(list(image_ids)))
+    if item_ids is not None:
+        q = q.where(Image.item_id.in_(list(item_ids)))
     if not_scored_by is not None:
         done = select(InferenceResult.image_id).where(InferenceResult.model_revision_id == not_scored_by)
         q = q.where(Image.id.not_in(done))
@@ -66,3 +69,7 @@ def readable_images(session, batch_id: int | None = None, image_ids: Iterable[in
 def by_file_name(images: Iterable[ImageRef]) -> list[ImageRef]:
     """Sorted by file name, then full path: the order `--shots N` takes the first N from."""
     return sorted(images, key=lambda r: (r.file_name, r.original_path))
+
+
+def item_names(session, item_ids: Iterable[int]) -> dict[int, str]:
+    return dict(session.execute(select(Item.id, Item.name).where(Item.id.in_(list(item_ids)))).all())

@@ -12,11 +12,14 @@ import numpy as np
 from sqlalchemy import select
 
 from core.domain.images import ImageRef, readable_images
+from core.domain.items import group_by
+from core.domain.view_modes import is_stacked
 from core.errors import ImageError
 from core.io.checked_files import read_checked_image
 from core.jobs.scorers import STORE_LOG_NFA_BELOW, Scored, load_scorer
+from core.jobs.scoring_units import Unit, plan_units
 from core.store.blobs import BadBlobName
-from core.store.schema import InferenceResult, Region
+from core.store.schema import InferenceResult, ModelRevision, Region
 
 CHUNK = 8
 
@@ -35,11 +38,25 @@ def submit_in_chunks(project, payload: dict, chunk_images: int) -> int | None:
         raise ValueError("chunk_images must be at least 1")
     with project.session(readonly=True) as s:
         todo = images_to_score(s, payload["model_revision_id"], payload.get("batch_id"), payload.get("image_ids"))
-    ids = [ref.id for ref in todo]
-    if not ids:
+        rev = s.get(ModelRevision, payload["model_revision_id"])
+        stacked = rev is not None and is_stacked(rev.config)
+    if not todo:
         return None
-    chunks = [{"image_ids": ids[k:k + chunk_images]} for k in range(0, len(ids), chunk_images)]
-    return queue.submit_chunks(project, "infer", payload, chunks, f"{len(ids)} images in {len(chunks)} chunks")
+    chunks = [{"image_ids": [ref.id for ref in part]} for part in _chunked(todo, chunk_images, stacked)]
+    return queue.submit_chunks(project, "infer", payload, chunks, f"{len(todo)} images in {len(chunks)} chunks")
+
+
+def _chunked(todo: list[ImageRef], size: int, whole_items: bool) -> list[list[ImageRef]]:
+    """Runs of `size` images; with `whole_items` (a stacked revision scores an item at once) a run ends only
+    at an item's last image, so that no two chunks score one item."""
+    if not whole_items:
+        return [todo[k:k + size] for k in range(0, len(todo), size)]
+    chunks: list[list[ImageRef]] = [[]]
+    for views in group_by(todo, lambda r: r.item_id).values():
+        if len(chunks[-1]) >= size:
+            chunks.append([])
+        chunks[-1] += views
+    return chunks
 
 
 def map_to_blob(amap: np.ndarray) -> np.ndarray:
@@ -70,6 +87,38 @@ def result_rows(project, image_id: int, revision_id: int, scored: Scored, image_
     return result
 
 
+def _inputs(project, chunk: list[Unit], stacked: bool, failed: list[dict]) -> list[tuple[Unit, object, tuple]]:
+    """Each unit with its decoded input (an item's views to stack along channels) and the (height, width) of
+    its images (stacked views are checked to share it); failures go to `failed`."""
+    from core.models.preprocess import StackedViews, check_aligned
+
+    out = []
+    for unit in chunk:
+        try:  # unreadable, or changed since its import, or views of different sizes: never scored
+            decoded = [read_checked_image(ref.source(project), ref.sha256, ref.file_size) for ref in unit.inputs]
+            if stacked:
+                names = tuple(ref.file_name for ref in unit.inputs)
+                check_aligned([im.pixels.shape[:2] for im in decoded], names)
+                out.append((unit, StackedViews(tuple(decoded), names), decoded[0].pixels.shape[:2]))
+            else:
+                out.append((unit, decoded[0], decoded[0].pixels.shape[:2]))
+        except (ImageError, BadBlobName) as exc:
+            failed += [{"image_id": ref.id, "reason": str(exc)} for ref in unit.targets]
+    return out
+
+
+def _score(scorer, ready: list[tuple[Unit, object, tuple]], cancel) -> list[tuple[Unit, Scored, tuple]]:
+    """Score the inputs, each with its view's model (every unit of a one-model scorer together)."""
+    by_view: dict[str, list[tuple[Unit, object, tuple]]] = {}
+    for entry in ready:
+        by_view.setdefault(entry[0].view, []).append(entry)
+    out = []
+    for view, group in by_view.items():
+        outputs = scorer.for_view(view).score([image for _, image, _ in group], cancel)
+        out += [(unit, scored, hw) for (unit, _, hw), scored in zip(group, outputs)]
+    return out
+
+
 def run_infer(project, payload: dict, progress, cancel, job_id: int | None = None) -> dict:
     revision_id = payload["model_revision_id"]
     started = time.perf_counter()
@@ -77,24 +126,20 @@ def run_infer(project, payload: dict, progress, cancel, job_id: int | None = Non
         todo = images_to_score(s, revision_id, payload.get("batch_id"), payload.get("image_ids"))
     if not todo:
         progress(1.0, "nothing to score")
-        return {"scored": 0, "failed": [], "summary": "every image was already scored"}
+        return {"scored": 0, "failed": [], "not_scorable": [], "summary": "every image was already scored"}
     progress(0.0, "loading the model")
     scorer = load_scorer(project, revision_id, payload.get("tiling"))
+    units, refused = plan_units(project, scorer, todo)
     load_seconds = time.perf_counter() - started
     scored_count, failed = 0, []
-    for start in range(0, len(todo), CHUNK):
+    per_chunk = max(1, CHUNK // len(scorer.stacked_views)) if scorer.stacked_views else CHUNK  # memory: views
+    for start in range(0, len(units), per_chunk):
         cancel.check()
-        chunk = todo[start:start + CHUNK]
-        decoded, ids = [], []
-        for ref in chunk:
-            try:
-                decoded.append(read_checked_image(ref.source(project), ref.sha256, ref.file_size))
-                ids.append(ref.id)
-            except (ImageError, BadBlobName) as exc:  # unreadable, or changed since its import: never scored
-                failed.append({"image_id": ref.id, "reason": str(exc)})
-        outputs = scorer.score(decoded, cancel) if decoded else []
-        rows = [result_rows(project, image_id, revision_id, out, im.pixels.shape[:2])
-                for image_id, out, im in zip(ids, outputs, decoded)]
+        chunk = units[start:start + per_chunk]
+        ready = _inputs(project, chunk, bool(scorer.stacked_views), failed)
+        outputs = _score(scorer, ready, cancel) if ready else []
+        rows = [result_rows(project, ref.id, revision_id, out, hw) for unit, out, hw in outputs
+                for ref in unit.targets]
         with project.session() as s:  # a serialized write: no other writer between this check and the insert
             already = set(s.scalars(select(InferenceResult.image_id).where(
                 InferenceResult.model_revision_id == revision_id,
@@ -103,9 +148,13 @@ def run_infer(project, payload: dict, progress, cancel, job_id: int | None = Non
             s.add_all(rows)
         scored_count += len(rows)
         done = start + len(chunk)
-        progress(done / len(todo), f"scored {done}/{len(todo)} images")
+        progress(done / len(units), f"scored {done}/{len(units)} {'items' if scorer.stacked_views else 'images'}")
     seconds = time.perf_counter() - started
-    return {"scored": scored_count, "failed": failed, "seconds": round(seconds, 2),
+    summary = f"scored {scored_count} images" + (f", {len(failed)} unreadable" if failed else "")
+    if refused:
+        summary += f"; {len(refused)} not scorable by this revision: " + ", ".join(r["file"] for r in refused[:5]) \
+            + (" ..." if len(refused) > 5 else "")
+    return {"scored": scored_count, "failed": failed, "not_scorable": refused, "seconds": round(seconds, 2),
             "model_load_seconds": round(load_seconds, 2),
             "images_per_second": round(scored_count / seconds, 3) if seconds > 0 else None,
-            "summary": f"scored {scored_count} images" + (f", {len(failed)} unreadable" if failed else "")}
+            "summary": summary}

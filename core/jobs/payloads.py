@@ -7,6 +7,7 @@ from sqlalchemy import select
 from core.domain.active_model import active_model_in
 from core.domain.enums import ImageStatus
 from core.domain.labels import confirmed_good_images
+from core.domain.view_modes import VIEW_MODES
 from core.errors import ContrarioError
 from core.store.schema import Batch, Image, ModelRevision
 
@@ -21,9 +22,15 @@ def batch_id_by_name(session, name: str) -> int:
 
 def train_payload(project, image_ids=None, batch=None, shots=None, parent_revision=None, backbone=None,
                   input_size=None, steps=None, activate=False, score_after: dict | None = None,
-                  tiling: dict | None = None) -> dict:
+                  tiling: dict | None = None, views: str | None = None) -> dict:
     """`score_after` ({"batch": name} or {}) queues an inference job with the new revision when training ends;
-    `tiling` ({"tiling": False} or {"tile_px": PX}) sets how large images are tiled (UFlowConfig fields)."""
+    `tiling` ({"tiling": False} or {"tile_px": PX}) sets how large images are tiled (UFlowConfig fields);
+    `views` (core.domain.view_modes: "per_view" or "stacked") trains per view or on stacked aligned views."""
+    if views is not None and views not in VIEW_MODES:
+        raise ContrarioError(f"unknown view mode {views!r}; choose one of {', '.join(VIEW_MODES)}")
+    if views is not None and parent_revision is not None:
+        raise ContrarioError("fine-tuning trains one model on every image: per-view and stacked revisions train "
+                             "from scratch (leave out --from-revision)")
     with project.session(readonly=True) as s:
         batch_id = batch_id_by_name(s, batch) if batch else None
         if parent_revision is not None and s.get(ModelRevision, parent_revision) is None:
@@ -43,7 +50,7 @@ def train_payload(project, image_ids=None, batch=None, shots=None, parent_revisi
     config.update(tiling or {})
     return {"image_ids": list(image_ids) if image_ids else None, "batch_id": batch_id, "shots": shots,
             "parent_revision_id": parent_revision, "config": config, "activate": bool(activate),
-            "score_after": score_after}
+            "score_after": score_after, "views": views}
 
 
 def infer_payload(project, batch=None, image_ids=None, revision=None, tiling: dict | None = None) -> dict:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from core.domain.view_modes import is_per_view, view_order
 from core.errors import ModelError
 from core.store.schema import ModelRevision
 
@@ -27,22 +28,49 @@ class Scored:
     timing_ms: dict[str, float] = field(default_factory=dict)
 
 
-def load_uflow(project, revision_id: int):
-    from core.models.uflow import UFlowModel
-
+def _uflow_checkpoint(project, revision_id: int) -> tuple[str, dict]:
     with project.session(readonly=True) as s:
         rev = s.get(ModelRevision, revision_id)
         if rev is None:
             raise ModelError(f"no model revision {revision_id}")
         if rev.kind != "uflow":
             raise ModelError(f"model revision {revision_id} is a {rev.kind} model, not U-Flow")
-        sha, description = rev.weights_blob, rev.config
+        return rev.weights_blob, dict(rev.config or {})
+
+
+def load_uflow(project, revision_id: int):
+    """The one U-Flow model of a revision (a stacked one included); per-view revisions hold several."""
+    from core.models.uflow import UFlowModel
+
+    sha, description = _uflow_checkpoint(project, revision_id)
+    if is_per_view(description):
+        raise ModelError(f"model revision {revision_id} holds one model per view ({', '.join(view_order(description))})"
+                         ": it cannot be fine-tuned or used as one model")
     return UFlowModel.from_bytes(project.blobs.get_bytes(sha), description)
 
 
-class UFlowScorer:
+def load_per_view(project, revision_id: int):
+    from core.models.uflow.views import PerViewModel
+
+    sha, description = _uflow_checkpoint(project, revision_id)
+    return PerViewModel.from_bytes(project.blobs.get_bytes(sha), description)
+
+
+class OneModel:
+    """A scorer whose one model scores an image of any view."""
+
+    views = None  # any view
+    stacked_views: list[str] = []  # a stacked model's view order: it scores each item's views stacked
+
+    def for_view(self, view: str | None):
+        return self
+
+
+class UFlowScorer(OneModel):
     def __init__(self, model) -> None:
         self.model = model
+        if model.config.stack_views > 1:
+            self.stacked_views = [str(v) for v in model.meta.get("views") or []]
 
     def score(self, images: list, cancel) -> list[Scored]:
         out = []
@@ -56,7 +84,24 @@ class UFlowScorer:
         return out
 
 
-class ClassicScorer:
+class PerViewScorer:
+    """One U-Flow model per view name: each image is scored by its view's model."""
+
+    stacked_views: list[str] = []
+
+    def __init__(self, models: dict) -> None:
+        self.scorers = {view: UFlowScorer(model) for view, model in models.items()}
+
+    @property
+    def views(self) -> list[str]:
+        return list(self.scorers)
+
+    def for_view(self, view: str | None):
+        """The scorer of `view`, or None when the revision has no model for it."""
+        return self.scorers.get(view or "")
+
+
+class ClassicScorer(OneModel):
     def __init__(self, config: dict) -> None:
         from core.models.classic import ClassicConfig
 
@@ -83,12 +128,14 @@ def load_scorer(project, revision_id: int, tiling: dict | None = None):
             raise ModelError(f"no model revision {revision_id}")
         kind, config = rev.kind, dict(rev.config or {})
     if kind == "uflow":
-        model = load_uflow(project, revision_id)
+        per_view = is_per_view(config)
+        models = load_per_view(project, revision_id).models if per_view else {"": load_uflow(project, revision_id)}
         for name, value in (tiling or {}).items():
             if name not in ("tiling", "tile_px"):
                 raise ModelError(f"unknown tiling option {name!r}")
-            setattr(model.config, name, value)
-        return UFlowScorer(model)
+            for model in models.values():
+                setattr(model.config, name, value)
+        return PerViewScorer(models) if per_view else UFlowScorer(models[""])
     if kind == "classic":
         return ClassicScorer(config)
     raise ModelError(f"model revision {revision_id} has unknown kind {kind!r}")

@@ -17,10 +17,10 @@ from sqlalchemy import update
 from core.domain.active_model import activate_if_none_chosen
 from core.domain.images import ImageRef, by_file_name, readable_images
 from core.domain.labels import confirmed_good_images
-from core.errors import ContrarioError, ImageError
-from core.io.checked_files import read_checked_image
+from core.domain.view_modes import PER_VIEW, STACKED, view_order
+from core.errors import ContrarioError
 from core.jobs.scorers import load_uflow
-from core.store.blobs import BadBlobName
+from core.jobs.view_training import train_views
 from core.store.schema import DatasetRevision, Job, ModelRevision
 
 
@@ -45,8 +45,11 @@ def training_images(project, payload: dict) -> TrainingSet:
         images = images[: payload["shots"]]
     if not images:
         raise ContrarioError("no confirmed-good image to train on")
-    digest = hashlib.sha256("\n".join(sorted(r.sha256 or "" for r in images)).encode()).hexdigest()
-    return TrainingSet(images, digest)
+    return TrainingSet(images, fingerprint_of(images))
+
+
+def fingerprint_of(images: list[ImageRef]) -> str:
+    return hashlib.sha256("\n".join(sorted(r.sha256 or "" for r in images)).encode()).hexdigest()
 
 
 def _earlier_result(project, job_id: int | None) -> dict | None:
@@ -63,7 +66,7 @@ def _earlier_result(project, job_id: int | None) -> dict | None:
 
 
 def run_train(project, payload: dict, progress, cancel, job_id: int | None = None) -> dict:
-    from core.models.uflow import UFlowConfig, train
+    from core.models.uflow import UFlowConfig
 
     earlier = _earlier_result(project, job_id)
     if earlier is not None:
@@ -72,42 +75,36 @@ def run_train(project, payload: dict, progress, cancel, job_id: int | None = Non
     started = time.perf_counter()
     progress(0.0, "freezing the training set")
     frozen = training_images(project, payload)
-    decoded, skipped = [], []
-    for ref in frozen.images:
-        cancel.check()
-        try:  # a file changed since its import is not the image that was frozen: skipped and reported
-            decoded.append(read_checked_image(ref.source(project), ref.sha256, ref.file_size))
-        except (ImageError, BadBlobName) as exc:
-            skipped.append({"image_id": ref.id, "reason": str(exc)})
-    if not decoded:
-        raise ContrarioError(f"none of the {len(frozen.images)} training images could be read: "
-                             f"{skipped[0]['reason']}")
-
+    mode = payload.get("views")
     parent_id = payload.get("parent_revision_id")
     parent = load_uflow(project, parent_id) if parent_id else None
     config = UFlowConfig(**(payload.get("config") or {}))
-    model = train(decoded, config, progress=lambda f, m: progress(0.02 + 0.95 * f, m), cancel=cancel,
-                  init_from=parent)
+    trained = train_views(project, mode, frozen.images, config, lambda f, m: progress(0.02 + 0.95 * f, m), cancel,
+                          parent)
+    used = {ref.id for ref in trained.used}
+    training_set = [ref for ref in frozen.images if ref.id in used] if mode == STACKED else frozen.images
+    skipped = trained.skipped
+    n_images = len(trained.used)
 
     progress(0.98, "saving the model")
-    weights, description = model.to_bytes()
-    sha = project.blobs.put_bytes(weights)  # content-addressed: writing it twice is harmless
-    training = model.meta.get("training", {})
-    calibration = model.meta.get("calibration") or {}
+    sha = project.blobs.put_bytes(trained.weights)  # content-addressed: writing it twice is harmless
+    calibration = trained.calibration
+    what = {PER_VIEW: f", one model per view ({', '.join(view_order(trained.description))})",
+            STACKED: f", views stacked ({' + '.join(view_order(trained.description))})"}.get(mode, "")
     cancel.check()
     with project.session() as s:  # one transaction: all of it or none of it
-        dataset = DatasetRevision(image_ids=frozen.image_ids, fingerprint=frozen.fingerprint,
-                                  description=f"{len(frozen.images)} confirmed-good images")
+        dataset = DatasetRevision(image_ids=[ref.id for ref in training_set],
+                                  fingerprint=fingerprint_of(training_set) if mode == STACKED else frozen.fingerprint,
+                                  description=f"{len(training_set)} confirmed-good images")
         s.add(dataset)
         s.flush()
         rev = ModelRevision(
-            kind="uflow", parent_id=parent_id, dataset_revision_id=dataset.id, backbone=model.config.backbone,
-            config=description, calibration=model.meta.get("calibration"),
-            training_curve=training.get("loss_curve"), weights_blob=sha,
-            figures={"training": {k: v for k, v in training.items() if k != "loss_curve"},
-                     "skipped_images": skipped},
+            kind="uflow", parent_id=parent_id, dataset_revision_id=dataset.id,
+            backbone=trained.description.get("backbone"), config=trained.description,
+            calibration=calibration or None, training_curve=trained.loss_curve, weights_blob=sha,
+            figures={"training": trained.training, "skipped_images": skipped},
             duration_s=time.perf_counter() - started,
-            name=f"U-Flow on {len(decoded)} images" + (f" (from #{parent_id})" if parent_id else ""),
+            name=f"U-Flow on {n_images} images{what}" + (f" (from #{parent_id})" if parent_id else ""),
         )
         s.add(rev)
         s.flush()
@@ -121,10 +118,10 @@ def run_train(project, payload: dict, progress, cancel, job_id: int | None = Non
             follow_up = queue.submit(project, "infer",
                                      infer_payload(project, revision=rev_id, **payload["score_after"]))
         result = {"model_revision_id": rev_id, "infer_job_id": follow_up, "dataset_revision_id": dataset.id,
-                  "n_images": len(decoded), "skipped_images": skipped,
+                  "n_images": n_images, "skipped_images": skipped, "views": view_order(trained.description),
                   "seconds": round(time.perf_counter() - started, 2),
                   "calibration_ok": calibration.get("ok"), "calibration_warnings": calibration.get("warnings", []),
-                  "summary": f"model revision {rev_id} trained on {len(decoded)} images "
+                  "summary": f"model revision {rev_id} trained on {n_images} images{what} "
                              f"in {time.perf_counter() - started:.0f} s"}
         if job_id is not None:
             s.execute(update(Job).where(Job.id == job_id).values(result=result))

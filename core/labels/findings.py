@@ -8,6 +8,8 @@ Checks, each giving Findings with a reason and a severity in [0, 1] (the review 
 - model vs label: labelled good but a region at k >= 2 (log10 NFA <= -2); labelled defect but no
   region at k = 0 (log10 NFA <= 0).
 Per batch it also measures verdict agreement: Cohen's kappa for two annotators, Fleiss' kappa for more.
+Each multi-view item scored by the model is summarised (core.domain.items): its score is the highest of its
+views', and the model suggests defect when any view has a region at k_good.
 
 An image whose current adjudicated revision cites every annotator's current revision is resolved: it
 gives no annotator findings. The label of an image for the view and model checks is core.domain.labels'
@@ -22,11 +24,13 @@ from itertools import combinations
 from typing import Iterable
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from core.domain.active_model import active_model_in
 from core.domain.enums import ImageStatus
+from core.domain.items import ViewOutcome, item_label, item_outcome
 from core.domain.labels import ADJUDICATED, LabelRecord, current_labels, label_of
+from core.domain.results import scored_images
 from core.labels.editing import image_shape, load_mask
 from core.labels.mask_ops import vote_map
 from core.metrics.agreement import cohen_kappa, dice, fleiss_kappa, iou, region_overlaps
@@ -35,9 +39,7 @@ from core.store.schema import (
     Batch,
     DefectClass,
     Image,
-    InferenceResult,
     Item,
-    Region,
 )
 
 # Severity of each kind of finding (some scale further with the evidence, see the checks).
@@ -120,11 +122,28 @@ class ImageAgreement:
 
 
 @dataclass
+class ItemSummary:
+    """A multi-view item under the model (core.domain.items): its score, the highest of its views, and the
+    suggestion at k, defect when any view has a region at k."""
+
+    batch: str
+    item: str
+    item_id: int
+    views: list[str]  # the scored views
+    label: str | None  # defect when a view is labelled defect, good when every view is labelled good
+    score: float
+    k: float
+    suggestion: str
+    flagged_views: list[str]
+
+
+@dataclass
 class FindingsReport:
     findings: list[Finding]
     agreement: list[BatchAgreement]
     images: list[ImageAgreement]
     model_revision_id: int | None
+    items: list[ItemSummary] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return {
@@ -132,6 +151,7 @@ class FindingsReport:
             "findings": [f.to_dict() for f in self.findings],
             "agreement": [asdict(a) for a in self.agreement],
             "images": [asdict(i) for i in self.images],
+            "items": [asdict(i) for i in self.items],
         }
 
 
@@ -146,6 +166,8 @@ class _ImageInfo:
     labels: dict[str, LabelRecord] = field(default_factory=dict)  # annotator -> current revision
     best_log10_nfa: float | None = None
     scored: bool = False
+    score: float | None = None
+    region_nfas: tuple[float, ...] = ()
 
     def annotator_labels(self) -> dict[str, LabelRecord]:
         return {a: lab for a, lab in self.labels.items() if a != ADJUDICATED}
@@ -189,17 +211,13 @@ def _load(project, batch: str | None, model_revision_id: int | None) -> tuple[di
         if model_revision_id is None:
             model_revision_id = active_model_in(s)
         if model_revision_id is not None:
-            rows = s.execute(
-                select(InferenceResult.image_id, func.min(Region.log10_nfa))
-                .outerjoin(Region, Region.result_id == InferenceResult.id)
-                .where(InferenceResult.model_revision_id == model_revision_id)
-                .group_by(InferenceResult.id)
-            )
-            for iid, best in rows:
-                info = infos.get(iid)
+            for found in scored_images(s, model_revision_id):
+                info = infos.get(found.image_id)
                 if info is not None:
                     info.scored = True
-                    info.best_log10_nfa = None if best is None else float(best)
+                    info.score = found.score
+                    info.region_nfas = found.region_nfas
+                    info.best_log10_nfa = found.region_nfas[0] if found.region_nfas else None
     return infos, model_revision_id
 
 
@@ -326,6 +344,17 @@ def _model_check(info: _ImageInfo, k_good: float, k_defect: float) -> Finding | 
     return None
 
 
+def item_summary(views: list[_ImageInfo], k: float) -> ItemSummary | None:
+    """The item's combined model outcome at k (None when none of its views is scored)."""
+    outcome = item_outcome(ViewOutcome(v.view, v.score, v.region_nfas) for v in views if v.scored)
+    if outcome is None:
+        return None
+    first = views[0]
+    return ItemSummary(first.batch, first.item, first.item_id, [v.view for v in outcome.views],
+                       item_label([v.label()[0] for v in views]), outcome.score, k, outcome.suggestion(k),
+                       outcome.flagged_views(k))
+
+
 def batch_agreement(batch: str, infos: list[_ImageInfo]) -> BatchAgreement:
     """Verdict agreement of one batch's annotators (adjudicated revisions left out)."""
     per_image = [{a: lab.verdict for a, lab in i.annotator_labels().items() if lab.verdict} for i in infos]
@@ -384,13 +413,17 @@ def find_findings(
         model = _model_check(info, k_good, k_defect)
         if model is not None:
             findings.append(model)
+    items = []
     for views in by_item.values():
         if len(views) >= 2:
             findings.extend(_view_checks(views))
+            summary = item_summary(views, k_good)
+            if summary is not None:
+                items.append(summary)
     agreement = [batch_agreement(name, group) for name, group in by_batch.items()]
     findings.sort(key=lambda f: (-f.severity, f.batch, f.item, f.image_ids, f.kind))
     progress(1.0, f"{len(findings)} findings")
-    return FindingsReport(findings, agreement, records, model_revision_id)
+    return FindingsReport(findings, agreement, records, model_revision_id, items)
 
 
 @dataclass

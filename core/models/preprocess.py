@@ -21,13 +21,12 @@ import torch.nn.functional as F
 from core.errors import ImageError
 from core.io.images import DecodedImage, read_image, to_rgb_float
 
-ImageInput = Union[str, Path, np.ndarray, DecodedImage]
 RESIZE_POLICIES = ("square", "keep_aspect")
 
 
 @dataclass
 class LoadedImage:
-    rgb: np.ndarray  # H x W x 3 float32 in [0, 255]
+    rgb: np.ndarray  # H x W x 3 float32 in [0, 255] (3 per view when views are stacked)
     source: str
 
     @property
@@ -35,8 +34,25 @@ class LoadedImage:
         return int(self.rgb.shape[0]), int(self.rgb.shape[1])
 
 
+@dataclass(frozen=True)
+class StackedViews:
+    """Pixel-aligned views of one item, stacked along channels (3 per view, in this order) when loaded: scoring
+    holds one item's float pixels at a time. `names` (e.g. file names) say which view breaks the alignment."""
+
+    views: tuple
+    names: tuple[str, ...]
+
+
+ImageInput = Union[str, Path, np.ndarray, DecodedImage, LoadedImage, StackedViews]
+
+
 def load_rgb(image: ImageInput) -> LoadedImage:
-    """Decode a path or accept a decoded array (uint8, uint16 or float in [0, 255]; grey or colour)."""
+    """Decode a path or accept a decoded array (uint8, uint16 or float in [0, 255]; grey or colour); a LoadedImage
+    is used as it is, StackedViews are stacked (stack_views)."""
+    if isinstance(image, LoadedImage):
+        return image
+    if isinstance(image, StackedViews):
+        return stack_views(image.views, image.names)
     if isinstance(image, (str, Path)):
         return LoadedImage(to_rgb_float(read_image(image)), str(image))
     if isinstance(image, DecodedImage):
@@ -52,6 +68,23 @@ def load_rgb(image: ImageInput) -> LoadedImage:
             decoded = DecodedImage(image[:, :, 0], decoded.mode, decoded.bit_depth)
         return LoadedImage(to_rgb_float(decoded), "<array>")
     raise ImageError(f"cannot use {type(image).__name__} as an image")
+
+
+def stack_views(images, names) -> LoadedImage:
+    """Pixel-aligned views of one item concatenated along channels (3 per view, in the given order); `names`
+    (one per image) say which image breaks the alignment."""
+    loaded = [load_rgb(im) for im in images]
+    check_aligned([im.shape for im in loaded], names)
+    return LoadedImage(np.concatenate([im.rgb for im in loaded], axis=2), " + ".join(names))
+
+
+def check_aligned(shapes, names) -> None:
+    """Refuses views of one item that differ in size (height, width), naming the first that does."""
+    first = tuple(shapes[0])
+    for shape, name in zip(shapes[1:], names[1:]):
+        if tuple(shape) != first:
+            raise ImageError(f"{name} is {shape[1]}x{shape[0]} px but {names[0]} is {first[1]}x{first[0]}: "
+                             "stacked views must be pixel-aligned images of one size")
 
 
 def target_shape(shape: tuple[int, int], size: int, policy: str, multiple: int) -> tuple[int, int]:

@@ -10,6 +10,7 @@ A revision is never judged on the images it was trained on: they are left out of
 from __future__ import annotations
 
 import importlib.util
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Iterable
@@ -20,6 +21,8 @@ from sqlalchemy import func, select
 from core.domain.active_model import activate_if_none_chosen, active_model, set_active_model
 from core.domain.enums import GROUND_TRUTH_VERDICTS, ImageStatus
 from core.domain.labels import confirmed_good_images, image_labels
+from core.domain.results import scored_images
+from core.domain.view_modes import is_per_view, view_mode, view_order
 from core.errors import ContrarioError
 from core.metrics.pixel_eval import EVAL_SIDE, eval_pair
 from core.metrics.ranking import image_auroc, pixel_auroc
@@ -31,7 +34,6 @@ from core.store.schema import (
     InferenceResult,
     Item,
     ModelRevision,
-    Region,
 )
 
 PROMOTION_LOG_KEY = "model_promotion_log"  # [{"active": id, "previous": id|None, "at": iso, "action": ...}]
@@ -59,13 +61,67 @@ class RevisionInfo:
     calibration_warnings: tuple[str, ...]
     n_results: int
     active: bool
+    view_mode: str | None = None  # core.domain.view_modes: "per_view", "stacked", or None (one model)
+    views: tuple[str, ...] = ()  # the per-view sub-models, or the stacking order
+    per_view: tuple["ViewInfo", ...] = ()  # per-view revisions: each view's sub-model
 
     @property
     def calibration_text(self) -> str:
-        if self.calibration_ok is None:
-            return "not applicable" if self.kind != "uflow" else "unknown"
-        scales = ", ".join(f"{m:.2f}" for _c, m, _ks in self.calibration_scales)
-        return ("ok" if self.calibration_ok else "off") + (f" (mean z²/C: {scales})" if scales else "")
+        return _calibration_text(self.kind, self.calibration_ok, self.calibration_scales)
+
+
+def _calibration_text(kind: str, ok: bool | None, scales: tuple) -> str:
+    if ok is None:
+        return "not applicable" if kind != "uflow" else "unknown"
+    means = ", ".join(f"{m:.2f}" for _c, m, _ks in scales)
+    return ("ok" if ok else "off") + (f" (mean z²/C: {means})" if means else "")
+
+
+@dataclass(frozen=True)
+class ViewInfo:
+    """One view's sub-model of a per-view revision."""
+
+    view: str
+    n_train: int
+    calibration_ok: bool | None
+    calibration_scales: tuple[tuple[int, float, float], ...]
+    calibration_warnings: tuple[str, ...]
+    n_results: int
+
+    @property
+    def calibration_text(self) -> str:
+        return _calibration_text("uflow", self.calibration_ok, self.calibration_scales)
+
+
+def _scales(cal: dict) -> tuple[tuple[int, float, float], ...]:
+    return tuple((int(sc.get("channels", 0)), float(sc.get("mean_z2", float("nan"))),
+                  float(sc.get("ks", float("nan")))) for sc in cal.get("scales", []))
+
+
+def _view_infos(session, rev: ModelRevision) -> tuple[ViewInfo, ...]:
+    """Each view's sub-model of a per-view revision: training images, calibration, images scored."""
+    if not is_per_view(rev.config):
+        return ()
+    training = ((rev.figures or {}).get("training") or {}).get("views") or {}
+    trained = {view: int(t.get("n_images") or 0) + int(t.get("n_holdout") or 0) for view, t in training.items()}
+    scored = Counter(session.scalars(select(Image.view).join(InferenceResult, InferenceResult.image_id == Image.id)
+                                     .where(InferenceResult.model_revision_id == rev.id)))
+    per_view = (rev.calibration or {}).get("views") or {}
+    out = []
+    for view in view_order(rev.config):
+        cal = per_view.get(view) or {}
+        out.append(ViewInfo(view, int(trained.get(view, 0)), cal.get("ok") if cal else None, _scales(cal),
+                            tuple(cal.get("warnings", [])), int(scored.get(view, 0))))
+    return tuple(out)
+
+
+def view_image_ids(project, view: str, image_ids: Iterable[int] | None = None) -> list[int]:
+    """The images of one view (of `image_ids`, else of the project): a per-view revision's figures of that view."""
+    with project.session(readonly=True) as s:
+        q = select(Image.id).where(Image.view == view)
+        if image_ids is not None:
+            q = q.where(Image.id.in_(list(image_ids)))
+        return list(s.scalars(q))
 
 
 def _uflow_config(config: dict | None) -> dict:
@@ -85,8 +141,7 @@ def list_revisions(project) -> list[RevisionInfo]:
         for r in revs:
             cfg = _uflow_config(r.config) if r.kind == "uflow" else {}
             cal = r.calibration or {}
-            scales = tuple((int(sc.get("channels", 0)), float(sc.get("mean_z2", float("nan"))),
-                            float(sc.get("ks", float("nan")))) for sc in cal.get("scales", []))
+            scales = _scales(cal)
             out.append(RevisionInfo(
                 id=r.id, name=r.name or f"{r.kind} #{r.id}", kind=r.kind, parent_id=r.parent_id,
                 created_at=r.created_at, backbone=r.backbone or cfg.get("backbone"),
@@ -95,7 +150,10 @@ def list_revisions(project) -> list[RevisionInfo]:
                 dataset_revision_id=r.dataset_revision_id, n_train=sizes.get(r.dataset_revision_id),
                 duration_s=r.duration_s, calibration_ok=cal.get("ok") if cal else None,
                 calibration_scales=scales, calibration_warnings=tuple(cal.get("warnings", [])),
-                n_results=int(counts.get(r.id, 0)), active=r.id == active))
+                n_results=int(counts.get(r.id, 0)), active=r.id == active,
+                view_mode=view_mode(r.config) if r.kind == "uflow" else None,
+                views=tuple(view_order(r.config)) if r.kind == "uflow" else (),
+                per_view=_view_infos(s, r) if r.kind == "uflow" else ()))
     return out
 
 
@@ -238,17 +296,9 @@ class ImageOutcome:
 def outcomes(project, revision_id: int, image_ids: Iterable[int] | None = None) -> dict[int, ImageOutcome]:
     """Score, regions and ground truth of every image the revision has scored."""
     with project.session(readonly=True) as s:
-        q = select(InferenceResult.id, InferenceResult.image_id, InferenceResult.score).where(
-            InferenceResult.model_revision_id == revision_id)
-        if image_ids is not None:
-            q = q.where(InferenceResult.image_id.in_(list(image_ids)))
-        results = s.execute(q).all()
-        nfas: dict[int, list[float]] = {}
-        for rid, value in s.execute(select(Region.result_id, Region.log10_nfa).join(InferenceResult).where(
-                InferenceResult.model_revision_id == revision_id)):
-            nfas.setdefault(rid, []).append(float(value))
+        results = scored_images(s, revision_id, image_ids)
         truth = ground_truth(s, [r.image_id for r in results] if image_ids is not None else None)
-    return {r.image_id: ImageOutcome(r.image_id, float(r.score), tuple(sorted(nfas.get(r.id, []))),
+    return {r.image_id: ImageOutcome(r.image_id, r.score, r.region_nfas,
                                      truth[r.image_id].verdict if r.image_id in truth else None)
             for r in results}
 
@@ -316,12 +366,15 @@ def _pixel_auroc(project, revision_id: int, images: list[int], truth: dict[int, 
 def revision_figures(project, revision_id: int, k: float = 0.0, image_ids: Iterable[int] | None = None,
                      with_pixels: bool = True, exclude: Iterable[int] | None = None,
                      progress: ProgressCallback = no_progress,
-                     cancel: CancelToken = NEVER_CANCELLED) -> RevisionFigures:
+                     cancel: CancelToken = NEVER_CANCELLED, view: str | None = None) -> RevisionFigures:
     """Image AUROC, pixel AUROC (where masks exist), regions per good image and flag rates at `k`.
 
-    `image_ids` limits the evaluation (e.g. to one batch); the revision's training images and `exclude`
-    are always left out of the figures (they still get a decision).
+    `image_ids` limits the evaluation (e.g. to one batch), and `view` to the images of one view (a per-view
+    revision's sub-model); the revision's training images and `exclude` are always left out of the figures
+    (they still get a decision).
     """
+    if view is not None:
+        image_ids = view_image_ids(project, view, image_ids)
     progress(0.0, "reading results")
     found = outcomes(project, revision_id, image_ids)
     left_out = set(training_image_ids(project, revision_id)) | set(exclude or ())

@@ -36,14 +36,15 @@ class Lab:
         with self.project.session(readonly=True) as s:
             return s.scalar(select(Image.id).join(Item).where(Item.name == item, Image.view == view))
 
-    def add_model_result(self, image_id: int, log10_nfas: list[float], revision: int | None = None) -> int:
+    def add_model_result(self, image_id: int, log10_nfas: list[float], revision: int | None = None,
+                         score: float = 1.0) -> int:
         with self.project.session() as s:
             if revision is None:
                 rev = ModelRevision(name="m", kind="uflow", config={})
                 s.add(rev)
                 s.flush()
                 revision = rev.id
-            res = InferenceResult(image_id=image_id, model_revision_id=revision, score=1.0)
+            res = InferenceResult(image_id=image_id, model_revision_id=revision, score=score)
             s.add(res)
             s.flush()
             for n, v in enumerate(log10_nfas, start=1):

@@ -5,7 +5,7 @@ import torch
 from scipy import ndimage
 
 from core.errors import JobCancelled
-from core.models.preprocess import load_rgb
+from core.models.preprocess import stack_views
 from core.models.uflow import UFlowConfig, UFlowModel, tiling, train
 from core.progress import CancelToken
 
@@ -48,10 +48,12 @@ def test_tile_interiors_partition_the_field_and_windows_share_one_shape(n, tile,
     assert len(shapes) == 1 and len(grid) == len(grid.windows())
 
 
-def test_a_field_scored_in_tiles_equals_the_field_scored_whole():
-    """The default margin covers the receptive field of a stride-16 backbone (~190 px) and of the flow."""
-    model = _perturbed_model(input_size=256)
-    image = load_rgb(_texture(704, 768, seed=1))
+@pytest.mark.parametrize("views", [1, 2])
+def test_a_field_scored_in_tiles_equals_the_field_scored_whole(views):
+    """The default margin covers the receptive field of a stride-16 backbone (~190 px) and of the flow; with
+    stacked views every window carries each view's pixels."""
+    model = _perturbed_model(input_size=256, stack_views=views)
+    image = stack_views([_texture(704, 768, seed=1 + v) for v in range(views)], [str(v) for v in range(views)])
     plan = tiling.plan_tiles(model, image.shape, tile=16)
     assert plan.scaled == (704, 768) and plan.n_tiles == 9 and plan.grid.margin == 12
     assert plan.grid.tile + 2 * plan.grid.margin < min(plan.grid.cells)  # windows smaller than the image

@@ -66,6 +66,8 @@ class UFlowConfig:
     seed: int = 0
     tiling: bool = True  # images over twice input_size on a side are scored in tiles (core.models.uflow.tiling)
     tile_px: int | None = None  # source pixels per tile, the pixel scale (None: input_size, native resolution)
+    stack_views: int = 1  # > 1: the input holds that many pixel-aligned views (3 channels each); their backbone
+    # features are concatenated along channels, so one flow and each cell's chi-square test see every view
 
     def __post_init__(self) -> None:
         if self.resize not in RESIZE_POLICIES:
@@ -75,6 +77,8 @@ class UFlowConfig:
         self.pool_strides = tuple(int(s) for s in self.pool_strides)
         if self.feature_pool < 1 or self.feature_pool % 2 == 0:
             raise ModelError(f"feature_pool must be an odd number of cells, got {self.feature_pool}")
+        if self.stack_views < 1:
+            raise ModelError(f"stack_views must be at least 1, got {self.stack_views}")
 
     def noise_for(self, n_images: int) -> float:
         """Feature-noise std for a training set of `n_images`."""
@@ -185,7 +189,7 @@ class UFlowModel:
         for fine, coarse in zip(self.strides, self.strides[1:]):
             if coarse != 2 * fine:
                 raise ModelError(f"U-Flow needs scales at consecutive octaves, got strides {self.strides}")
-        self.channels = tuple(spec.channels[i] for i in self.scale_index)
+        self.channels = tuple(spec.channels[i] * config.stack_views for i in self.scale_index)
         self.flow, self.layout = build_uflow(list(self.channels[::-1]), steps=config.flow_steps, clamp=config.clamp,
                                              hidden_ratio=config.hidden_ratio, seed=config.seed)
         self.feature_mean = [torch.zeros(1, c, 1, 1) for c in self.channels]  # finest first
@@ -212,7 +216,13 @@ class UFlowModel:
     def raw_features(self, batch: torch.Tensor) -> list[torch.Tensor]:
         """Backbone features, finest first, each cell averaged over its neighbourhood where configured: the
         average narrows the spread of normal texture more than it dilutes a defect that covers neighbours."""
-        maps = self.backbone(batch)
+        views = self.config.stack_views
+        if views > 1:
+            n, _, h, w = batch.shape
+            maps = [m.reshape(n, views * m.shape[1], *m.shape[-2:])
+                    for m in self.backbone(batch.reshape(n * views, 3, h, w))]
+        else:
+            maps = self.backbone(batch)
         size = self.config.feature_pool
         return [F.avg_pool2d(maps[i], size, 1, size // 2, count_include_pad=False)
                 if size > 1 and stride in self.config.pool_strides else maps[i]
@@ -344,11 +354,18 @@ class UFlowModel:
                                  "retrain or pick the matching backbone")
         if backbone_weights is not None:
             config.backbone_weights = backbone_weights
-        model = cls(config, backbone=backbone)
         try:
             state = load(weights)
         except Exception as exc:
             raise ModelError(f"cannot read checkpoint weights ({exc})") from None
+        return cls.from_state(state, description, config, backbone)
+
+    @classmethod
+    def from_state(cls, state: dict[str, torch.Tensor], description: dict[str, Any], config: UFlowConfig | None = None,
+                   backbone: FeatureExtractor | None = None) -> "UFlowModel":
+        """Rebuild a model from its tensors (state_tensors) and its description (describe)."""
+        config = config or UFlowConfig.from_dict(description["config"])
+        model = cls(config, backbone=backbone)
         flow_state = {k[len("flow."):]: v for k, v in state.items() if k.startswith("flow.")}
         try:
             model.flow.load_state_dict(flow_state, strict=True)
