@@ -15,6 +15,7 @@ from app.canvas.threshold_slider import ThresholdSlider
 from app.gallery.filtering import ANY, FILTERS, MINE, SORTS, label_sources, shown_label
 from app.gallery.gallery import VERDICT_COLORS, GalleryDelegate, GalleryModel, GalleryView
 from app.gallery.thumbs import ThumbnailLoader
+from app.job_monitor import JobMonitor
 from app.jobs_bar import JobsBar
 from app.resources import resource_path
 from app.review.actions import ActionRegistry
@@ -72,6 +73,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._shown_item: tuple[int, ...] | None = None
 
         self.runner = TaskRunner(max_threads=2, parent=self)
+        self.job_monitor = JobMonitor(self)  # the jobs table, read off the GUI thread, for every job display
         self.thumb_pool = QtCore.QThreadPool(self)
         self.thumb_pool.setMaxThreadCount(1)
         self.loader: ThumbnailLoader | None = None
@@ -154,7 +156,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.progress_label = QtWidgets.QLabel("")
         self.annotator_label = QtWidgets.QLabel("")
         self.regions_status = QtWidgets.QLabel("")
-        self.jobs_bar = JobsBar()
+        self.jobs_bar = JobsBar(self.job_monitor)
         sb.addWidget(self.status_label, 1)
         sb.addPermanentWidget(self.regions_status)
         sb.addPermanentWidget(self.jobs_bar)
@@ -326,7 +328,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.gallery.selectionModel().currentChanged.connect(lambda cur, _prev: self.show_position(cur.row()))
         self.setWindowTitle(f"Contrario — {project.name}")
         self._remember_recent(str(project.root))
-        self.jobs_bar.set_project(project)
+        self.job_monitor.set_project(project)
         self.training.set_project(project)
         self.labels.set_project(project)
         self._restore_view_settings()
@@ -406,7 +408,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.thumb_pool.waitForDone(10000)
         if self.project is not None:
             self._save_view_settings()
-            self.jobs_bar.set_project(None)
+            self.job_monitor.set_project(None)
             self.project.close()
         self.project = None
         self._views.clear()
@@ -902,13 +904,10 @@ class MainWindow(QtWidgets.QMainWindow):
         """Asked when jobs are queued or running; they stop now and resume at the next open."""
         if self.project is None:
             return True
-        try:
-            jobs = store_access.active_jobs(self.project)
-        except ContrarioError:
-            return True
+        jobs = self.job_monitor.refresh().active()
         if not jobs:
             return True
-        names = ", ".join(f"#{j.job_id} {j.kind} ({j.status})" for j in jobs[:4])
+        names = ", ".join(f"#{j.id} {j.kind} ({j.status})" for j in jobs[:4])
         return self.ask_quit("Jobs are running",
                              f"{len(jobs)} job{'s are' if len(jobs) != 1 else ' is'} not finished: {names}.\n\n"
                              "Quit anyway? They stop now and resume when the project is opened again.")
