@@ -6,13 +6,13 @@ import json
 import math
 import subprocess
 import sys
-import threading
 import time
+
+from worker_helpers import start_long_training
 
 from core.domain.enums import JobStatus
 from core.jobs import queue
-from core.jobs.payloads import train_payload
-from core.jobs.runner import WorkerProcess, code_root, worker_env
+from core.jobs.runner import code_root, worker_env
 
 
 def _wait_for(project, job_id: int, ready, timeout_s: float = 120.0) -> queue.JobView:
@@ -28,12 +28,7 @@ def _wait_for(project, job_id: int, ready, timeout_s: float = 120.0) -> queue.Jo
 
 def test_a_running_training_job_carries_step_total_loss_and_eta(trained_project, tiny_config):
     project = trained_project
-    payload = train_payload(project, batch="train")
-    payload["config"] = dict(tiny_config, train_steps=100_000)
-    job_id = queue.submit(project, "train", payload)
-    worker = WorkerProcess(project, job_id, threads=1)
-    waiter = threading.Thread(target=worker.wait)
-    waiter.start()
+    job_id, waiter = start_long_training(project, tiny_config)
     try:
         first = _wait_for(project, job_id, lambda v: v.step is not None and v.eta_s is not None)
         assert first.status == JobStatus.RUNNING
