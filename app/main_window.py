@@ -19,6 +19,7 @@ from app.review.controls import ReviewControls
 from app.review.help_overlay import HelpOverlay
 from app.review.item_views import ItemViews
 from app.review.menus import bind_actions, build_menus
+from app.review.navigation import Navigation
 from app.store_access import ImageRow
 from app.labels.integration import LabelIntegration
 from app.labels.annotators_view import AnnotatorsView
@@ -60,10 +61,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self._build_ui()
         self.views = ItemViews(self.canvas, self.runner, self)
         self.views.displayed.connect(self._on_item_displayed)
+        self.navigation = Navigation(self)  # next/previous, gallery clicks, the view clicked on the canvas
         self.files = ProjectFiles(self)  # Project menu: new, open, recent, import
         build_menus(self)
         bind_actions(self)
-        self.gallery.clicked.connect(self._on_gallery_clicked)
         self.training = TrainingIntegration(self)  # Model menu: Train model, revisions dock; job runner
         self.labels = LabelIntegration(self)  # label mode, Findings dock, Adjudicate, Export
         self.live_labels = LiveLabels(self)  # other annotators' new revisions of the item on screen
@@ -168,7 +169,6 @@ class MainWindow(QtWidgets.QMainWindow):
             box.setMinimumContentsLength(12)
             box.activated.connect(lambda _i: self.focus_canvas())
         self.canvas.regionHovered.connect(self._on_region_hovered)
-        self.canvas.activeViewChanged.connect(self._on_active_view_clicked)
 
     # ================================================================ project
     def open_project(self, folder: str | Path) -> bool:
@@ -316,57 +316,13 @@ class MainWindow(QtWidgets.QMainWindow):
 
     # ================================================================ navigation
     def step(self, delta: int) -> None:
-        pos = self.session.stepped(delta) if self.project is not None else None
-        if pos is not None:
-            self.show_position(pos)
-
-    def _on_gallery_clicked(self, idx: QtCore.QModelIndex) -> None:
-        if self.gallery.selectionModel().currentIndex().row() == idx.row():  # else the move was cancelled
-            self.show_position(idx.row())
-        self.focus_canvas()
+        self.navigation.step(delta)
 
     def show_position(self, pos: int) -> None:
-        if not (0 <= pos < self.model.rowCount()):
-            return
-        row = self.model.row_at(pos)
-        if not self.labels.confirm_leave("moving to another image", keep=row.image_id):
-            self._select_current()  # the user stays on the image with unsaved mask edits
-            return
-        idx = self.model.index(pos)
-        sel = self.gallery.selectionModel()
-        if sel.currentIndex().row() != pos:
-            sel.blockSignals(True)
-            sel.setCurrentIndex(idx, QtCore.QItemSelectionModel.SelectionFlag.ClearAndSelect)
-            sel.blockSignals(False)
-            self.gallery.viewport().update()
-        self.gallery.scrollTo(idx)
-        self.show_image(row.image_id)
-
-    def _select_current(self) -> None:
-        """Put the gallery's selection back on the image on screen (after a move was cancelled)."""
-        pos = self.session.position
-        sel = self.gallery.selectionModel()
-        sel.blockSignals(True)
-        if pos is None:
-            sel.clearSelection()
-        else:
-            sel.setCurrentIndex(self.model.index(pos), QtCore.QItemSelectionModel.SelectionFlag.ClearAndSelect)
-        sel.blockSignals(False)
-        self.gallery.viewport().update()
+        self.navigation.show_position(pos)
 
     def show_image(self, image_id: int) -> None:
-        row = self.model.row_by_image(image_id)
-        if row is None:
-            return
-        self.labels.before_show(image_id)  # saves the mask being edited on the previous image
-        self.current_image_id = image_id
-        self._update_header(row)
-        self.views.show(self._item_of(row), image_id)
-        self._prefetch_neighbours()
-
-    def _item_of(self, row: ImageRow) -> tuple[int, ...]:
-        """The image ids of the views of `row`'s item."""
-        return tuple(self.item_images.get(row.item_id, [row.image_id]))
+        self.navigation.show_image(image_id)
 
     def view_data(self, image_id: int) -> ViewData | None:
         """The decoded view of `image_id`, if it is loaded (the item on screen always is)."""
@@ -375,24 +331,6 @@ class MainWindow(QtWidgets.QMainWindow):
     def _on_item_displayed(self, image_id: int) -> None:
         self._update_region_summary()
         self.viewShown.emit(image_id)
-
-    def _prefetch_neighbours(self) -> None:
-        pos = self.session.position
-        if pos is None:
-            return
-        for p in (pos + 1, pos - 1, pos + 2):
-            if 0 <= p < self.model.rowCount():
-                self.views.prefetch(self._item_of(self.model.row_at(p)))
-
-    def _on_active_view_clicked(self, image_id: int) -> None:
-        pos = self.model.position_of(image_id)
-        if pos is not None:
-            self.show_position(pos)
-        else:
-            self.current_image_id = image_id
-            row = self.model.row_by_image(image_id)
-            if row:
-                self._update_header(row)
 
     # ================================================================ verdicts
     def ensure_annotator(self) -> bool:
