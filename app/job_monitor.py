@@ -62,13 +62,17 @@ class JobMonitor(QtCore.QObject):
         self.timer.timeout.connect(self._read_in_background)
 
     def set_project(self, project) -> None:
-        """Watch `project`'s jobs (None: stop, after any read in flight)."""
+        """Watch `project`'s jobs (None: stop, after any read in flight, and deliver an empty snapshot)."""
         self.timer.stop()
+        self.project = None
         self.tasks.wait()
+        self._in_flight = False
         self.project = project
         self._watched.clear()
         self.latest = JobsSnapshot()
-        if project is not None:
+        if project is None:
+            self.updated.emit(self.latest)
+        else:
             self.refresh()
             self.timer.start()
 

@@ -59,7 +59,7 @@ class JobsBar(QtWidgets.QWidget):
         self.monitor.refresh()
 
     def show_jobs(self, snapshot: JobsSnapshot) -> None:
-        jobs = snapshot.active() if self.monitor.project is not None else []
+        jobs = snapshot.active()
         seen = set()
         for job in jobs:
             seen.add(job.id)

@@ -98,7 +98,7 @@ class TrainingView(QtWidgets.QWidget):
         self.monitor.refresh()
 
     def show_snapshot(self, snapshot: JobsSnapshot) -> None:
-        if not self._following:
+        if not self._following or self.monitor.project is None:
             return
         job = snapshot.get(self.job_id)
         if job is None:  # a read that began before this view: confirm that the job is really gone

@@ -56,3 +56,15 @@ def test_one_monitor_feeds_the_jobs_bar_and_the_loss_curve(qtbot, project, monke
     qtbot.waitUntil(lambda: bar.rows == {}, timeout=5000)
     monitor.set_project(None)
 
+
+
+def test_closing_the_project_empties_the_jobs_bar(qtbot, project):
+    job_id = queue.submit(project, "infer", {})
+    monitor = JobMonitor(interval_ms=50)
+    bar = JobsBar(monitor)
+    qtbot.addWidget(bar)
+    monitor.set_project(project)
+    assert list(bar.rows) == [job_id]
+    with qtbot.waitSignal(monitor.updated, timeout=5000):
+        monitor.set_project(None)
+    assert bar.rows == {} and monitor.latest.jobs == ()
