@@ -14,10 +14,10 @@ import os
 
 from PySide6 import QtCore, QtWidgets
 
+from app.job_monitor import JobsSnapshot
 from app.layout import scrollable
 from app.training.revisions_panel import RevisionsPanel
 from app.training.train_dialog import TrainDialog
-from app.job_monitor import JobsSnapshot
 from app.training.training_view import TrainingWindow
 from core.domain.enums import FINISHED_JOB_STATUSES, JobStatus
 
