@@ -1,17 +1,18 @@
-"""Status-bar strip of queued and running jobs (polled from the Job table), each with a cancel button."""
+"""Status-bar strip of queued and running jobs (from the window's JobMonitor), each with a cancel button."""
 
 from __future__ import annotations
 
 from PySide6 import QtCore, QtWidgets
 
 from app import store_access
-from app.store_access import JobState
+from app.job_monitor import JobMonitor, JobsSnapshot
+from core.jobs.queue import JobView
 
 
 class JobRow(QtWidgets.QWidget):
-    def __init__(self, job: JobState, on_cancel, parent: QtWidgets.QWidget | None = None) -> None:
+    def __init__(self, job: JobView, on_cancel, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
-        self.job_id = job.job_id
+        self.job_id = job.id
         layout = QtWidgets.QHBoxLayout(self)
         layout.setContentsMargins(4, 0, 4, 0)
         layout.setSpacing(4)
@@ -30,48 +31,42 @@ class JobRow(QtWidgets.QWidget):
             layout.addWidget(w)
         self.update_from(job)
 
-    def update_from(self, job: JobState) -> None:
-        text = f"{job.kind} #{job.job_id}: {job.status}"
+    def update_from(self, job: JobView) -> None:
+        text = f"{job.kind} #{job.id}: {job.status}"
         if job.cancel_requested:
             text += " (cancelling)"
         self.label.setText(text)
         self.label.setToolTip(job.message or "")
-        self.bar.setValue(int(round(job.progress * 1000)))
+        self.bar.setValue(int(round((job.progress or 0.0) * 1000)))
         self.cancel.setEnabled(not job.cancel_requested)
 
 
 class JobsBar(QtWidgets.QWidget):
-    """Polls the project's Job table every `interval_ms` on the GUI thread (a tiny indexed query)."""
+    """Shows the active jobs of each snapshot of `monitor`."""
 
     jobsChanged = QtCore.Signal(int)  # number of active jobs
 
-    def __init__(self, parent: QtWidgets.QWidget | None = None, interval_ms: int = 1000) -> None:
+    def __init__(self, monitor: JobMonitor, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
-        self.project = None
+        self.monitor = monitor
         self.rows: dict[int, JobRow] = {}
         self._layout = QtWidgets.QHBoxLayout(self)
         self._layout.setContentsMargins(0, 0, 0, 0)
-        self.timer = QtCore.QTimer(self)
-        self.timer.setInterval(interval_ms)
-        self.timer.timeout.connect(self.poll)
-
-    def set_project(self, project) -> None:
-        self.project = project
-        self.poll()
-        if project is None:
-            self.timer.stop()
-        else:
-            self.timer.start()
+        monitor.updated.connect(self.show_jobs)
 
     def poll(self) -> None:
-        jobs = store_access.active_jobs(self.project) if self.project is not None else []
+        """Read the table now (after queueing or cancelling a job)."""
+        self.monitor.refresh()
+
+    def show_jobs(self, snapshot: JobsSnapshot) -> None:
+        jobs = snapshot.active()
         seen = set()
         for job in jobs:
-            seen.add(job.job_id)
-            row = self.rows.get(job.job_id)
+            seen.add(job.id)
+            row = self.rows.get(job.id)
             if row is None:
                 row = JobRow(job, self.cancel)
-                self.rows[job.job_id] = row
+                self.rows[job.id] = row
                 self._layout.addWidget(row)
             else:
                 row.update_from(job)
@@ -83,6 +78,6 @@ class JobsBar(QtWidgets.QWidget):
         self.jobsChanged.emit(len(jobs))
 
     def cancel(self, job_id: int) -> None:
-        if self.project is not None:
-            store_access.request_cancel(self.project, job_id)
+        if self.monitor.project is not None:
+            store_access.request_cancel(self.monitor.project, job_id)
             self.poll()

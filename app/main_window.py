@@ -2,58 +2,37 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from app import store_access
 from app.canvas.canvas import ImageCanvas, ViewData
-from app.canvas.large_pictures import picture_for_view
-from app.canvas.score_histogram import ScoreHistogramView
-from app.canvas.threshold_scale import ThresholdScale, label_text
-from app.canvas.threshold_slider import ThresholdSlider
 from app.gallery.filtering import ANY, FILTERS, MINE, SORTS, label_sources, shown_label
 from app.gallery.gallery import VERDICT_COLORS, GalleryDelegate, GalleryModel, GalleryView
 from app.gallery.thumbs import ThumbnailLoader
+from app.job_monitor import JobMonitor
 from app.jobs_bar import JobsBar
 from app.resources import resource_path
 from app.review.actions import ActionRegistry
+from app.review.controls import ReviewControls
 from app.review.help_overlay import HelpOverlay
-from app.review.shortcuts_dialog import ShortcutsDialog
+from app.review.item_views import ItemViews
+from app.review.menus import bind_actions, build_menus
+from app.review.navigation import Navigation
 from app.store_access import ImageRow
 from app.labels.integration import LabelIntegration
-from app.labels.label_io import load_reference_outline
 from app.labels.annotators_view import AnnotatorsView
 from app.labels.live_labels import LiveLabels
 from app.layout import fitted_size
+from app.project_files import ProjectFiles
 from app.training.integration import TrainingIntegration
 from app.workers import TaskRunner
+from core.domain.review_session import ReviewSession
 from core.errors import ContrarioError
 from core.io.thumbnails import ThumbnailCache, default_cache_dir
 
-RECENT_KEY = "recentProjects"
-MAX_RECENT = 8
-DEFAULT_K = 2.0
 VIEW_SETTINGS_KEY = "workbench_view"  # project setting: threshold, filter, sort, label source
-KEY_STEP = 25  # slider positions per [ or ] press (of 1000, log scale)
-VIEW_CACHE = 24  # decoded views kept in memory (current item, neighbours, a little history)
-
-
-def load_view(project, row: ImageRow, model_revision_id: int | None, cache: ThumbnailCache | None = None) -> ViewData:
-    """Worker-thread side of showing one view: decode (a large picture: its preview), fetch the result, trace
-    outlines."""
-    if row.failed:
-        return ViewData(row.image_id, row.title, None, error=row.error or "import failed")
-    try:
-        pixels, frame = picture_for_view(row.path, row.sha256, cache)
-    except ContrarioError as exc:
-        return ViewData(row.image_id, row.title, None, error=str(exc))
-    h, w = frame or pixels.shape[:2]
-    overlay = store_access.load_overlay(project, row.image_id, model_revision_id, (h, w))
-    truth = load_reference_outline(project, row.image_id)
-    return ViewData(row.image_id, row.title, pixels, overlay=overlay, truth=truth, frame_size=frame,
-                    source=row.path if frame else None)
 
 
 class MainWindow(QtWidgets.QMainWindow):
@@ -68,13 +47,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.model_revision_id: int | None = None
         self.rows: list[ImageRow] = []
         self.item_images: dict[int, list[int]] = {}
-        self.current_image_id: int | None = None
-        self.undo_stack: list[tuple[int, str | None]] = []
-        self._views: OrderedDict[int, ViewData] = OrderedDict()
-        self._loading: set[int] = set()
-        self._shown_item: tuple[int, ...] | None = None
+        self.session = ReviewSession()  # the images listed, the one on screen, my verdicts and their undo
 
         self.runner = TaskRunner(max_threads=2, parent=self)
+        self.job_monitor = JobMonitor(self)  # the jobs table, read off the GUI thread, for every job display
         self.thumb_pool = QtCore.QThreadPool(self)
         self.thumb_pool.setMaxThreadCount(1)
         self.loader: ThumbnailLoader | None = None
@@ -83,8 +59,12 @@ class MainWindow(QtWidgets.QMainWindow):
         self.resize(fitted_size(QtCore.QSize(1440, 900), self.screen()))
         self.registry = ActionRegistry(self, self.settings)
         self._build_ui()
-        self._build_menus()
-        self._bind_actions()
+        self.views = ItemViews(self.canvas, self.runner, self)
+        self.views.displayed.connect(self._on_item_displayed)
+        self.navigation = Navigation(self)  # next/previous, gallery clicks, the view clicked on the canvas
+        self.files = ProjectFiles(self)  # Project menu: new, open, recent, import
+        build_menus(self)
+        bind_actions(self)
         self.training = TrainingIntegration(self)  # Model menu: Train model, revisions dock; job runner
         self.labels = LabelIntegration(self)  # label mode, Findings dock, Adjudicate, Export
         self.live_labels = LiveLabels(self)  # other annotators' new revisions of the item on screen
@@ -93,6 +73,14 @@ class MainWindow(QtWidgets.QMainWindow):
         self.help = HelpOverlay(self.registry, self)
         QtWidgets.QApplication.instance().installEventFilter(self)
         self._update_enabled()
+
+    @property
+    def current_image_id(self) -> int | None:
+        return self.session.current
+
+    @current_image_id.setter
+    def current_image_id(self, image_id: int | None) -> None:
+        self.session.current = image_id
 
     # ================================================================ layout
     def _build_ui(self) -> None:
@@ -141,7 +129,10 @@ class MainWindow(QtWidgets.QMainWindow):
         rv.addLayout(header)
         self.canvas = ImageCanvas()
         rv.addWidget(self.canvas, 1)
-        rv.addWidget(self._build_controls())
+        self.controls = ReviewControls(self.canvas, self.registry)
+        self.controls.kChanged.connect(self._on_k_changed)
+        self.controls.verdictClicked.connect(self.set_verdict)
+        rv.addWidget(self.controls)
 
         self.splitter = QtWidgets.QSplitter()
         self.splitter.addWidget(left)
@@ -157,7 +148,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.progress_label = QtWidgets.QLabel("")
         self.annotator_label = QtWidgets.QLabel("")
         self.regions_status = QtWidgets.QLabel("")
-        self.jobs_bar = JobsBar()
+        self.jobs_bar = JobsBar(self.job_monitor)
         sb.addWidget(self.status_label, 1)
         sb.addPermanentWidget(self.regions_status)
         sb.addPermanentWidget(self.jobs_bar)
@@ -178,131 +169,6 @@ class MainWindow(QtWidgets.QMainWindow):
             box.setMinimumContentsLength(12)
             box.activated.connect(lambda _i: self.focus_canvas())
         self.canvas.regionHovered.connect(self._on_region_hovered)
-        self.canvas.activeViewChanged.connect(self._on_active_view_clicked)
-
-    def _build_controls(self) -> QtWidgets.QWidget:
-        """Two rows (threshold; overlay and verdicts) so the window fits a 1280-pixel-wide screen."""
-        bar = QtWidgets.QWidget()
-        rows = QtWidgets.QVBoxLayout(bar)
-        rows.setContentsMargins(0, 0, 0, 0)
-        rows.setSpacing(2)
-        top = QtWidgets.QHBoxLayout()
-        top.setSpacing(8)
-        h = QtWidgets.QHBoxLayout()
-        h.setSpacing(8)
-        rows.addLayout(top)
-        rows.addLayout(h)
-        self.threshold_scale = ThresholdScale()
-        self._k = DEFAULT_K
-        self._exact_k: float | None = None
-        self.threshold_slider = ThresholdSlider()
-        self.threshold_slider.set_scale(self.threshold_scale)
-        self.threshold_slider.setValue(self.threshold_scale.to_position(DEFAULT_K))
-        self.threshold_slider.setMinimumWidth(160)
-        self.threshold_label = QtWidgets.QLabel()
-        self._fit_threshold_label()
-        self.score_histogram = ScoreHistogramView()
-        self.opacity_slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
-        self.opacity_slider.setRange(0, 100)
-        self.opacity_slider.setValue(55)
-        self.opacity_slider.setFixedWidth(110)
-        self.overlay_check = QtWidgets.QCheckBox("Anomaly map")
-        self.overlay_check.setChecked(True)
-        self.outline_check = QtWidgets.QCheckBox("Regions")
-        self.outline_check.setChecked(True)
-        self.truth_check = QtWidgets.QCheckBox("Label masks")
-        self.truth_check.setChecked(True)
-        self.truth_check.setToolTip("Dashed outline of the reference mask (adjudicated, else imported ground truth)")
-        top.addWidget(QtWidgets.QLabel("Threshold"))
-        top.addWidget(self.threshold_slider, 2)
-        top.addWidget(self.threshold_label)
-        top.addWidget(self.score_histogram, 1)
-        h.addWidget(self.overlay_check)
-        h.addWidget(QtWidgets.QLabel("Opacity"))
-        h.addWidget(self.opacity_slider)
-        h.addWidget(self.outline_check)
-        h.addWidget(self.truth_check)
-        h.addStretch(1)
-        self.verdict_buttons = {}
-        for verdict in ("good", "defect", "unsure"):
-            action_id = f"verdict_{verdict}"
-            button = QtWidgets.QPushButton(verdict.capitalize())
-            button.setObjectName(action_id)
-            keys = self.registry.keys(action_id)
-            button.setToolTip(f"{self.registry.specs[action_id].text} ({', '.join(keys)})")
-            button.clicked.connect(lambda _=False, v=verdict: self.set_verdict(v))
-            button.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
-            self.verdict_buttons[verdict] = button
-            h.addWidget(button)
-        self.threshold_slider.valueChanged.connect(self._on_threshold)
-        self.opacity_slider.valueChanged.connect(lambda v: self.canvas.set_opacity(v / 100.0))
-        self.overlay_check.toggled.connect(self.canvas.set_overlays_visible)
-        self.outline_check.toggled.connect(self.canvas.set_outlines_visible)
-        self.truth_check.toggled.connect(self.canvas.set_truth_visible)
-        for w in (self.threshold_slider, self.opacity_slider, self.overlay_check, self.outline_check, self.truth_check):
-            w.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
-        self._on_threshold(self.threshold_slider.value())
-        self.canvas.set_opacity(self.opacity_slider.value() / 100.0)
-        return bar
-
-    def _build_menus(self) -> None:
-        a = self.registry.action
-        mb = self.menuBar()
-        m = mb.addMenu("&Project")
-        m.addAction(a("new_project"))
-        m.addAction(a("open_project"))
-        self.recent_menu = m.addMenu("Open &recent")
-        m.addSeparator()
-        m.addAction(a("import_folder"))
-        m.addSeparator()
-        m.addAction(a("quit"))
-        m = mb.addMenu("&Review")
-        for i in ("verdict_good", "verdict_defect", "verdict_unsure", None, "next_image", "previous_image",
-                  "next_view", None, "undo_verdict"):
-            m.addSeparator() if i is None else m.addAction(a(i))
-        m = mb.addMenu("&View")
-        for i in ("toggle_overlay", "toggle_outlines", "threshold_up", "threshold_down", "opacity_up",
-                  "opacity_down", None, "fit_view", "next_region", "previous_region", "toggle_gallery"):
-            m.addSeparator() if i is None else m.addAction(a(i))
-        m = mb.addMenu("&Model")
-        m.addAction(a("score_batch"))
-        m = mb.addMenu("&Help")
-        m.addAction(a("help"))
-        m.addAction(a("edit_shortcuts"))
-        m.addSeparator()
-        self.docs_action = m.addAction("Documentation (README)")
-        self.docs_action.triggered.connect(self.open_documentation)
-        self.about_action = m.addAction("About Contrario")
-        self.about_action.triggered.connect(self.show_about)
-        self._refresh_recent_menu()
-
-    def _bind_actions(self) -> None:
-        r = self.registry
-        r.bind("verdict_good", lambda: self.set_verdict("good"))
-        r.bind("verdict_defect", lambda: self.set_verdict("defect"))
-        r.bind("verdict_unsure", lambda: self.set_verdict("unsure"))
-        r.bind("next_image", lambda: self.step(1))
-        r.bind("previous_image", lambda: self.step(-1))
-        r.bind("undo_verdict", self.undo)
-        r.bind("next_view", lambda: self.canvas.set_active_index(self.canvas.active_index + 1))
-        r.bind("toggle_overlay", self.overlay_check.toggle)
-        r.bind("toggle_outlines", self.outline_check.toggle)
-        r.bind("threshold_up", lambda: self.threshold_slider.setValue(self.threshold_slider.value() + KEY_STEP))
-        r.bind("threshold_down", lambda: self.threshold_slider.setValue(self.threshold_slider.value() - KEY_STEP))
-        r.bind("opacity_up", lambda: self.opacity_slider.setValue(self.opacity_slider.value() + 10))
-        r.bind("opacity_down", lambda: self.opacity_slider.setValue(self.opacity_slider.value() - 10))
-        r.bind("fit_view", self.canvas.fit)
-        r.bind("next_region", lambda: self.step_region(1))
-        r.bind("previous_region", lambda: self.step_region(-1))
-        r.bind("toggle_gallery", self.toggle_gallery_mode)
-        r.bind("help", lambda: self.help.toggle())
-        r.bind("edit_shortcuts", lambda: ShortcutsDialog(self.registry, self).exec())
-        r.bind("new_project", self._ask_new_project)
-        r.bind("open_project", self._ask_open_project)
-        r.bind("import_folder", self._ask_import_folder)
-        r.bind("score_batch", self.score_batch)
-        r.bind("quit", self.request_quit)
-        self.gallery.clicked.connect(self._on_gallery_clicked)
 
     # ================================================================ project
     def open_project(self, folder: str | Path) -> bool:
@@ -328,8 +194,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.gallery.setItemDelegate(GalleryDelegate(self.loader, self.gallery))
         self.gallery.selectionModel().currentChanged.connect(lambda cur, _prev: self.show_position(cur.row()))
         self.setWindowTitle(f"Contrario — {project.name}")
-        self._remember_recent(str(project.root))
-        self.jobs_bar.set_project(project)
+        self.files.remember(str(project.root))
+        self.job_monitor.set_project(project)
         self.training.set_project(project)
         self.labels.set_project(project)
         self._restore_view_settings()
@@ -348,7 +214,7 @@ class MainWindow(QtWidgets.QMainWindow):
                 box.setCurrentIndex(index)
                 box.blockSignals(False)
         if isinstance(saved.get("k"), (int, float)):
-            self._k = float(saved["k"])
+            self.controls.restore_k(saved["k"])
         self._saved_label_source = saved.get("labels")
 
     def _save_view_settings(self) -> None:
@@ -368,7 +234,8 @@ class MainWindow(QtWidgets.QMainWindow):
             return
         self.model_revision_id = store_access.active_model_revision_id(self.project)
         self.rows = store_access.load_rows(self.project, self.annotator, self.model_revision_id)
-        self._set_threshold_scale()
+        self.session.load_verdicts({r.image_id: r.my_verdict for r in self.rows})
+        self.controls.set_scale(-r.best_log10_nfa for r in self.rows if r.best_log10_nfa is not None)
         self.item_images = {}
         for r in self.rows:
             self.item_images.setdefault(r.item_id, []).append(r.image_id)
@@ -378,14 +245,15 @@ class MainWindow(QtWidgets.QMainWindow):
         for bid, name, n in store_access.batches(self.project):
             self.batch_box.addItem(f"{name} ({n})", bid)
         self.batch_box.blockSignals(False)
-        self._fill_label_box()
-        self._views.clear()
-        self._shown_item = None  # scores or labels may have changed: the item on screen is loaded again
+        self.refresh_label_sources()
+        self.views.set_source(self.project, self.model_revision_id, self.model.row_by_image,
+                              self.loader.cache if self.loader is not None else None)
         self.model.set_rows(self.rows)
         self.apply_filter()
         self._update_enabled()
 
-    def _fill_label_box(self) -> None:
+    def refresh_label_sources(self) -> None:
+        """The Labels drop-down: Any, Mine and every annotator of the rows (the choice is kept)."""
         keep = getattr(self, "_saved_label_source", None) or self.label_box.currentData() or ANY
         self._saved_label_source = None
         self.label_box.blockSignals(True)
@@ -409,35 +277,30 @@ class MainWindow(QtWidgets.QMainWindow):
         self.thumb_pool.waitForDone(10000)
         if self.project is not None:
             self._save_view_settings()
-            self.jobs_bar.set_project(None)
+            self.job_monitor.set_project(None)
             self.project.close()
         self.project = None
-        self._views.clear()
-        self.undo_stack.clear()
-        self.current_image_id = None
-        self._shown_item = None
+        self.views.clear()
+        self.session.reset()
 
     # ================================================================ gallery
     def apply_filter(self) -> None:
         if self.project is None:
             return
-        keep = self.current_image_id
         self.model.apply(self.filter_box.currentData(), self.sort_box.currentData(), self.batch_box.currentData(), self.k,
                          self.label_box.currentData() or ANY)
-        self._update_counts()
+        self.session.set_order(self.model.row_at(pos).image_id for pos in range(self.model.rowCount()))
+        self.refresh_counts()
         self.update_score_histogram()
-        pos = self.model.position_of(keep) if keep is not None else None
-        if pos is None and self.model.rowCount():
-            pos = 0
+        pos = self.session.kept_or_first()
         if pos is not None:
             self.show_position(pos)
         else:
             self.current_image_id = None
-            self.canvas.clear_views()
-            self._shown_item = None
+            self.views.clear_canvas()
             self.title_label.setText("No image matches this filter")
             self.verdict_label.setText("")
-            self.score_histogram.set_current(None)
+            self.controls.score_histogram.set_current(None)
 
     def set_filter(self, key: str) -> None:
         self.filter_box.setCurrentIndex(self.filter_box.findData(key))
@@ -454,127 +317,21 @@ class MainWindow(QtWidgets.QMainWindow):
 
     # ================================================================ navigation
     def step(self, delta: int) -> None:
-        if self.project is None or not self.model.rowCount():
-            return
-        pos = self.model.position_of(self.current_image_id) if self.current_image_id is not None else None
-        pos = 0 if pos is None else max(0, min(self.model.rowCount() - 1, pos + delta))
-        self.show_position(pos)
-
-    def _on_gallery_clicked(self, idx: QtCore.QModelIndex) -> None:
-        if self.gallery.selectionModel().currentIndex().row() == idx.row():  # else the move was cancelled
-            self.show_position(idx.row())
-        self.focus_canvas()
+        self.navigation.step(delta)
 
     def show_position(self, pos: int) -> None:
-        if not (0 <= pos < self.model.rowCount()):
-            return
-        row = self.model.row_at(pos)
-        if not self.labels.confirm_leave("moving to another image", keep=row.image_id):
-            self._select_current()  # the user stays on the image with unsaved mask edits
-            return
-        idx = self.model.index(pos)
-        sel = self.gallery.selectionModel()
-        if sel.currentIndex().row() != pos:
-            sel.blockSignals(True)
-            sel.setCurrentIndex(idx, QtCore.QItemSelectionModel.SelectionFlag.ClearAndSelect)
-            sel.blockSignals(False)
-            self.gallery.viewport().update()
-        self.gallery.scrollTo(idx)
-        self.show_image(row.image_id)
-
-    def _select_current(self) -> None:
-        """Put the gallery's selection back on the image on screen (after a move was cancelled)."""
-        pos = self.model.position_of(self.current_image_id) if self.current_image_id is not None else None
-        sel = self.gallery.selectionModel()
-        sel.blockSignals(True)
-        if pos is None:
-            sel.clearSelection()
-        else:
-            sel.setCurrentIndex(self.model.index(pos), QtCore.QItemSelectionModel.SelectionFlag.ClearAndSelect)
-        sel.blockSignals(False)
-        self.gallery.viewport().update()
+        self.navigation.show_position(pos)
 
     def show_image(self, image_id: int) -> None:
-        row = self.model.row_by_image(image_id)
-        if row is None:
-            return
-        self.labels.before_show(image_id)  # saves the mask being edited on the previous image
-        self.current_image_id = image_id
-        self._update_header(row)
-        ids = tuple(self.item_images.get(row.item_id, [image_id]))
-        if self._shown_item == ids:
-            self.canvas.active_index = ids.index(image_id)
-            self.canvas._mark_active()
-            self.viewShown.emit(image_id)
-        else:
-            self._request_item(ids, display=True)
-        self._prefetch_neighbours()
+        self.navigation.show_image(image_id)
 
-    def _request_item(self, ids: tuple[int, ...], display: bool) -> None:
-        missing = [i for i in ids if i not in self._views]
-        if not missing and display:
-            self._display(ids)
-            return
-        for i in missing:
-            if i in self._loading:
-                continue
-            self._loading.add(i)
-            row = self.model.row_by_image(i)
-            self.runner.start(load_view, self.project, row, self.model_revision_id, self.loader.cache,
-                              on_done=self._on_view_loaded, on_error=lambda msg, i=i: self._on_view_failed(i, msg))
+    def view_data(self, image_id: int) -> ViewData | None:
+        """The decoded view of `image_id`, if it is loaded (the item on screen always is)."""
+        return self.views.get(image_id)
 
-    def _on_view_loaded(self, data: ViewData) -> None:
-        self._loading.discard(data.image_id)
-        self._store_view(data)
-        self._maybe_display()
-
-    def _on_view_failed(self, image_id: int, message: str) -> None:
-        self._loading.discard(image_id)
-        row = self.model.row_by_image(image_id)
-        self._store_view(ViewData(image_id, row.title if row else str(image_id), None, error=message))
-        self._maybe_display()
-
-    def _store_view(self, data: ViewData) -> None:
-        self._views[data.image_id] = data
-        self._views.move_to_end(data.image_id)
-        while len(self._views) > VIEW_CACHE:
-            self._views.popitem(last=False)
-
-    def _maybe_display(self) -> None:
-        if self.current_image_id is None:
-            return
-        row = self.model.row_by_image(self.current_image_id)
-        ids = tuple(self.item_images.get(row.item_id, [row.image_id]))
-        if self._shown_item != ids and all(i in self._views for i in ids):
-            self._display(ids)
-
-    def _display(self, ids: tuple[int, ...]) -> None:
-        views = [self._views[i] for i in ids]
-        for i in ids:
-            self._views.move_to_end(i)
-        self.canvas.set_views(views, active_image_id=self.current_image_id)
-        self._shown_item = ids
+    def _on_item_displayed(self, image_id: int) -> None:
         self._update_region_summary()
-        self.viewShown.emit(self.current_image_id)
-
-    def _prefetch_neighbours(self) -> None:
-        pos = self.model.position_of(self.current_image_id)
-        if pos is None:
-            return
-        for p in (pos + 1, pos - 1, pos + 2):
-            if 0 <= p < self.model.rowCount():
-                row = self.model.row_at(p)
-                self._request_item(tuple(self.item_images.get(row.item_id, [row.image_id])), display=False)
-
-    def _on_active_view_clicked(self, image_id: int) -> None:
-        pos = self.model.position_of(image_id)
-        if pos is not None:
-            self.show_position(pos)
-        else:
-            self.current_image_id = image_id
-            row = self.model.row_by_image(image_id)
-            if row:
-                self._update_header(row)
+        self.viewShown.emit(image_id)
 
     # ================================================================ verdicts
     def ensure_annotator(self) -> bool:
@@ -607,74 +364,52 @@ class MainWindow(QtWidgets.QMainWindow):
         except ContrarioError as exc:
             self.show_error("Verdict not saved", str(exc))
             return
-        self.undo_stack.append((image_id, row.my_verdict))
-        row.my_verdict = verdict
-        self.model.refresh_image(image_id)
-        self._update_header(row)
-        self._update_counts()
-        self.update_score_histogram()
+        self.session.record_verdict(image_id, verdict)
+        self.show_my_verdict(image_id, verdict)
         self.status_label.setText(f"{row.title}: {verdict or 'verdict cleared'}")
         if advance:
             self.step(1)
 
     def undo(self) -> None:
-        if not self.undo_stack or self.project is None:
+        if not self.session.can_undo or self.project is None:
             return
-        image_id, previous = self.undo_stack.pop()
+        change = self.session.undo()
+        image_id, previous = change.image_id, change.before
         store_access.save_verdict(self.project, image_id, self.annotator, previous)
         row = self.model.row_by_image(image_id)
-        row.my_verdict = previous
-        self.model.refresh_image(image_id)
-        self._update_counts()
-        self.update_score_histogram()
-        pos = self.model.position_of(image_id)
+        self.show_my_verdict(image_id, previous, header=False)
+        pos = self.session.position_of(image_id)
         if pos is not None:
             self.show_position(pos)
         self.status_label.setText(f"Undone: {row.title} is {previous or 'unreviewed'} again")
 
+    def show_my_verdict(self, image_id: int, verdict: str | None, header: bool = True) -> None:
+        """My verdict on `image_id` is now `verdict` (saved): gallery, header, counts and histogram follow."""
+        row = self.model.row_by_image(image_id)
+        if row is None:
+            return
+        row.my_verdict = verdict
+        self.session.note_verdict(image_id, verdict)
+        self.model.refresh_image(image_id)
+        if header and image_id == self.current_image_id:
+            self._update_header(row)
+        self.refresh_counts()
+        self.update_score_histogram()
+
     # ================================================================ canvas controls
     @property
     def k(self) -> float:
-        return self._k
+        return self.controls.k
 
     def set_k(self, k: float) -> None:
         """Set the threshold to exactly k (the slider shows the nearest position)."""
-        k = min(max(float(k), 0.0), self.threshold_scale.k_max)
-        position = self.threshold_scale.to_position(k)
-        self._exact_k = k
-        if self.threshold_slider.value() == position:
-            self._on_threshold(position)
-        else:
-            self.threshold_slider.setValue(position)
+        self.controls.set_k(k)
 
-    def _fit_threshold_label(self) -> None:
-        """Wide enough for the longest text of the current scale: never cut, never jumping."""
-        longest = label_text(self.threshold_scale.k_max + 0.5)
-        self.threshold_label.setMinimumWidth(self.threshold_label.fontMetrics().horizontalAdvance(longest) + 8)
-
-    def _set_threshold_scale(self) -> None:
-        self.threshold_scale = ThresholdScale(-r.best_log10_nfa for r in self.rows if r.best_log10_nfa is not None)
-        self.threshold_slider.set_scale(self.threshold_scale)
-        self._fit_threshold_label()
-        k = min(self._k, self.threshold_scale.k_max)
-        self.threshold_slider.blockSignals(True)
-        self.threshold_slider.setValue(self.threshold_scale.to_position(k))
-        self.threshold_slider.blockSignals(False)
-        self._k = k
-        self.threshold_label.setText(label_text(k))
-        self.canvas.set_threshold(k)
-
-    def _on_threshold(self, value: int) -> None:
-        exact, self._exact_k = self._exact_k, None
-        k = exact if exact is not None else self.threshold_scale.to_k(value)
-        self._k = k
-        self.threshold_label.setText(label_text(k))
-        self.canvas.set_threshold(k)
+    def _on_k_changed(self, k: float) -> None:
         if self.project is not None:
             self.model.k = k
             self.gallery.viewport().update()
-            if self.current_image_id is not None:
-                self._update_header(self.model.row_by_image(self.current_image_id))
+            self.refresh_header()
 
     def step_region(self, delta: int) -> None:
         """Zoom to the next (or previous) region of the active view visible at k, strongest first."""
@@ -706,15 +441,16 @@ class MainWindow(QtWidgets.QMainWindow):
             self.region_label.setText("not scored" if row else "")
             self.regions_status.setText("")
             return
-        data = self._views.get(row.image_id)
-        if data is None or self._shown_item is None or row.image_id not in self._shown_item:
+        data = self.views.get(row.image_id)
+        shown = self.views.shown_item
+        if data is None or shown is None or row.image_id not in shown:
             self.region_label.setText(f"score {row.score:.3f}  ·  loading regions")
             return
         n = len(data.overlay.visible_regions(self.k)) if data.overlay else 0
         total = len(data.overlay.regions) if data.overlay else 0
         text = f"{n} region{'s' if n != 1 else ''} at k = {self.k:g}"
-        others = sum(len(self._views[i].overlay.visible_regions(self.k)) for i in self._shown_item
-                     if i != row.image_id and i in self._views and self._views[i].overlay)
+        others = sum(len(v.overlay.visible_regions(self.k)) for v in map(self.views.get, shown)
+                     if v is not None and v.image_id != row.image_id and v.overlay)
         self.region_label.setText(f"score {row.score:.3f}  ·  {text}" + (f" (+{others} on other views)" if others else ""))
         self.regions_status.setText(f"{row.title}: {text}, {total} in all")
 
@@ -728,12 +464,12 @@ class MainWindow(QtWidgets.QMainWindow):
                 verdict, _who = shown_label(r, source)
                 if verdict in by_label:
                     by_label[verdict].append(r.score)
-        self.score_histogram.set_scores(by_label["good"], by_label["defect"])
+        self.controls.score_histogram.set_scores(by_label["good"], by_label["defect"])
 
     def _update_header(self, row: ImageRow | None) -> None:
         if row is None:
             return
-        self.score_histogram.set_current(row.score)
+        self.controls.score_histogram.set_current(row.score)
         self.title_label.setText(f"{row.batch_name}  /  {row.title}")
         v, who = shown_label(row, self.model.label_source)
         self.verdict_label.setText((v if who == "me" else f"{v} ({who})") if v else "unreviewed")
@@ -742,7 +478,12 @@ class MainWindow(QtWidgets.QMainWindow):
         self.verdict_label.setStyleSheet(style)
         self._update_region_summary()
 
-    def _update_counts(self) -> None:
+    def refresh_header(self) -> None:
+        """The header of the image on screen (its verdict, label, score and regions) read again from its row."""
+        if self.current_image_id is not None:
+            self._update_header(self.model.row_by_image(self.current_image_id))
+
+    def refresh_counts(self) -> None:
         total = len(self.rows)
         done = sum(1 for r in self.rows if r.my_verdict)
         self.progress_label.setText(f"Reviewed {done} / {total}")
@@ -811,67 +552,6 @@ class MainWindow(QtWidgets.QMainWindow):
     def show_error(self, title: str, message: str) -> None:
         QtWidgets.QMessageBox.critical(self, title, message)
 
-    def _ask_open_project(self) -> None:
-        folder = QtWidgets.QFileDialog.getExistingDirectory(self, "Open project")
-        if folder:
-            self.open_project(folder)
-
-    def _ask_new_project(self) -> None:
-        from core.store.project import Project
-
-        folder = QtWidgets.QFileDialog.getExistingDirectory(self, "New project folder")
-        if not folder or not self.labels.confirm_leave("opening another project"):
-            return
-        try:
-            project = Project.create(folder)
-        except ContrarioError as exc:
-            self.show_error("Cannot create project", str(exc))
-            return
-        self.set_project(project)
-
-    def _ask_import_folder(self) -> None:
-        if self.project is None:
-            return
-        folder = QtWidgets.QFileDialog.getExistingDirectory(self, "Import a folder of images")
-        if folder:
-            self.import_folder(folder)
-
-    def import_folder(self, folder: str | Path, batch_name: str | None = None):
-        """Import image files off the GUI thread; the gallery reloads when done."""
-        from core.io.importer import import_paths
-
-        folder = Path(folder)
-        self.status_label.setText(f"Importing {folder} ...")
-        def done(report) -> None:
-            failed = len(getattr(report, "failed", []) or [])
-            added = getattr(report, "added", 0)
-            self.status_label.setText(f"Imported {added} images from {folder.name}"
-                                      + (f", {failed} unreadable" if failed else ""))
-            self.reload()
-
-        return self.runner.start(
-            import_paths, self.project, [folder], batch_name or folder.name, with_progress=True,
-            on_done=done, on_error=lambda msg: self.show_error("Import failed", msg),
-            on_progress=lambda f, msg: self.status_label.setText(f"Importing {folder.name}: {f:.0%} {msg}"),
-        )
-
-    def _remember_recent(self, folder: str) -> None:
-        recent = [f for f in self.recent_projects() if f != folder]
-        self.settings.setValue(RECENT_KEY, [folder] + recent[: MAX_RECENT - 1])
-        self._refresh_recent_menu()
-
-    def recent_projects(self) -> list[str]:
-        value = self.settings.value(RECENT_KEY) or []
-        return [value] if isinstance(value, str) else [str(v) for v in value]
-
-    def _refresh_recent_menu(self) -> None:
-        self.recent_menu.clear()
-        recent = self.recent_projects()
-        for folder in recent:
-            act = self.recent_menu.addAction(folder)
-            act.triggered.connect(lambda _=False, f=folder: self.open_project(f))
-        self.recent_menu.setEnabled(bool(recent))
-
     # ================================================================ events
     def eventFilter(self, obj, event) -> bool:
         kind = event.type()
@@ -893,10 +573,10 @@ class MainWindow(QtWidgets.QMainWindow):
         timer.start()
         while timer.elapsed() < timeout_ms:
             QtCore.QCoreApplication.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 50)
-            busy = self._loading or (self.loader is not None and self.loader._pending)
+            busy = self.views.busy or (self.loader is not None and self.loader._pending)
             if not busy and self.runner.pool.activeThreadCount() == 0 and self.thumb_pool.activeThreadCount() == 0:
                 QtCore.QCoreApplication.processEvents()
-                if not self._loading and not (self.loader and self.loader._pending):
+                if not self.views.busy and not (self.loader and self.loader._pending):
                     return True
             QtCore.QThread.msleep(5)
         return False
@@ -905,13 +585,10 @@ class MainWindow(QtWidgets.QMainWindow):
         """Asked when jobs are queued or running; they stop now and resume at the next open."""
         if self.project is None:
             return True
-        try:
-            jobs = store_access.active_jobs(self.project)
-        except ContrarioError:
-            return True
+        jobs = self.job_monitor.refresh().active()
         if not jobs:
             return True
-        names = ", ".join(f"#{j.job_id} {j.kind} ({j.status})" for j in jobs[:4])
+        names = ", ".join(f"#{j.id} {j.kind} ({j.status})" for j in jobs[:4])
         return self.ask_quit("Jobs are running",
                              f"{len(jobs)} job{'s are' if len(jobs) != 1 else ' is'} not finished: {names}.\n\n"
                              "Quit anyway? They stop now and resume when the project is opened again.")

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from app.canvas.results import RegionInfo, ResultOverlay, build_overlay
 from core.domain.active_model import active_model
-from core.domain.enums import VERDICTS
+from core.domain.enums import VERDICTS, ImageStatus
 from core.domain.images import image_source
 from core.store.blobs import BadBlobName
 from core.store.schema import (
@@ -19,7 +19,6 @@ from core.store.schema import (
     Image,
     InferenceResult,
     Item,
-    Job,
     Region,
 )
 
@@ -49,7 +48,7 @@ class ImageRow:
 
     @property
     def failed(self) -> bool:
-        return self.status != "ok"
+        return self.status != ImageStatus.OK
 
     def detected(self, k: float) -> bool:
         return self.best_log10_nfa is not None and self.best_log10_nfa <= -k
@@ -198,25 +197,6 @@ def queue_images_score_job(project, image_ids: list[int], model_revision_id: int
         raise ValueError("no image to score")
     return int(queue.submit(project, "infer", {"model_revision_id": model_revision_id, "batch_id": None,
                                                "image_ids": list(image_ids)}))
-
-
-@dataclass
-class JobState:
-    job_id: int
-    kind: str
-    status: str
-    progress: float
-    message: str | None
-    cancel_requested: bool
-
-
-def active_jobs(project) -> list[JobState]:
-    with project.session(readonly=True) as s:
-        jobs = s.scalars(select(Job).where(Job.status.in_(("queued", "running"))).order_by(Job.id)).all()
-        return [
-            JobState(j.id, j.kind, j.status, float(j.progress or 0.0), j.message, bool(j.cancel_requested))
-            for j in jobs
-        ]
 
 
 def request_cancel(project, job_id: int) -> None:

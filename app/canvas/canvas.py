@@ -257,6 +257,11 @@ class ImageCanvas(pg.GraphicsLayoutWidget):
         if data is not None:
             self.activeViewChanged.emit(data.image_id)
 
+    def show_active(self, index: int) -> None:
+        """Frame view `index` as the active one, without announcing it (the caller chose it)."""
+        self.active_index = index
+        self._mark_active()
+
     def _mark_active(self) -> None:
         multi = len(self.panels) > 1
         for i, panel in enumerate(self.panels):

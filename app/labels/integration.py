@@ -10,9 +10,9 @@ Findings and exports run on a second one-thread worker with progress in the stat
 
 The window needs: `LabelIntegration(window)` once, `set_project(project)` on open and `set_project(None)` on
 close, and `before_show(image_id)` when it starts showing another image. It uses the window's registry,
-canvas, model, `_views`, `viewShown`, `current_image_id`, `annotator`, `ensure_annotator()`, `k`,
-`model_revision_id`, `settings`, `status_label`, `show_error()`, `show_position()`, `reload()` and the header
-updates; the window asks `confirm_leave()` before it leaves the image or closes.
+canvas, model, controls (its `kChanged`), `viewShown`, `current_image_id`, `annotator`, `ensure_annotator()`, `k`,
+`model_revision_id`, `settings`, `status_label`, `show_error()`, `show_position()`, `reload()` and
+`show_my_verdict()`; the window asks `confirm_leave()` before it leaves the image or closes.
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ class LabelIntegration(QtCore.QObject):
         self._build_menus()
         self._bind()
         window.viewShown.connect(self._on_view_shown)
-        window.threshold_slider.valueChanged.connect(self._on_threshold)
+        window.controls.kChanged.connect(self._on_threshold)
         QtWidgets.QApplication.instance().installEventFilter(self)
         self._update_enabled()
 
@@ -359,7 +359,7 @@ class LabelIntegration(QtCore.QObject):
         if self.active:
             self.open_current()
 
-    def _on_threshold(self, _value: int) -> None:
+    def _on_threshold(self, _k: float) -> None:
         if self.editor is not None:
             self.editor.k = self.window.k
 
@@ -463,13 +463,7 @@ class LabelIntegration(QtCore.QObject):
             if edit.stack.index() == mark[0]:
                 edit.stack.setClean()
         row = self.window.model.row_by_image(request.image_id)
-        if row is not None:
-            row.my_verdict = request.verdict
-            self.window.model.refresh_image(request.image_id)
-            if request.image_id == self.window.current_image_id:
-                self.window._update_header(row)
-            self.window._update_counts()
-            self.window.update_score_histogram()
+        self.window.show_my_verdict(request.image_id, request.verdict)
         what = "model-assisted" if request.source == "model" else "manual"
         self.window.status_label.setText(f"Saved {what} mask of {row.title if row else request.image_id} "
                                          f"({request.verdict})")

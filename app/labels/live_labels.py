@@ -146,18 +146,18 @@ class LiveLabels(QtCore.QObject):
         row.other_verdicts = verdicts
         w.model.refresh_image(row.image_id)
         if row.image_id == w.current_image_id:
-            w._update_header(row)
-        w._update_counts()
+            w.refresh_header()
+        w.refresh_counts()
         histogram = getattr(w, "update_score_histogram", None)  # the score histograms, where the window has them
         if histogram is not None:
             histogram()
         if any(w.label_box.findData(who) < 0 for who in verdicts):
-            w._fill_label_box()  # a new annotator: the Labels drop-down offers them (signals blocked meanwhile)
+            w.refresh_label_sources()  # a new annotator: the Labels drop-down offers them (signals blocked meanwhile)
 
     def _show_outline(self, image_id: int, outline: ReferenceOutline | None) -> None:
         """Redraw the reference outline of one view in place (the canvas and the mask editor stay as they are)."""
         w = self.window
-        cached = w._views.get(image_id)
+        cached = w.view_data(image_id)
         if cached is not None:
             cached.truth = outline
         for panel in w.canvas.panels:

@@ -5,7 +5,7 @@ when the project closes; a job cut short by closing is requeued and resumes at t
 
 The window needs only: `TrainingIntegration(window)` once, `set_project(project)` on open and
 `set_project(None)` on close. It uses the window's `reload()`, `batch_box`, `current_image_id`, `model`,
-`status_label`, `jobs_bar` and `show_position()`.
+`status_label`, `jobs_bar`, `job_monitor` and `show_position()`.
 """
 
 from __future__ import annotations
@@ -14,11 +14,12 @@ import os
 
 from PySide6 import QtCore, QtWidgets
 
+from app.job_monitor import JobsSnapshot
 from app.layout import scrollable
 from app.training.revisions_panel import RevisionsPanel
 from app.training.train_dialog import TrainDialog
 from app.training.training_view import TrainingWindow
-from core.errors import ContrarioError
+from core.domain.enums import FINISHED_JOB_STATUSES, JobStatus
 
 
 def worker_threads() -> int:
@@ -32,7 +33,7 @@ class TrainingIntegration(QtCore.QObject):
     rescoreQueued = QtCore.Signal(int)  # infer job id
     jobFinished = QtCore.Signal(int, str, str)  # job id, kind, status
 
-    def __init__(self, window: QtWidgets.QMainWindow, threads: int | None = None, poll_ms: int = 1000) -> None:
+    def __init__(self, window: QtWidgets.QMainWindow, threads: int | None = None) -> None:
         super().__init__(window)
         self.window = window
         self.project = None
@@ -66,9 +67,7 @@ class TrainingIntegration(QtCore.QObject):
         menu.addAction(self.train_action)
         menu.addAction(self.revisions_action)
 
-        self.timer = QtCore.QTimer(self)
-        self.timer.setInterval(poll_ms)
-        self.timer.timeout.connect(self.poll_jobs)
+        window.job_monitor.updated.connect(self.on_jobs)
         self._update_enabled()
 
     def _on_dock_shown(self, visible: bool) -> None:
@@ -97,8 +96,7 @@ class TrainingIntegration(QtCore.QObject):
 
             if queue.recover_interrupted(project) or queue.next_queued(project) is not None:
                 self.ensure_runner()  # work left from the last session resumes at once
-            self._job_status = {j.id: j.status for j in queue.list_jobs(project, limit=50)}
-            self.timer.start()
+            self._job_status = {j.id: j.status for j in self.window.job_monitor.refresh().jobs}
         self._update_enabled()
 
     def ensure_runner(self) -> None:
@@ -117,7 +115,6 @@ class TrainingIntegration(QtCore.QObject):
         self.job_runner.wake()
 
     def shutdown(self) -> None:
-        self.timer.stop()
         for w in list(self.training_windows.values()):
             w.view.stop()
             w.close()
@@ -158,7 +155,7 @@ class TrainingIntegration(QtCore.QObject):
     def watch_training(self, job_id: int) -> TrainingWindow:
         """Open the live view of a queued train job and make sure a worker picks it up."""
         self.ensure_runner()
-        win = TrainingWindow(self.project, job_id, self.window)
+        win = TrainingWindow(self.project, job_id, self.window, monitor=self.window.job_monitor)
         win.view.finished.connect(self._on_training_finished)
         self.training_windows[job_id] = win
         win.show()
@@ -167,7 +164,7 @@ class TrainingIntegration(QtCore.QObject):
         return win
 
     def _on_training_finished(self, job_id: int, status: str, result) -> None:
-        rev_id = (result or {}).get("model_revision_id") if status == "done" else None
+        rev_id = (result or {}).get("model_revision_id") if status == JobStatus.DONE else None
         self.panel.refresh(select=rev_id)
         if rev_id is not None:
             self.window.status_label.setText(f"Model revision #{rev_id} trained")
@@ -202,7 +199,7 @@ class TrainingIntegration(QtCore.QObject):
             return None
         job_id = store_access.queue_images_score_job(self.project, todo, rev_id)
         self._compare_when_done[job_id] = (active, rev_id)
-        self._job_status[job_id] = "queued"
+        self._job_status[job_id] = JobStatus.QUEUED
         self.ensure_runner()
         self.window.jobs_bar.poll()
         self.window.status_label.setText(f"Scoring revision #{rev_id} on {len(ids)} labelled images it was not "
@@ -235,7 +232,7 @@ class TrainingIntegration(QtCore.QObject):
 
         job_id = store_access.queue_score_job(self.project, batch_id, rev_id)
         self.ensure_runner()
-        self._job_status[job_id] = "queued"
+        self._job_status[job_id] = JobStatus.QUEUED
         self.last_rescore_job = job_id
         self.window.status_label.setText(f"Rescoring queued (job #{job_id})")
         self.window.jobs_bar.poll()
@@ -253,36 +250,35 @@ class TrainingIntegration(QtCore.QObject):
 
     # ------------------------------------------------------------------------------------------ jobs
     def poll_jobs(self) -> None:
+        """Read the jobs table now (the window's monitor also reads it on its timer)."""
+        self.window.job_monitor.refresh()
+
+    def on_jobs(self, snapshot: JobsSnapshot) -> None:
         """Reload the review queue and the panel when a job of this project finishes."""
         if self.project is None:
             return
-        from core.jobs import queue
-
-        try:
-            jobs = queue.list_jobs(self.project, limit=50)
-        except ContrarioError:
-            return
+        jobs = snapshot.jobs
         changed = False
-        if any(job.status == "queued" for job in jobs):
+        if any(job.status == JobStatus.QUEUED for job in jobs):
             self.ensure_runner()
         for job in jobs:
             before = self._job_status.get(job.id)
             self._job_status[job.id] = job.status
-            if before != job.status and job.status in ("done", "failed", "cancelled") and before is not None:
+            if before != job.status and job.status in FINISHED_JOB_STATUSES and before is not None:
                 self.jobFinished.emit(job.id, job.kind, job.status)
-                changed = changed or job.status == "done"
+                changed = changed or job.status == JobStatus.DONE
         if changed:
             self.panel.refresh()
             self.window.reload()
         for job in jobs:
-            pair = self._compare_when_done.get(job.id) if job.status in ("done", "failed", "cancelled") else None
+            pair = self._compare_when_done.get(job.id) if job.status in FINISHED_JOB_STATUSES else None
             if pair is None:
                 continue
             del self._compare_when_done[job.id]
             from core.models.revisions import active_revision
 
             active, candidate = pair
-            if job.status == "done" and active_revision(self.project) == active:  # not promoted meanwhile
+            if job.status == JobStatus.DONE and active_revision(self.project) == active:  # not promoted meanwhile
                 self.panel.refresh(select=candidate)
                 self.panel.compare(active, candidate)
                 self.window.status_label.setText(f"Revision #{candidate} scored on its validation images: compare "

@@ -17,7 +17,7 @@ from app.workers import TaskRunner
 from core.errors import ContrarioError
 from core.models import revisions as revs
 from core.models.honesty import honesty_curve
-from core.models.validation import comparison_curves
+from core.models.validation import comparison_with_curves
 
 
 def _fmt(value: float | None, digits: int = 3) -> str:
@@ -315,12 +315,10 @@ class RevisionsPanel(QtWidgets.QWidget):
         self.changed_label.setText(f"Comparing #{a} and #{b} ...")
         self.curves = None
         self.comparison_plot.set_curves(None, pending=True)
-        self.tasks.start(revs.compare_revisions, self.project, a, b, self.k,
-                         on_done=lambda c, r=request: self._on_comparison(r, c),
-                         on_error=lambda msg: self.changed_label.setText(f"Comparison failed: {msg}"))
-        self.tasks.start(comparison_curves, self.project, a, b, self.k,
-                         on_done=lambda c, r=request: self._on_curves(r, c),
-                         on_error=lambda msg: self.comparison_plot.caption.setText(f"Curves failed: {msg}"))
+        self.tasks.start(comparison_with_curves, self.project, a, b, self.k,
+                         on_done=lambda both, r=request: (self._on_comparison(r, both[0]), self._on_curves(r, both[1])),
+                         on_error=lambda msg: (self.changed_label.setText(f"Comparison failed: {msg}"),
+                                               self.comparison_plot.caption.setText(f"Curves failed: {msg}")))
 
     def _on_curves(self, request: int, curves) -> None:
         if request != self._request:

@@ -1,38 +1,22 @@
 """Live view of one training job: progress, ETA, loss curve, cancel.
 
-Polls the job row (the worker writes progress and a message such as "step 12/400, nll/dim 1.2345" at most
-every 0.3 s); loss points are parsed from that message while training, and the stored curve of the new
+Follows the job row through a JobMonitor (the worker writes progress, step, loss and the time left at most
+every 0.3 s); each new step adds a point to the loss curve while training, and the stored curve of the new
 model revision replaces them when the job is done.
 """
 
 from __future__ import annotations
 
-import re
 import time
 from datetime import datetime, timezone
 
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
+from app.job_monitor import JobMonitor, JobsSnapshot
+from core.domain.enums import FINISHED_JOB_STATUSES, JobStatus
 from core.errors import ContrarioError
-
-STEP_MESSAGE = re.compile(r"step (\d+)/(\d+), nll/dim (-?[0-9.]+(?:e[-+]?\d+)?|nan|inf)", re.IGNORECASE)
-FINISHED = ("done", "failed", "cancelled")
-
-
-def parse_step(message: str | None) -> tuple[int, int, float] | None:
-    """(step, total steps, loss) from a training progress message; None for other messages."""
-    m = STEP_MESSAGE.search(message or "")
-    if m is None:
-        return None
-    return int(m.group(1)), int(m.group(2)), float(m.group(3))
-
-
-def eta_seconds(progress: float, elapsed_s: float) -> float | None:
-    """Remaining seconds at the average pace so far; None until the pace is known."""
-    if progress <= 0.02 or progress >= 1.0 or elapsed_s <= 0:
-        return None
-    return elapsed_s * (1.0 - progress) / progress
+from core.jobs import queue
 
 
 def format_duration(seconds: float | None) -> str:
@@ -53,23 +37,30 @@ def _as_utc(value: datetime | None) -> datetime | None:
 
 
 class TrainingView(QtWidgets.QWidget):
-    """Shows one train job until it ends; `finished` carries (job id, final status, job result)."""
+    """Shows one train job until it ends; `finished` carries (job id, final status, job result).
+
+    It follows the window's `monitor`; without one (the view on its own) it watches the project itself.
+    """
 
     finished = QtCore.Signal(int, str, object)
 
-    def __init__(self, project, job_id: int, parent: QtWidgets.QWidget | None = None, interval_ms: int = 400) -> None:
+    def __init__(self, project, job_id: int, parent: QtWidgets.QWidget | None = None, interval_ms: int = 400,
+                 monitor: JobMonitor | None = None) -> None:
         super().__init__(parent)
         self.project, self.job_id = project, job_id
         self.steps: list[int] = []
         self.losses: list[float] = []
-        self.status = "queued"
+        self.status = JobStatus.QUEUED
         self.result: dict | None = None
         self._started_mono: float | None = None
+        self._following = True
         self._build()
-        self.timer = QtCore.QTimer(self)
-        self.timer.setInterval(interval_ms)
-        self.timer.timeout.connect(self.poll)
-        self.timer.start()
+        if monitor is None:
+            monitor = JobMonitor(self, interval_ms)
+            monitor.set_project(project)
+        self.monitor = monitor
+        monitor.watch(job_id)
+        monitor.updated.connect(self.show_snapshot)
         self.poll()
 
     def _build(self) -> None:
@@ -101,42 +92,47 @@ class TrainingView(QtWidgets.QWidget):
         layout.addWidget(self.plot, 1)
         layout.addLayout(buttons)
 
-    # ------------------------------------------------------------------------------------------ polling
+    # ------------------------------------------------------------------------------------------ following
     def poll(self) -> None:
-        from core.jobs import queue
+        """Read the job now."""
+        self.monitor.refresh()
 
-        try:
-            job = queue.get(self.project, self.job_id)
-        except ContrarioError as exc:
-            self.status_label.setText(str(exc))
-            self.timer.stop()
+    def show_snapshot(self, snapshot: JobsSnapshot) -> None:
+        if not self._following or self.monitor.project is None:
+            return
+        job = snapshot.get(self.job_id)
+        if job is None:  # a read that began before this view: confirm that the job is really gone
+            try:
+                queue.get(self.project, self.job_id)
+            except ContrarioError as exc:
+                self.status_label.setText(str(exc))
+                self.stop()
             return
         self.status = job.status
         self.bar.setValue(int(round(job.progress * 1000)))
-        step = parse_step(job.message)
-        if step is not None and (not self.steps or step[0] > self.steps[-1]):
-            self.steps.append(step[0])
-            self.losses.append(step[2])
+        if job.step is not None and job.loss is not None and (not self.steps or job.step > self.steps[-1]):
+            self.steps.append(job.step)
+            self.losses.append(job.loss)
             self.curve.setData(self.steps, self.losses)
-        if job.status == "running":
+        if job.status == JobStatus.RUNNING:
             if self._started_mono is None:
                 self._started_mono = time.monotonic()
             started = _as_utc(job.started_at)
             elapsed = ((datetime.now(timezone.utc) - started).total_seconds() if started is not None
                        else time.monotonic() - self._started_mono)
-            self.eta_label.setText(f"elapsed {format_duration(elapsed)} · ETA {format_duration(eta_seconds(job.progress, elapsed))}")
+            self.eta_label.setText(f"elapsed {format_duration(elapsed)} · ETA {format_duration(job.eta_s)}")
             self.status_label.setText(job.message or "running")
-        elif job.status == "queued":
+        elif job.status == JobStatus.QUEUED:
             self.status_label.setText(f"waiting for a worker ({job.message or 'queued'})")
-        if job.status in FINISHED:
+        if job.status in FINISHED_JOB_STATUSES:
             self._finish(job)
 
     def _finish(self, job) -> None:
-        self.timer.stop()
+        self.stop()
         self.cancel_button.setEnabled(False)
         self.result = job.result
         self.eta_label.setText("")
-        if job.status == "done":
+        if job.status == JobStatus.DONE:
             rev_id = (job.result or {}).get("model_revision_id")
             self._show_stored_curve(rev_id)
             warnings = (job.result or {}).get("calibration_warnings") or []
@@ -166,27 +162,32 @@ class TrainingView(QtWidgets.QWidget):
             self.curve.setData(self.steps, self.losses)
 
     def cancel(self) -> None:
-        from core.jobs import queue
-
         queue.request_cancel(self.project, self.job_id)
         self.cancel_button.setEnabled(False)
         self.status_label.setText("cancelling...")
         self.poll()
 
     def stop(self) -> None:
-        self.timer.stop()
+        """Stop following the job (it goes on in its worker)."""
+        if not self._following:
+            return
+        self._following = False
+        self.monitor.updated.disconnect(self.show_snapshot)
+        if self.monitor.parent() is self:
+            self.monitor.set_project(None)
 
 
 class TrainingWindow(QtWidgets.QDialog):
     """A non-modal window around TrainingView."""
 
-    def __init__(self, project, job_id: int, parent: QtWidgets.QWidget | None = None) -> None:
+    def __init__(self, project, job_id: int, parent: QtWidgets.QWidget | None = None,
+                 monitor: JobMonitor | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"Training model (job #{job_id})")
         self.setModal(False)
         self.resize(560, 420)
         layout = QtWidgets.QVBoxLayout(self)
-        self.view = TrainingView(project, job_id, self)
+        self.view = TrainingView(project, job_id, self, monitor=monitor)
         layout.addWidget(self.view)
         close = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.StandardButton.Close)
         close.rejected.connect(self.close)

@@ -7,6 +7,7 @@ import json
 import sys
 
 from core.commands.tile_options import add_tile_options, tile_overrides
+from core.domain.enums import JobStatus
 from core.errors import one_line
 
 
@@ -136,7 +137,7 @@ def _submit_chunks(project, payload: dict, args) -> int:
         raise ContrarioError(f"--chunk-images must be at least 1 (got {args.chunk_images})")
     parent = submit_in_chunks(project, payload, args.chunk_images)
     if parent is None:
-        print(json.dumps({"job": None, "status": "done"}) if args.json else "every image was already scored")
+        print(json.dumps({"job": None, "status": JobStatus.DONE}) if args.json else "every image was already scored")
         return 0
     view = queue.get(project, parent)
     print(json.dumps({"job": parent, "status": view.status, "chunks": view.payload["chunks"]}) if args.json
@@ -149,10 +150,10 @@ def _submit_and_watch(project, kind: str, payload: dict, args) -> int:
 
     job_id = queue.submit(project, kind, payload)
     if args.queue_only:
-        print(json.dumps({"job": job_id, "status": "queued"}) if args.json else f"job {job_id} queued")
+        print(json.dumps({"job": job_id, "status": JobStatus.QUEUED}) if args.json else f"job {job_id} queued")
         return 0
     view = _watch(project, job_id, args.threads, quiet=args.json)
-    follow_up = (view.result or {}).get("infer_job_id") if view.status == "done" else None
+    follow_up = (view.result or {}).get("infer_job_id") if view.status == JobStatus.DONE else None
     if follow_up:
         print(f"job {view.id} {view.status}: {view.message}", file=sys.stderr)
         view = _watch(project, follow_up, args.threads, quiet=args.json)
@@ -161,7 +162,7 @@ def _submit_and_watch(project, kind: str, payload: dict, args) -> int:
                           "result": view.result}, indent=2, default=str))
     else:
         print(f"job {view.id} {view.status}: {one_line(view.message)}")
-    return 0 if view.status == "done" else 1
+    return 0 if view.status == JobStatus.DONE else 1
 
 
 def _watch(project, job_id: int, threads: int | None, quiet: bool = False):

@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from core.domain.enums import ImageStatus
 from core.errors import ContrarioError, one_line
 
 
@@ -162,7 +163,7 @@ def project_summary(project) -> dict:
                 "name": b.name, "product_line": b.product_line, "source_folder": b.source_folder,
                 "imported_at": b.imported_at.isoformat() if b.imported_at else None,
                 "items": items.get(b.id, 0),
-                "images_ok": counts.get((b.id, "ok"), 0), "images_failed": counts.get((b.id, "failed"), 0),
+                "images_ok": counts.get((b.id, ImageStatus.OK), 0), "images_failed": counts.get((b.id, ImageStatus.FAILED), 0),
             }
             for b in s.scalars(select(Batch).order_by(Batch.id))
         ]

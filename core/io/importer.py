@@ -31,6 +31,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
+from core.domain.enums import ImageStatus
 from core.errors import ContrarioError, ImageError, JobCancelled
 from core.io.images import SUPPORTED_SUFFIXES, ImageInfo, probe_image
 from core.progress import NEVER_CANCELLED, CancelToken, ProgressCallback, no_progress
@@ -346,7 +347,7 @@ class _ChunkWriter:
         if not ok_paths:
             return
         stale = self.s.execute(
-            select(Image.id, Image.item_id).where(Image.status == "failed", Image.original_path.in_(ok_paths))
+            select(Image.id, Image.item_id).where(Image.status == ImageStatus.FAILED, Image.original_path.in_(ok_paths))
         ).all()
         if stale:
             self.s.execute(delete(Image).where(Image.id.in_([r[0] for r in stale])))
@@ -356,12 +357,12 @@ class _ChunkWriter:
     def write(self, results: Sequence[Examined]) -> None:
         self._drop_stale_failures([str(ex.cand.path) for ex in results if ex.error is None])
         shas = {ex.sha256 for ex in results if ex.sha256}
-        known_ok = set(self.s.scalars(select(Image.sha256).where(Image.status == "ok", Image.sha256.in_(shas))))
+        known_ok = set(self.s.scalars(select(Image.sha256).where(Image.status == ImageStatus.OK, Image.sha256.in_(shas))))
         paths = {str(ex.cand.path) for ex in results}
         known_failed = set(
             self.s.execute(
                 select(Image.original_path, Image.sha256)
-                .where(Image.status == "failed", Image.original_path.in_(paths))
+                .where(Image.status == ImageStatus.FAILED, Image.original_path.in_(paths))
             ).all()
         )
         placements = {id(ex): self.grouping.place(ex.cand.rel) for ex in results}
@@ -393,7 +394,7 @@ class _ChunkWriter:
                 values = dict(
                     view=view, original_path=path, sha256=ex.sha256, file_size=ex.size, blob=ex.blob,
                     width=info.width, height=info.height, format=info.format, mode=info.mode,
-                    bit_depth=info.bit_depth, channels=info.channels, status="ok", error=None, imported_at=now,
+                    bit_depth=info.bit_depth, channels=info.channels, status=ImageStatus.OK, error=None, imported_at=now,
                 )
                 self._take(name, view)
                 rows.append((name, values, ex))
@@ -405,7 +406,7 @@ class _ChunkWriter:
                 name = self._free_name(_strip_suffix(ex.cand.rel), "")
                 values = dict(
                     view="", original_path=path, sha256=ex.sha256, file_size=ex.size, blob=None, width=None,
-                    height=None, format=None, mode=None, bit_depth=None, channels=None, status="failed",
+                    height=None, format=None, mode=None, bit_depth=None, channels=None, status=ImageStatus.FAILED,
                     error=ex.error, imported_at=now,
                 )
                 self._take(name, "")
@@ -425,7 +426,7 @@ class _ChunkWriter:
         self.report.added += len(added)
         if self.on_added is not None and added:
             ids = dict(self.s.execute(
-                select(Image.sha256, Image.id).where(Image.status == "ok",
+                select(Image.sha256, Image.id).where(Image.status == ImageStatus.OK,
                                                      Image.sha256.in_([ex.sha256 for ex in added]))).all())
             for ex in added:
                 self.report.annotations_added += int(self.on_added(self.s, ex, ids[ex.sha256]) or 0)
@@ -486,7 +487,7 @@ def import_candidates(
 
     def known_shas(shas: set[str]) -> set[str]:
         with project.session(readonly=True) as s:
-            return set(s.scalars(select(Image.sha256).where(Image.status == "ok", Image.sha256.in_(shas))))
+            return set(s.scalars(select(Image.sha256).where(Image.status == ImageStatus.OK, Image.sha256.in_(shas))))
 
     def check(ex: Examined) -> Examined:
         return check_file(ex, project.blobs, copy, decode, prepare)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from core.domain.enums import ImageStatus
 from core.domain.images import image_source
 from core.errors import ContrarioError, ImageError, ProjectError
 from core.io.checked_files import verify_file
@@ -80,7 +81,7 @@ def _references(project: Project, report: CheckReport) -> dict[str, list[str]]:
                     refs.setdefault(value, []).append(where)
                 else:
                     report.problems.append(Problem("bad-hash-value", where, f"not a sha256: {str(value)[:80]!r}"))
-        for row_id, value in s.execute(select(Image.id, Image.sha256).where(Image.status == "ok")):
+        for row_id, value in s.execute(select(Image.id, Image.sha256).where(Image.status == ImageStatus.OK)):
             if not is_sha256(value):
                 report.problems.append(Problem("bad-hash-value", f"images.sha256 {row_id}",
                                                f"not a sha256: {str(value)[:80]!r}"))
@@ -178,7 +179,7 @@ def _check(project: Project, report: CheckReport, integrity, repair: bool, files
 def _check_files(project: Project, report: CheckReport, progress: ProgressCallback) -> None:
     with project.session(readonly=True) as s:
         rows = s.execute(select(Image.id, Image.original_path, Image.blob, Image.sha256, Image.file_size)
-                         .where(Image.status == "ok").order_by(Image.id)).all()
+                         .where(Image.status == ImageStatus.OK).order_by(Image.id)).all()
     report.counts["images"] = len(rows)
     for n, row in enumerate(rows):
         if n % 32 == 0:

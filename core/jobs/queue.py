@@ -19,8 +19,9 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select, update
 
-from core.domain.enums import ACTIVE_JOB_STATUSES, FINISHED_JOB_STATUSES
+from core.domain.enums import ACTIVE_JOB_STATUSES, FINISHED_JOB_STATUSES, JobStatus
 from core.errors import ContrarioError
+from core.progress import Steps
 from core.store.schema import Job, utcnow
 
 JOB_KINDS = ("infer", "train")
@@ -28,6 +29,7 @@ ACTIVE = ACTIVE_JOB_STATUSES
 FINISHED = FINISHED_JOB_STATUSES
 STALE_AFTER_S = 120.0  # a running job whose heartbeat is older than this is taken back (heartbeats: every 5 s)
 HOST_ENV = "CONTRARIO_HOST"  # the host name jobs record (default: the machine's), e.g. containers sharing one
+NO_STEPS = dict(step=None, total_steps=None, loss=None, eta_s=None)  # a job (re)starting has none yet
 
 
 def this_host() -> str:
@@ -53,7 +55,11 @@ class Owner:
 
 @dataclass(frozen=True)
 class JobView:
-    """A detached snapshot of one job row, safe to hand to other threads."""
+    """A detached snapshot of one job row, safe to hand to other threads.
+
+    `step` of `total_steps` and `loss` are set while a job counts steps (training); `eta_s` is the estimated
+    number of seconds left while it runs.
+    """
 
     id: int
     kind: str
@@ -69,13 +75,17 @@ class JobView:
     finished_at: datetime | None
     host: str | None = None
     parent_id: int | None = None
+    step: int | None = None
+    total_steps: int | None = None
+    loss: float | None = None
+    eta_s: float | None = None
 
     @classmethod
     def of(cls, job: Job) -> JobView:
         return cls(
             job.id, job.kind, job.status, job.progress, job.message, dict(job.payload or {}),
             job.result, job.cancel_requested, job.pid, job.created_at, job.started_at, job.finished_at,
-            job.host, job.parent_id,
+            job.host, job.parent_id, job.step, job.total_steps, job.loss, job.eta_s,
         )
 
 
@@ -83,7 +93,7 @@ def submit(project, kind: str, payload: dict, parent_id: int | None = None) -> i
     if kind not in JOB_KINDS:
         raise ContrarioError(f"unknown job kind {kind!r} (expected one of {', '.join(JOB_KINDS)})")
     with project.session() as s:
-        job = Job(kind=kind, status="queued", payload=payload, progress=0.0, message="queued", parent_id=parent_id)
+        job = Job(kind=kind, status=JobStatus.QUEUED, payload=payload, progress=0.0, message="queued", parent_id=parent_id)
         s.add(job)
         s.flush()
         return job.id
@@ -112,9 +122,9 @@ def claim(project, job_id: int, pid: int | None = None) -> bool:
     with project.session(serialized=False) as s:
         res = s.execute(
             update(Job)
-            .where(Job.id == job_id, Job.status == "queued")
-            .values(status="running", pid=owner.pid, host=owner.host, started_at=now, heartbeat_at=now,
-                    message="starting")
+            .where(Job.id == job_id, Job.status == JobStatus.QUEUED)
+            .values(status=JobStatus.RUNNING, pid=owner.pid, host=owner.host, started_at=now, heartbeat_at=now,
+                    message="starting", **NO_STEPS)
         )
         return res.rowcount == 1
 
@@ -129,33 +139,41 @@ def claim_next(project, kinds: tuple[str, ...] = JOB_KINDS, owner: Owner | None 
     now = utcnow()
     with project.session(serialized=False) as s:
         job = s.scalar(
-            select(Job).where(Job.status == "queued", Job.kind.in_(kinds)).order_by(Job.id).limit(1)
+            select(Job).where(Job.status == JobStatus.QUEUED, Job.kind.in_(kinds)).order_by(Job.id).limit(1)
             .with_for_update(skip_locked=True)
         )
         if job is None:
             return None
-        job.status, job.pid, job.host = "running", owner.pid, owner.host
+        job.status, job.pid, job.host = JobStatus.RUNNING, owner.pid, owner.host
         job.started_at = job.heartbeat_at = now
         job.message = "starting"
+        _clear_steps(job)
         return job.id
+
+
+def _clear_steps(job: Job) -> None:
+    for field, value in NO_STEPS.items():
+        setattr(job, field, value)
 
 
 def next_queued(project, kinds: tuple[str, ...] = JOB_KINDS) -> int | None:
     with project.session(readonly=True) as s:
         return s.scalar(
-            select(Job.id).where(Job.status == "queued", Job.kind.in_(kinds)).order_by(Job.id).limit(1)
+            select(Job.id).where(Job.status == JobStatus.QUEUED, Job.kind.in_(kinds)).order_by(Job.id).limit(1)
         )
 
 
-def report(project, job_id: int, progress: float, message: str, owner: Owner | None = None) -> bool:
-    """Store progress and beat the heart; True when the job should stop: the user asked to cancel it, or
-    (with `owner`) it is no longer this owner's (judged gone and taken back by recovery)."""
+def report(project, job_id: int, progress: float, message: str, owner: Owner | None = None,
+           steps: Steps | None = None, eta_s: float | None = None) -> bool:
+    """Store progress (with the step counts and the time left, when known) and beat the heart; True when the
+    job should stop: the user asked to cancel it, or (with `owner`) it is no longer this owner's (judged gone
+    and taken back by recovery)."""
+    values = dict(progress=max(0.0, min(1.0, progress)), message=message, heartbeat_at=utcnow(), eta_s=eta_s)
+    if steps is not None:
+        values.update(step=steps.step, total_steps=steps.total, loss=steps.loss)
     with project.session(serialized=False) as s:
-        where = [Job.id == job_id, Job.status == "running"] + ([owner.owns()] if owner else [])
-        res = s.execute(
-            update(Job).where(*where)
-            .values(progress=max(0.0, min(1.0, progress)), message=message, heartbeat_at=utcnow())
-        )
+        where = [Job.id == job_id, Job.status == JobStatus.RUNNING] + ([owner.owns()] if owner else [])
+        res = s.execute(update(Job).where(*where).values(**values))
         if owner is not None and res.rowcount == 0:
             return True
         return bool(s.scalar(select(Job.cancel_requested).where(Job.id == job_id)))
@@ -164,7 +182,7 @@ def report(project, job_id: int, progress: float, message: str, owner: Owner | N
 def note_waiting(project, job_id: int, message: str) -> None:
     """Say why a queued job has not started yet (its worker waits for a compute slot of its host)."""
     with project.session(serialized=False) as s:
-        s.execute(update(Job).where(Job.id == job_id, Job.status == "queued").values(message=message))
+        s.execute(update(Job).where(Job.id == job_id, Job.status == JobStatus.QUEUED).values(message=message))
 
 
 def cancel_requested(project, job_id: int) -> bool:
@@ -178,10 +196,10 @@ def finish(project, job_id: int, status: str, message: str, result: dict | None 
     if status not in FINISHED:
         raise ValueError(status)
     with project.session(serialized=False) as s:
-        values = dict(status=status, message=message, finished_at=utcnow())
+        values = dict(status=status, message=message, finished_at=utcnow(), eta_s=None)
         if result is not None:  # a failure keeps what the job had already committed (see train_job)
             values["result"] = result
-        if status == "done":
+        if status == JobStatus.DONE:
             values["progress"] = 1.0
         where = [Job.id == job_id, Job.status.in_(ACTIVE)] + ([owner.owns()] if owner else [])
         changed = s.execute(update(Job).where(*where).values(**values)).rowcount == 1
@@ -198,11 +216,11 @@ def submit_chunks(project, kind: str, payload: dict, chunks: list[dict], message
     every child is done), with their results added up (see `_roll_up`). Cancelling it cancels them.
     """
     with project.session() as s:
-        parent = Job(kind=kind, status="running", payload=dict(payload, chunks=len(chunks)), progress=0.0,
+        parent = Job(kind=kind, status=JobStatus.RUNNING, payload=dict(payload, chunks=len(chunks)), progress=0.0,
                      message=message, started_at=utcnow(), heartbeat_at=utcnow())
         s.add(parent)
         s.flush()
-        s.add_all([Job(kind=kind, status="queued", payload=dict(payload, **chunk), progress=0.0, message="queued",
+        s.add_all([Job(kind=kind, status=JobStatus.QUEUED, payload=dict(payload, **chunk), progress=0.0, message="queued",
                        parent_id=parent.id) for chunk in chunks])
         return parent.id
 
@@ -233,19 +251,19 @@ def _roll_up(project, parent_id: int) -> None:
         statuses = [k.status for k in kids]
         parent.progress = sum(1.0 if k.status in FINISHED else k.progress for k in kids) / max(1, len(kids))
         parent.heartbeat_at = utcnow()
-        done = statuses.count("done")
+        done = statuses.count(JobStatus.DONE)
         if any(st in ACTIVE for st in statuses):
             parent.message = f"{done}/{len(kids)} chunks done"
             return
-        parent.result = _sum_results([k.result or {} for k in kids if k.status == "done"])
+        parent.result = _sum_results([k.result or {} for k in kids if k.status == JobStatus.DONE])
         parent.finished_at = utcnow()
         if done == len(kids):
-            parent.status, parent.progress = "done", 1.0
+            parent.status, parent.progress = JobStatus.DONE, 1.0
             parent.message = f"{len(kids)} chunks done" + (
                 f", {parent.result['scored']} images scored" if "scored" in parent.result else "")
         else:
-            failed = [k for k in kids if k.status == "failed"]
-            parent.status = "failed" if failed else "cancelled"
+            failed = [k for k in kids if k.status == JobStatus.FAILED]
+            parent.status = JobStatus.FAILED if failed else JobStatus.CANCELLED
             parent.message = (f"{len(failed)} of {len(kids)} chunks failed (first: {failed[0].message})" if failed
                               else f"cancelled after {done}/{len(kids)} chunks")
 
@@ -256,7 +274,7 @@ def requeue(project, job_id: int, message: str = "interrupted by shutdown; resum
     with project.session(serialized=False) as s:
         where = [Job.id == job_id, Job.status.in_(ACTIVE)] + ([owner.owns()] if owner else [])
         s.execute(update(Job).where(*where)
-                  .values(status="queued", pid=None, host=None, started_at=None, message=message))
+                  .values(status=JobStatus.QUEUED, pid=None, host=None, started_at=None, message=message, **NO_STEPS))
 
 
 def request_cancel(project, job_id: int) -> JobView:
@@ -281,9 +299,9 @@ def request_cancel(project, job_id: int) -> JobView:
 
 
 def _cancel_one(job: Job) -> None:
-    if job.status == "queued":
-        job.status, job.finished_at, job.message = "cancelled", utcnow(), "cancelled before it started"
-    elif job.status == "running":
+    if job.status == JobStatus.QUEUED:
+        job.status, job.finished_at, job.message = JobStatus.CANCELLED, utcnow(), "cancelled before it started"
+    elif job.status == JobStatus.RUNNING:
         job.cancel_requested = True
         job.message = "cancelling..."
 
@@ -312,7 +330,7 @@ def recover_interrupted(project, stale_after_s: float = STALE_AFTER_S) -> list[i
     requeued = []
     with project.session(serialized=False) as s:
         parents = select(Job.parent_id).where(Job.parent_id.is_not(None))  # judged by their children instead
-        running = (select(Job).where(Job.status == "running", Job.id.not_in(parents)).order_by(Job.id)
+        running = (select(Job).where(Job.status == JobStatus.RUNNING, Job.id.not_in(parents)).order_by(Job.id)
                    .with_for_update(skip_locked=True))
         for job in s.scalars(running):
             beat = job.heartbeat_at
@@ -322,8 +340,9 @@ def recover_interrupted(project, stale_after_s: float = STALE_AFTER_S) -> list[i
             local = job.host is None or job.host == here  # rows from before hosts were recorded: local
             if stale or (local and not _pid_alive(job.pid)):
                 where = "" if local else f" on {job.host}"
-                job.status, job.pid, job.host, job.started_at = "queued", None, None, None
+                job.status, job.pid, job.host, job.started_at = JobStatus.QUEUED, None, None, None
                 job.cancel_requested = False
                 job.message = f"requeued: its worker process{where} was gone"
+                _clear_steps(job)
                 requeued.append(job.id)
     return requeued

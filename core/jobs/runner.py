@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Callable
 
 import core
+from core.domain.enums import JobStatus
 from core.jobs import queue
 
 EventCallback = Callable[[int, dict], None]
@@ -112,7 +113,7 @@ class WorkerProcess:
             if self.stderr_tail:
                 reason += ": " + self.stderr_tail[-1][:300]
             # Only a job the worker left running is marked: a handled failure was already recorded.
-            queue.finish(self.project, self.job_id, "failed", reason, owner=owner)
+            queue.finish(self.project, self.job_id, JobStatus.FAILED, reason, owner=owner)
         return code
 
     def stop(self, grace_s: float = 5.0) -> None:

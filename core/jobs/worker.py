@@ -18,9 +18,10 @@ import threading
 import time
 import traceback
 
+from core.domain.enums import JobStatus
 from core.errors import ContrarioError, JobCancelled
 from core.jobs import queue, slots
-from core.progress import CancelToken
+from core.progress import CancelToken, Steps, collecting_steps, eta_seconds
 
 
 class WorkerInterrupted(BaseException):
@@ -51,7 +52,8 @@ class TableCancelToken(CancelToken):
 
 
 class Reporter:
-    """Progress callback: prints every call as a JSON line, writes the table at most every `every_s`."""
+    """Progress callback: prints every call as a JSON line, writes the table at most every `every_s`, with
+    the step counts of `report_steps` (`on_steps`) and the time left at the pace since the reporter started."""
 
     def __init__(self, project, job_id: int, cancel: TableCancelToken, every_s: float = 0.3,
                  owner: queue.Owner | None = None) -> None:
@@ -59,11 +61,19 @@ class Reporter:
         self.owner = owner
         self._last = 0.0
         self._lock = threading.Lock()
+        self._started = time.monotonic()
         self.fraction, self.message = 0.0, "starting"
+        self.steps: Steps | None = None
+
+    def on_steps(self, steps: Steps) -> None:
+        self.steps = steps
 
     def __call__(self, fraction: float, message: str) -> None:
         self.fraction, self.message = fraction, message
-        emit({"progress": round(float(fraction), 4), "message": message})
+        event = {"progress": round(float(fraction), 4), "message": message}
+        if self.steps is not None:
+            event.update(step=self.steps.step, total_steps=self.steps.total, loss=self.steps.loss)
+        emit(event)
         now = time.monotonic()
         if now - self._last >= self.every_s or fraction >= 1.0:
             self._last = now
@@ -71,7 +81,8 @@ class Reporter:
 
     def flush(self) -> None:
         with self._lock:
-            if queue.report(self.project, self.job_id, self.fraction, self.message, self.owner):
+            eta = eta_seconds(self.fraction, time.monotonic() - self._started)
+            if queue.report(self.project, self.job_id, self.fraction, self.message, self.owner, self.steps, eta):
                 self.cancel.cancel()
 
 
@@ -136,9 +147,10 @@ def run_claimed(project, job_id: int) -> int:
     beat = threading.Thread(target=_heartbeat, args=(reporter, stop), daemon=True)
     beat.start()
     try:
-        result = handler_for(job.kind)(project, job.payload, reporter, cancel, job_id=job_id)
+        with collecting_steps(reporter.on_steps):
+            result = handler_for(job.kind)(project, job.payload, reporter, cancel, job_id=job_id)
     except JobCancelled:
-        if queue.finish(project, job_id, "cancelled", "cancelled by the user", owner=owner):
+        if queue.finish(project, job_id, JobStatus.CANCELLED, "cancelled by the user", owner=owner):
             emit({"event": "cancelled"})
         else:  # taken back by recovery while this process looked gone: its new owner carries on
             emit({"event": "lost", "job": job_id})
@@ -148,17 +160,18 @@ def run_claimed(project, job_id: int) -> int:
         emit({"event": "interrupted"})
         raise
     except ContrarioError as exc:
-        queue.finish(project, job_id, "failed", str(exc), owner=owner)
+        queue.finish(project, job_id, JobStatus.FAILED, str(exc), owner=owner)
         emit({"event": "failed", "message": str(exc)})
         return 1
     except Exception as exc:
-        queue.finish(project, job_id, "failed", f"{type(exc).__name__}: {exc}", owner=owner)
+        queue.finish(project, job_id, JobStatus.FAILED, f"{type(exc).__name__}: {exc}", owner=owner)
         emit({"event": "failed", "message": str(exc), "traceback": traceback.format_exc()})
         return 1
     finally:
         stop.set()
+    reporter.flush()  # the last step counts, however recent the previous write
     summary = result.get("summary", "done") if isinstance(result, dict) else "done"
-    queue.finish(project, job_id, "done", summary, result, owner=owner)
+    queue.finish(project, job_id, JobStatus.DONE, summary, result, owner=owner)
     emit({"event": "done", "job": job_id, "result": result})
     return 0
 

@@ -450,10 +450,10 @@ def paired_outcomes(project, a: int, b: int, image_ids: Iterable[int] | None = N
 
 def compare_revisions(project, a: int, b: int, k: float = 0.0, image_ids: Iterable[int] | None = None,
                       with_pixels: bool = True, progress: ProgressCallback = no_progress,
-                      cancel: CancelToken = NEVER_CANCELLED) -> Comparison:
+                      cancel: CancelToken = NEVER_CANCELLED, paired: tuple | None = None) -> Comparison:
     """Both revisions' figures on the same images (scored by both, training images of either left out)
-    and the images whose decision (a region at k) differs."""
-    found_a, found_b, common, left_out = paired_outcomes(project, a, b, image_ids)
+    and the images whose decision (a region at k) differs. `paired`: `paired_outcomes` already read."""
+    found_a, found_b, common, left_out = paired or paired_outcomes(project, a, b, image_ids)
     fig_a = revision_figures(project, a, k, common, with_pixels, left_out, _part(progress, 0.0, 0.45), cancel)
     fig_b = revision_figures(project, b, k, common, with_pixels, left_out, _part(progress, 0.45, 0.9), cancel)
     flipped = [i for i in common if found_a[i].decision(k) != found_b[i].decision(k)]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.metrics.decisions import ConfusionMatrix, PrecisionRecall, confusion, precision_recall
-from core.models.revisions import ground_truth, paired_outcomes, training_image_ids
+from core.models.revisions import Comparison, compare_revisions, ground_truth, paired_outcomes, training_image_ids
 
 
 def validation_image_ids(project, revision_id: int) -> list[int]:
@@ -66,8 +66,8 @@ class ComparisonCurves:
     b: RevisionDecisions
 
 
-def comparison_curves(project, a: int, b: int, k: float = 0.0) -> ComparisonCurves:
-    found_a, found_b, common, left_out = paired_outcomes(project, a, b)
+def comparison_curves(project, a: int, b: int, k: float = 0.0, paired: tuple | None = None) -> ComparisonCurves:
+    found_a, found_b, common, left_out = paired or paired_outcomes(project, a, b)
     ids = [i for i in common if found_a[i].truth is not None and i not in left_out]
     truth = [found_a[i].truth == "defect" for i in ids]
 
@@ -76,3 +76,9 @@ def comparison_curves(project, a: int, b: int, k: float = 0.0) -> ComparisonCurv
                                  precision_recall([found[i].score for i in ids], truth))
 
     return ComparisonCurves(k, ids, truth.count(False), truth.count(True), of(a, found_a), of(b, found_b))
+
+
+def comparison_with_curves(project, a: int, b: int, k: float = 0.0) -> tuple[Comparison, ComparisonCurves]:
+    """`compare_revisions` and `comparison_curves` from one reading of the two revisions' outcomes."""
+    paired = paired_outcomes(project, a, b)
+    return compare_revisions(project, a, b, k, paired=paired), comparison_curves(project, a, b, k, paired=paired)

@@ -65,11 +65,11 @@ class Project:
     """An open project; create with `Project.create` or `Project.open`, release with `close()`."""
 
     def __init__(self, location: Location, engine: Engine, integrity: IntegrityResult | None = None) -> None:
-        self.location = location
-        self.root = location.root
-        self.integrity = integrity  # the check made when the project opened (None: not checked)
-        self.db_path = location.db_path  # the SQLite file; None on a database server
-        self.blobs = BlobStore(location.blob_root)
+        self.location: Location = location
+        self.root: Path = location.root
+        self.integrity: IntegrityResult | None = integrity  # the check made when the project opened (None: not checked)
+        self.db_path: Path | None = location.db_path  # the SQLite file; None on a database server
+        self.blobs: BlobStore = BlobStore(location.blob_root)
         self._engine = engine
         self._read_engine = engine.execution_options(**dialects.read_options(location))
         self._row_lock_engine = engine.execution_options(**dialects.ROW_LOCK_OPTIONS)
@@ -248,7 +248,7 @@ class Project:
     def __enter__(self) -> Project:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def __repr__(self) -> str:

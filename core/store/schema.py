@@ -155,7 +155,8 @@ class ModelRevision(Base):
 class Job(Base):
     """A background job; the worker process writes status and progress here.
 
-    The process running it is (`host`, `pid`); a chunk of a larger job names it in `parent_id`.
+    The process running it is (`host`, `pid`); a chunk of a larger job names it in `parent_id`. While it runs,
+    `step` of `total_steps`, the latest `loss` (training) and `eta_s` (seconds left) are its progress as fields.
     """
 
     __tablename__ = "jobs"
@@ -176,6 +177,10 @@ class Job(Base):
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    step: Mapped[int | None] = mapped_column(Integer)
+    total_steps: Mapped[int | None] = mapped_column(Integer)
+    loss: Mapped[float | None] = mapped_column(Float)
+    eta_s: Mapped[float | None] = mapped_column(Float)
 
 
 class InferenceResult(Base):

@@ -119,7 +119,7 @@ def _two_annotators(project, image_id: int, shape) -> None:
 def test_findings_dock_fills_off_the_gui_thread_and_activating_selects_the_image(window, project, qtbot):
     open_in(window, project, qtbot)
     target = window.model.row_at(3)
-    shape = window._views[window.current_image_id].pixels.shape[:2]
+    shape = window.view_data(window.current_image_id).pixels.shape[:2]
     _two_annotators(project, target.image_id, shape)
     with qtbot.waitSignal(window.labels.findingsReady, timeout=20000) as got:
         window.registry.action("find_findings").trigger()
@@ -137,7 +137,7 @@ def test_findings_dock_fills_off_the_gui_thread_and_activating_selects_the_image
 def test_adjudicate_opens_the_view_and_saving_refreshes_the_window(window, project, qtbot):
     open_in(window, project, qtbot)
     image_id = window.current_image_id
-    shape = window._views[image_id].pixels.shape[:2]
+    shape = window.view_data(image_id).pixels.shape[:2]
     _two_annotators(project, image_id, shape)
     window.reload()
     with qtbot.waitSignal(window.labels.adjudicationOpened, timeout=10000) as got:
@@ -156,7 +156,7 @@ def test_adjudicate_opens_the_view_and_saving_refreshes_the_window(window, proje
 def test_export_writes_a_folder_and_errors_name_the_folder(window, project, qtbot, tmp_path, monkeypatch):
     open_in(window, project, qtbot)
     image_id = window.current_image_id
-    mask = np.zeros(window._views[image_id].pixels.shape[:2], np.uint8)
+    mask = np.zeros(window.view_data(image_id).pixels.shape[:2], np.uint8)
     mask[20:28, 20:28] = 1
     save_mask(project, image_id, "alice", mask)
     out = tmp_path / "csv-export"
@@ -222,9 +222,9 @@ def test_a_painted_mask_is_outlined_in_a_colour_the_heat_map_never_shows(window,
     window.show_position(_first_single_view_with_regions(window))
     window.wait_idle()
     enter_label_mode(window, qtbot)
-    window.opacity_slider.setValue(100)
+    window.controls.opacity_slider.setValue(100)
     overlay = window.labels.active_panel().data.overlay
-    assert overlay is not None and window.overlay_check.isChecked()
+    assert overlay is not None and window.controls.overlay_check.isChecked()
     # paint where the heat map is hottest (map and picture share the 128-pixel grid here)
     y, x = np.unravel_index(int(np.argmax(overlay.map_u8)), overlay.map_u8.shape)
     x, y = min(max(x, 12), 115), min(max(y, 12), 115)

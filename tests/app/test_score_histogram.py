@@ -14,7 +14,7 @@ from core.labels.revisions import add_annotation
 
 def _shown(window) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Bin edges and the good and defect counts, checked against what is drawn (each class scaled to its peak)."""
-    view = window.score_histogram
+    view = window.controls.score_histogram
     h = view.histogram
     assert np.array_equal(view.good.xData, h.edges) and np.array_equal(view.defect.xData, h.edges)
     for drawn, counts in ((view.good.yData, h.good), (view.defect.yData, h.defect)):
@@ -25,9 +25,9 @@ def _shown(window) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def test_score_histogram_beside_the_slider_follows_scoring_and_labels(window, unscored_project, qtbot):
     project = unscored_project
     open_in(window, project, qtbot)
-    hist = window.score_histogram
+    hist = window.controls.score_histogram
     assert hist.isVisible()
-    assert hist.parentWidget() is window.threshold_slider.parentWidget()  # in the slider's row
+    assert hist.parentWidget() is window.controls.threshold_slider.parentWidget()  # in the slider's row
     assert hist.histogram.n_good == hist.histogram.n_defect == 0  # nothing scored yet
 
     readable = [r.image_id for r in window.rows if not r.failed]

@@ -26,10 +26,10 @@ def test_threshold_slider_reaches_the_strongest_region_and_its_label_is_not_cut(
     open_in(window, project, qtbot)
     window.resize(1280, 720)
     strongest = max(-r.best_log10_nfa for r in window.rows if r.best_log10_nfa is not None)
-    assert strongest <= window.threshold_scale.k_max <= 1.1 * strongest + 0.2
-    window.threshold_slider.setValue(window.threshold_slider.maximum())
+    assert strongest <= window.controls.threshold_scale.k_max <= 1.1 * strongest + 0.2
+    window.controls.threshold_slider.setValue(window.controls.threshold_slider.maximum())
     qtbot.wait(20)
-    assert window.k == window.threshold_scale.k_max
-    label = window.threshold_label
+    assert window.k == window.controls.threshold_scale.k_max
+    label = window.controls.threshold_label
     assert label.width() >= label.fontMetrics().horizontalAdvance(label.text())
     assert cut_or_overlapping(window) == []

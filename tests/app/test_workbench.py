@@ -122,7 +122,7 @@ def test_overlay_toggles_and_hold_to_hide(window, project, qtbot):
     assert not panel.overlay.isVisible() and not panel.outline.isVisible()
     qtbot.keyRelease(window, Key.Key_Space)
     assert panel.overlay.isVisible() and panel.outline.isVisible()
-    window.opacity_slider.setValue(30)
+    window.controls.opacity_slider.setValue(30)
     assert abs(panel.overlay.opacity() - 0.30) < 1e-6
 
 
@@ -385,7 +385,7 @@ def test_threshold_filter_sort_and_label_source_persist_per_project(window, proj
     reopened = Project.open(root)
     try:
         open_in(again, reopened, qtbot)
-        assert again.k == 3.5 and "k = 3.5" in again.threshold_label.text()
+        assert again.k == 3.5 and "k = 3.5" in again.controls.threshold_label.text()
         assert (again.sort_box.currentData(), again.filter_box.currentData(), again.label_box.currentData()) == \
             ("score_desc", "detected", "mine")
     finally:

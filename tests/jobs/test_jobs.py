@@ -10,9 +10,10 @@ import time
 
 import numpy as np
 from sqlalchemy import func, select
+from worker_helpers import start_long_training
 
 from core.jobs import queue
-from core.jobs.payloads import infer_payload, train_payload
+from core.jobs.payloads import infer_payload
 from core.jobs.runner import JobRunner, WorkerProcess, run_in_worker
 from core.store.schema import Image, InferenceResult, Job, ModelRevision
 
@@ -98,12 +99,7 @@ def test_a_corrupt_image_fails_alone(trained_project):
 
 def test_cancel_during_training_stops_within_two_seconds(trained_project, tiny_config):
     project = trained_project
-    payload = train_payload(project, batch="train")
-    payload["config"] = dict(tiny_config, train_steps=100000)
-    job_id = queue.submit(project, "train", payload)
-    worker = WorkerProcess(project, job_id, threads=1)
-    waiter = threading.Thread(target=worker.wait)
-    waiter.start()
+    job_id, waiter = start_long_training(project, tiny_config)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         view = queue.get(project, job_id)

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -52,3 +53,18 @@ def start_worker(project_root: Path, *options: str, host: str | None = None,
     first = json.loads(proc.stdout.readline() or "{}")
     assert first.get("event") == "serving", proc.stderr.read()
     return proc
+
+
+def start_long_training(project, config: dict) -> tuple[int, threading.Thread]:
+    """A training job of 100 000 steps on the project's "train" batch, in a worker process: (job id, the thread
+    waiting for that process)."""
+    from core.jobs import queue
+    from core.jobs.payloads import train_payload
+    from core.jobs.runner import WorkerProcess
+
+    payload = train_payload(project, batch="train")
+    payload["config"] = dict(config, train_steps=100_000)
+    job_id = queue.submit(project, "train", payload)
+    waiter = threading.Thread(target=WorkerProcess(project, job_id, threads=1).wait)
+    waiter.start()
+    return job_id, waiter

@@ -97,3 +97,26 @@ def test_single_head_and_packaged_scripts():
     assert migrate.head_revision() == migrate.revisions_base_to_head()[-1]
     assert (migrate.MIGRATIONS_DIR / "env.py").is_file()
     assert not (migrate.MIGRATIONS_DIR.parent / "alembic.ini").exists()
+
+
+def test_jobs_of_a_0002_project_gain_empty_progress_fields(new_project, tmp_path):
+    """0003: the job rows of an existing project keep everything and have no step, loss or ETA yet."""
+    from core.jobs import queue
+    from core.progress import Steps
+
+    p = new_project(tmp_path / "p", revision="0002")
+    with p.engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO jobs (id, kind, status, progress, message, payload, cancel_requested, created_at) "
+            "VALUES (1, 'train', 'running', 0.25, 'step 5/20', '{}', false, '2024-05-17 12:30:00')")
+    p.close()
+    p = Project.open(tmp_path / "p")
+    try:
+        view = queue.get(p, 1)
+        assert (view.kind, view.status, view.progress, view.message) == ("train", "running", 0.25, "step 5/20")
+        assert (view.step, view.total_steps, view.loss, view.eta_s) == (None, None, None, None)
+        queue.report(p, 1, 0.3, "step 6/20", steps=Steps(6, 20, 0.5), eta_s=40.0)
+        view = queue.get(p, 1)
+        assert (view.step, view.total_steps, view.loss, view.eta_s) == (6, 20, 0.5, 40.0)
+    finally:
+        p.close()

@@ -16,6 +16,7 @@ from core.errors import ContrarioError
 from core.io.importer import import_paths
 from core.labels.revisions import add_annotation
 from core.models import revisions as revs
+from core.models.validation import comparison_curves, comparison_with_curves
 from core.store.project import Project
 from core.store.schema import DatasetRevision, Image, InferenceResult, ModelRevision, Region
 
@@ -156,6 +157,21 @@ def test_comparison_lists_images_whose_decision_changed(project):
     assert comp.a.good_flagged == pytest.approx(1 / 6) and comp.b.good_flagged == 0.0
     assert "lot" in changed[ids[0]].title
     assert revs.lineage(project, b) == [b, a]
+
+    reads = []
+    real = revs.outcomes
+    revs.outcomes = lambda *args: reads.append(args[1]) or real(*args)
+    try:
+        separate = (revs.compare_revisions(project, a, b, k=1.0), comparison_curves(project, a, b, k=1.0))
+        n_separate, reads[:] = len(reads), []
+        both, curves = comparison_with_curves(project, a, b, k=1.0)
+    finally:
+        revs.outcomes = real
+    assert len(reads) == n_separate - 2  # the pairing of the two revisions' outcomes is read once, not twice
+    assert both.n_common == 11 and {c.image_id for c in both.changed} == set(changed)
+    assert both == separate[0]
+    assert (curves.image_ids, curves.a.confusion, curves.b.confusion) == (
+        separate[1].image_ids, separate[1].a.confusion, separate[1].b.confusion)
 
 
 def test_promote_and_rollback_walk_back_through_promotions(project):

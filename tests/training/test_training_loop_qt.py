@@ -47,7 +47,7 @@ def _watch_training(integration, qtbot, dialog) -> tuple[int, dict]:
         dialog.train_button.click()
     job_id = started.args[0]
     view = integration.training_windows[job_id].view
-    view.timer.timeout.connect(lambda: seen.append((view.status, view.bar.value(), view.eta_label.text())))
+    view.monitor.updated.connect(lambda _snapshot: seen.append((view.status, view.bar.value(), view.eta_label.text())))
     with qtbot.waitSignal(integration.trainingFinished, timeout=JOB_TIMEOUT_MS) as finished:
         pass
     _job, status, result = finished.args

@@ -25,7 +25,7 @@ from core.models.uflow.flow import nll_per_image
 from core.models.uflow.model import UFlowConfig, UFlowModel
 from core.nfa.extent import map_level
 from core.nfa.region_null import fit_region_null
-from core.progress import NEVER_CANCELLED, CancelToken, ProgressCallback, no_progress
+from core.progress import NEVER_CANCELLED, CancelToken, ProgressCallback, no_progress, report_steps
 
 EVAL_EVERY = 50
 
@@ -220,7 +220,9 @@ def _optimise(model: UFlowModel, train_feats, hold_feats, config: UFlowConfig, g
             if value < best[0]:
                 best = (value, copy.deepcopy(model.flow.state_dict()), step + 1)
         if step % 5 == 0 or step + 1 == n_steps:
-            progress((step + 1) / n_steps, f"step {step + 1}/{n_steps}, nll/dim {np.mean(losses[-20:]):.4f}")
+            loss_now = float(np.mean(losses[-20:]))
+            report_steps(progress, (step + 1) / n_steps, f"step {step + 1}/{n_steps}, nll/dim {loss_now:.4f}",
+                         step + 1, n_steps, loss_now)
     model.flow.eval()
     if best[1] is not None:
         model.flow.load_state_dict(best[1])
