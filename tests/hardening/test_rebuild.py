@@ -1,0 +1,60 @@
+"""Item 3, when there is no backup: `check --repair --rebuild` makes a new database from the readable rows of a
+damaged one, keeps the damaged file, and says what was lost."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+from hostile_project import cli, damage_page, file_digest
+
+from core.store.project import Project
+
+TABLES = ("project_settings", "batches", "items", "images", "annotations", "model_revisions", "jobs",
+          "inference_results", "regions")
+
+
+def _counts(db) -> dict[str, int]:
+    conn = sqlite3.connect(db)
+    try:
+        return {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
+    finally:
+        conn.close()
+
+
+def test_a_damaged_table_is_rebuilt_from_what_is_readable(scored_project):
+    db = scored_project / "project.sqlite"
+    before = _counts(db)
+    assert before["images"] == 4 and before["inference_results"] == 4
+    damage_page(db, table="images")
+    damaged = file_digest(db)
+    assert cli("info", ".", cwd=scored_project).returncode == 1  # refused before the rebuild
+
+    plain = cli("check", ".", "--rebuild", cwd=scored_project)
+    assert plain.returncode == 2 and "--repair" in plain.stderr and file_digest(db) == damaged
+
+    out = cli("check", ".", "--repair", "--rebuild", "--json", cwd=scored_project)
+    assert "Traceback" not in out.stderr and "backup" in out.stderr and "better" in out.stderr, out.stderr
+    rebuild = json.loads(out.stdout)["rebuild"]
+    tables = rebuild["tables"]
+    assert tables["images"] == {"kept": 0, "lost": 4, "dropped": 0}  # its root page is gone
+    # rows naming a lost image cannot stay: counted as dropped
+    assert tables["inference_results"]["dropped"] == 4 and tables["annotations"]["dropped"] == 2
+    assert rebuild["rows_lost"] == 4 + 4 + 2 + tables["regions"]["dropped"]
+    after = _counts(db)
+    for table in ("project_settings", "batches", "items", "model_revisions", "jobs"):
+        assert after[table] == before[table] == tables[table]["kept"], table
+    kept = scored_project / rebuild["damaged_copy"].rsplit("/", 1)[1]
+    assert file_digest(kept) == damaged  # the damaged file, byte for byte
+    with Project.open(scored_project) as project:  # opens: the new database is whole
+        assert project.check_database().finished and not project.check_database().damaged
+        assert project.get_setting("name") is not None
+    assert cli("info", ".", cwd=scored_project).returncode == 0
+
+
+def test_rebuild_leaves_an_undamaged_database_alone(scored_project):
+    db = scored_project / "project.sqlite"
+    before = file_digest(db)
+    out = cli("check", ".", "--repair", "--rebuild", "--no-files", cwd=scored_project)
+    assert out.returncode == 0 and "no problems found" in out.stdout, out.stdout + out.stderr
+    assert file_digest(db) == before and not list(scored_project.glob("project.sqlite.damaged-*"))
