@@ -44,7 +44,7 @@ def load_view(project, row: ImageRow, model_revision_id: int | None) -> ViewData
     if row.failed:
         return ViewData(row.image_id, row.title, None, error=row.error or "import failed")
     try:
-        pixels = store_access.decode_for_display(row.path)
+        pixels = store_access.decode_for_display(row.path, row.sha256, row.file_size)
     except ContrarioError as exc:
         return ViewData(row.image_id, row.title, None, error=str(exc))
     h, w = pixels.shape[:2]

@@ -10,7 +10,7 @@ import numpy as np
 from PIL import Image as PILImage
 
 from core.errors import ImageError
-from core.io.images import read_image
+from core.io.checked_files import read_checked_image
 from core.io.pixels import to_uint8
 from core.store.blobs import is_sha256
 
@@ -59,7 +59,7 @@ class ThumbnailCache:
         if path.is_file():
             return path
         size = self.size if size is None else int(size)
-        pixels = to_display_uint8(read_image(source).pixels)
+        pixels = to_display_uint8(read_checked_image(source, sha256, None).pixels)  # cached under its hash
         thumb = make_thumbnail(pixels, size)
         _write_png_atomic(thumb, path)
         return path
