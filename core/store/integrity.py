@@ -8,8 +8,10 @@ A finished clean check is remembered, so that opening an unchanged database cost
 - in this user's cache folder (never in the project folder, which may come from someone else), as the
   database file's and its WAL's identity, size, mtime and ctime taken before the check. Any write through the
   file system changes mtime and ctime, and ctime cannot be set back (`touch` sets mtime only), so a file
-  damaged after its check is checked again on its next open. Not seen: damage that bypasses the file system
-  (a failing disk returning other bytes, writes to the raw device); `contrario check` finds it.
+  damaged after its check is checked again on its next open. A check is remembered only when the files were
+  last written SETTLED_S before it, so that a later write cannot carry the same (coarse) timestamps. Not seen:
+  damage that bypasses the file system (a failing disk returning other bytes, writes to the raw device);
+  `contrario check` finds it.
 - for worker processes, in CHECKED_ENV set by the process that started them after its own check.
 """
 
@@ -78,6 +80,7 @@ def damaged_message(db_path, errors: list[str]) -> str:
 
 # ---- remembered checks -------------------------------------------------------------------------------------
 CHECKED_ENV = "CONTRARIO_CHECKED_DB"  # os.pathsep-separated database files a parent process found clean
+SETTLED_S = 2.0  # above the timestamp granularity of common file systems (FAT and some network ones: 2 s)
 
 
 def file_stamp(db_path: Path) -> list[int] | None:
@@ -106,7 +109,7 @@ def _stamp_file(db_path: Path) -> Path:
 
 def remember_clean(db_path: Path, stamp: list[int] | None) -> None:
     """Record that the database, as `stamp` describes it, passed a finished check (best effort)."""
-    if stamp is None:
+    if stamp is None or max(stamp[3::5] + stamp[4::5]) > time.time_ns() - SETTLED_S * 1e9:
         return
     path = _stamp_file(db_path)
     try:

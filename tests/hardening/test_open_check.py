@@ -5,12 +5,20 @@ still found on the next open, also when the file's size and mtime are put back."
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 from hostile_project import damage_page
 
-from core.store.integrity import CHECKED_ENV, DamagedProjectError, forget_clean
+from core.store.integrity import CHECKED_ENV, SETTLED_S, DamagedProjectError, forget_clean
 from core.store.project import Project
+
+
+def _settle(root) -> None:
+    """Wait until the database was last written SETTLED_S ago: only then is a clean check remembered."""
+    db = root / "project.sqlite"
+    newest = max(p.stat().st_ctime for p in (db, db.with_name("project.sqlite-wal")) if p.exists())
+    time.sleep(max(0.0, newest + SETTLED_S + 0.05 - time.time()))
 
 
 def _open_check(root):
@@ -19,6 +27,7 @@ def _open_check(root):
 
 
 def test_a_database_is_checked_again_only_when_it_changed(scored_project):
+    _settle(scored_project)
     first = _open_check(scored_project)
     assert first.finished and not first.damaged and first.reused is None
     again = _open_check(scored_project)
@@ -26,6 +35,9 @@ def test_a_database_is_checked_again_only_when_it_changed(scored_project):
     with Project.open(scored_project) as project:
         project.set_setting("note", "a write")
     assert _open_check(scored_project).reused is None  # changed since: checked (and clean) again
+    assert _open_check(scored_project).reused is None  # written too recently for its timestamps to tell
+    _settle(scored_project)
+    assert _open_check(scored_project).reused is None
     assert _open_check(scored_project).reused == "stamp"
     damage_page(scored_project / "project.sqlite")
     with pytest.raises(DamagedProjectError):
@@ -34,6 +46,7 @@ def test_a_database_is_checked_again_only_when_it_changed(scored_project):
 
 def test_damage_with_size_and_mtime_put_back_is_found(scored_project):
     db = scored_project / "project.sqlite"
+    _settle(scored_project)
     assert _open_check(scored_project).reused is None
     assert _open_check(scored_project).reused == "stamp"
     damage_page(db)
