@@ -112,6 +112,9 @@ def cmd_check(args) -> int:
     left = sum(not p.repaired for p in report.problems)
     if not report.problems:
         print("no problems found")
+    elif lossy:
+        print(f"{left} problems left as they are after a rebuild that lost rows (the blobs of lost rows may still "
+              f"be needed with a backup); `contrario check {args.project} --repair` fixes them later")
     elif not args.repair and any(p.kind in REPAIRABLE and not p.repaired for p in report.problems):
         print(f"{left} problems; `contrario check {args.project} --repair` fixes those that are safe to fix")
     return 0 if report.ok else 1

@@ -4,6 +4,7 @@ damaged one, keeps the damaged file, and says what was lost."""
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 
 from hostile_project import cli, damage_page, file_digest
@@ -58,3 +59,34 @@ def test_rebuild_leaves_an_undamaged_database_alone(scored_project):
     out = cli("check", ".", "--repair", "--rebuild", "--no-files", cwd=scored_project)
     assert out.returncode == 0 and "no problems found" in out.stdout, out.stdout + out.stderr
     assert file_digest(db) == before and not list(scored_project.glob("project.sqlite.damaged-*"))
+
+
+def test_rows_around_a_damaged_leaf_page_are_kept(tmp_path):
+    from core.store.rebuild import rebuild_database
+
+    Project.create(tmp_path / "p").close()
+    db = tmp_path / "p" / "project.sqlite"
+    conn = sqlite3.connect(db)
+    with conn:
+        conn.executemany("INSERT INTO project_settings (key, value) VALUES (?, ?)",
+                         ((f"row-{i:05d}", f'"{"v" * 120}"') for i in range(3000)))
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    total = conn.execute("SELECT count(*) FROM project_settings").fetchone()[0]
+    conn.close()
+    data = db.read_bytes()
+    hits = [m.start() for m in re.finditer(b"row-01500", data)]  # in the table and in its key index
+    start = next(s for s in (i // page_size * page_size for i in hits) if data[s] == 0x0D)  # a table leaf page
+    damaged = bytearray(data)
+    damaged[start:start + 16] = b"\xff" * 16  # the leaf's header: none of its cells can be read
+    db.write_bytes(bytes(damaged))
+
+    report = rebuild_database(tmp_path / "p")
+    settings = report.tables["project_settings"]
+    assert 0 < settings.lost < 100 and settings.kept + settings.lost == total  # one leaf's rows, counted
+    conn = sqlite3.connect(db)
+    keys = {k for (k,) in conn.execute("SELECT key FROM project_settings")}
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    conn.close()
+    assert "row-00000" in keys and "row-02999" in keys and "row-01500" not in keys
+    assert report.damaged_copy.read_bytes() == bytes(damaged)
