@@ -3,7 +3,7 @@
 The filter is torch.nn.functional.interpolate's bilinear with antialias=True and align_corners=False (Pillow's
 triangle filter: its support widens with the shrink factor), applied as two separable passes of gathers that
 read the stored uint8/uint16 pixels directly. Only the output, or one window of it, and the first pass's rows
-at output width are ever float; a 67 MP image shrunk to 256 x 256 allocates a few MB of floats instead of
+at output width for a block of output rows are ever float; a 67 MP image shrunk to 256 x 256 allocates a few MB of floats instead of
 800 MB. Values are not scaled: uint16 callers multiply by core.io.pixels.scale_to_255 afterwards.
 """
 
@@ -14,6 +14,7 @@ from functools import lru_cache
 import numpy as np
 
 Window = tuple[int, int, int, int]  # y0, x0, y1, x1 in output pixels, end exclusive
+_BLOCK_ROWS = 64
 
 
 @lru_cache(maxsize=64)
@@ -55,6 +56,9 @@ def resized(pixels: np.ndarray, out_shape: tuple[int, int], window: Window | Non
     y0, x0, y1, x1 = window or (0, 0, *out_shape)
     iy, wy = (a[y0:y1] for a in taps(height, int(out_shape[0])))
     ix, wx = (a[x0:x1] for a in taps(width, int(out_shape[1])))
-    top, bottom = int(iy.min()), int(iy.max()) + 1
-    rows = _pass(pixels[top:bottom], 1, ix, wx)
-    return _pass(rows, 0, iy - top, wy)
+    out = np.empty((len(iy), len(ix)) + pixels.shape[2:], np.float32)
+    for start in range(0, len(iy), _BLOCK_ROWS):  # the first pass's float rows only for a block of output rows
+        biy, bwy = iy[start:start + _BLOCK_ROWS], wy[start:start + _BLOCK_ROWS]
+        top, bottom = int(biy.min()), int(biy.max()) + 1
+        out[start:start + len(biy)] = _pass(_pass(pixels[top:bottom], 1, ix, wx), 0, biy - top, bwy)
+    return out

@@ -76,20 +76,42 @@ _MEASURE = textwrap.dedent("""
 SIDE = 2000
 
 
+KINDS = ("rgb-png", "rgba-png", "rotated-jpeg", "rgb16-tiff")
+
+
 @pytest.fixture(scope="module")
 def measured_images(tmp_path_factory):
-    """Written here, not in the measuring process, whose peak must not include making them."""
+    """(big, small) files of each kind, written here, not in the measuring process, whose peak must not include
+    making them. Distinct channels: the colour path."""
+    import tifffile
+
     folder = tmp_path_factory.mktemp("peaks")
-    g = np.add.outer(np.arange(SIDE), np.arange(SIDE)).astype(np.uint8)
-    rgb = np.dstack([g, g.T, g[::-1]])  # distinct channels: the colour path
-    Image.fromarray(rgb).save(folder / "big.png", compress_level=1)
-    Image.fromarray(rgb[:64, :64]).save(folder / "small.png")
-    return folder / "big.png", folder / "small.png"
+    ramp = np.add.outer(np.arange(SIDE), np.arange(SIDE))
+    g = ramp.astype(np.uint8)
+    rgb = np.dstack([g, g.T, g[::-1]])
+    rgb16 = np.dstack([ramp % 4096, (ramp % 4096).T, (ramp % 4096)[::-1]]).astype(np.uint16)  # 12 bits used
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotated by 90 degrees: one more copy of the frame
+    writers = {
+        "rgb-png": lambda a, path: Image.fromarray(a).save(path.with_suffix(".png"), compress_level=1),
+        "rgba-png": lambda a, path: Image.fromarray(np.dstack([a, a[:, :, 0]])).save(path.with_suffix(".png"),
+                                                                                     compress_level=1),
+        "rotated-jpeg": lambda a, path: Image.fromarray(a).save(path.with_suffix(".jpg"), exif=exif.tobytes()),
+        "rgb16-tiff": lambda a, path: tifffile.imwrite(path.with_suffix(".tif"), a),
+    }
+    out = {}
+    for kind, write in writers.items():
+        pixels = rgb16 if kind == "rgb16-tiff" else rgb
+        write(pixels, folder / f"{kind}-big")
+        write(pixels[:64, :64], folder / f"{kind}-small")
+        out[kind] = tuple(next(folder.glob(f"{kind}-{size}.*")) for size in ("big", "small"))
+    return out
 
 
+@pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("pipeline", ["uflow", "classic", "tiled"])
-def test_the_pipeline_stays_within_its_declared_bytes_per_pixel(measured_images, pipeline):
-    big, small = measured_images
+def test_the_pipeline_stays_within_its_declared_bytes_per_pixel(measured_images, pipeline, kind):
+    big, small = measured_images[kind]
     out = subprocess.run([sys.executable, "-c", _MEASURE, str(big), str(small), pipeline, str(SIDE)],
                          capture_output=True, text=True, cwd=REPO, timeout=120)
     assert out.returncode == 0, out.stderr
