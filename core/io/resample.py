@@ -3,8 +3,9 @@
 The filter is torch.nn.functional.interpolate's bilinear with antialias=True and align_corners=False (Pillow's
 triangle filter: its support widens with the shrink factor), applied as two separable passes of gathers that
 read the stored uint8/uint16 pixels directly. Only the output, or one window of it, and the first pass's rows
-at output width for a block of output rows are ever float; a 67 MP image shrunk to 256 x 256 allocates a few MB of floats instead of
-800 MB. Values are not scaled: uint16 callers multiply by core.io.pixels.scale_to_255 afterwards.
+at output width for one block of output rows are ever float: a 67 MP image shrunk to 256 x 256 allocates a
+few MB of floats instead of 800 MB. Values are not scaled: uint16 callers multiply by
+core.io.pixels.scale_to_255 afterwards.
 """
 
 from __future__ import annotations
