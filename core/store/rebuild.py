@@ -185,6 +185,9 @@ def rebuild_database(folder: str | Path, progress: ProgressCallback = no_progres
             _drop_orphans(dst, report.tables)
         finally:
             dst.close()
+        if not any(t.kept for t in report.tables.values()):
+            raise ProjectError(f"{db_path}: no row of any table can be read; it was left as it was: restore it "
+                               f"from a backup")
     except BaseException:
         new_path.unlink(missing_ok=True)
         raise

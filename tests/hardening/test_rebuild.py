@@ -90,3 +90,14 @@ def test_rows_around_a_damaged_leaf_page_are_kept(tmp_path):
     conn.close()
     assert "row-00000" in keys and "row-02999" in keys and "row-01500" not in keys
     assert report.damaged_copy.read_bytes() == bytes(damaged)
+
+
+def test_a_database_with_nothing_readable_is_left_as_it_was(scored_project):
+    db = scored_project / "project.sqlite"
+    data = bytearray(db.read_bytes())
+    data[:100] = b"\x00" * 100  # the header: not a database any more
+    db.write_bytes(bytes(data))
+    out = cli("check", ".", "--repair", "--rebuild", cwd=scored_project)
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert "no row of any table can be read" in out.stderr and "backup" in out.stderr, out.stderr
+    assert db.read_bytes() == bytes(data) and not list(scored_project.glob("project.sqlite.*-*"))
