@@ -37,6 +37,7 @@ class ImageRow:
     sha256: str | None
     status: str
     error: str | None
+    file_size: int | None = None
     score: float | None = None
     best_log10_nfa: float | None = None  # most significant region (None: not scored or no region)
     my_verdict: str | None = None
@@ -71,14 +72,15 @@ def load_rows(project, annotator: str | None, model_revision_id: int | None) -> 
         rows = s.execute(
             select(
                 Image.id, Image.item_id, Item.batch_id, Batch.name, Item.name, Image.view,
-                Image.original_path, Image.blob, Image.sha256, Image.status, Image.error,
+                Image.original_path, Image.blob, Image.sha256, Image.status, Image.error, Image.file_size,
             )
             .join(Item, Image.item_id == Item.id)
             .join(Batch, Item.batch_id == Batch.id)
             .order_by(Batch.id, Item.id, Image.view, Image.id)
         ).all()
         out = [
-            ImageRow(r[0], r[1], r[2], r[3], r[4], r[5] or "", _path_of(project, r[7], r[6]), r[8], r[9], r[10])
+            ImageRow(r[0], r[1], r[2], r[3], r[4], r[5] or "", _path_of(project, r[7], r[6]), r[8], r[9], r[10],
+                     r[11])
             for r in rows
         ]
         by_id = {r.image_id: r for r in out}
@@ -205,9 +207,17 @@ def request_cancel(project, job_id: int) -> None:
     queue.request_cancel(project, job_id)
 
 
-def decode_for_display(path: str | Path) -> np.ndarray:
-    """Decode an image file into a uint8 array the canvas can show (raises ImageError)."""
-    from core.io.images import read_image
+def decode_for_display(path: str | Path, sha256: str | None, file_size: int | None) -> np.ndarray:
+    """Decode an image file into a uint8 array the canvas can show, only while it holds what was imported
+    (size and sha256, as for scoring): ChangedFileError naming the file otherwise, ImageError when unreadable."""
+    from core.io.checked_files import read_checked_image
     from core.io.thumbnails import to_display_uint8
 
-    return to_display_uint8(read_image(path).pixels)
+    return to_display_uint8(read_checked_image(path, sha256, file_size).pixels)
+
+
+def image_record(project, image_id: int) -> tuple[str | None, int | None]:
+    """(sha256, file size) recorded at import."""
+    with project.session(readonly=True) as s:
+        row = s.execute(select(Image.sha256, Image.file_size).where(Image.id == image_id)).first()
+    return (row[0], row[1]) if row else (None, None)

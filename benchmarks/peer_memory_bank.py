@@ -30,7 +30,7 @@ from core.evaluation import _read_mask, discover, run_eval  # noqa: E402
 from core.metrics.pixel_eval import eval_pair  # noqa: E402
 from core.metrics.ranking import image_auroc, pixel_auroc  # noqa: E402
 from core.models.backbones import FeatureExtractor, build_backbone, get_spec  # noqa: E402
-from core.models.preprocess import load_rgb, target_shape, to_input_tensor  # noqa: E402
+from core.models.preprocess import load_rgb, target_shape  # noqa: E402
 from core.models.uflow import UFlowConfig  # noqa: E402
 from core.models.uflow.model import smooth_map  # noqa: E402
 
@@ -49,7 +49,7 @@ def patch_features(backbone: FeatureExtractor, images, config: UFlowConfig, batc
         loaded = [load_rgb(p) for p in images[start:start + batch_size]]
         shapes = [target_shape(im.shape, config.input_size, config.resize, max(spec.strides)) for im in loaded]
         for im, shape in zip(loaded, shapes):
-            maps = backbone(to_input_tensor(im.rgb, shape))
+            maps = backbone(im.input_tensor(shape))
             pooled = [F.avg_pool2d(maps[i], 3, 1, 1, count_include_pad=False) for i in levels]
             size = pooled[0].shape[-2:]
             joined = torch.cat([pooled[0]] + [F.interpolate(p, size=size, mode="bilinear", align_corners=False)

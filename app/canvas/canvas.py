@@ -31,7 +31,7 @@ class ViewData:
     overlay: ResultOverlay | None = None
     truth: object | None = None  # app.labels.label_io.ReferenceOutline
     frame_size: tuple[int, int] | None = None  # (H, W) of the image when `pixels` is only its preview
-    source: str | None = None  # the file the full-resolution levels are decoded from (previews only)
+    source: object | None = None  # PictureFile the full-resolution levels are decoded from (previews only)
 
     @property
     def size(self) -> tuple[int, int] | None:
@@ -164,6 +164,7 @@ class ImageCanvas(pg.GraphicsLayoutWidget):
         self.active_index = 0
         self.pyramids = PyramidLoader(self)
         self.pyramids.loaded.connect(self._on_pyramid)
+        self.pyramids.failed.connect(self._on_pyramid_failed)
         self.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self.scene().sigMouseClicked.connect(self._on_mouse_clicked)
 
@@ -190,6 +191,12 @@ class ImageCanvas(pg.GraphicsLayoutWidget):
     def _on_pyramid(self, image_id: int, pyramid) -> None:
         for panel in self.panels:
             panel.detail.set_pyramid(image_id, pyramid)
+
+    def _on_pyramid_failed(self, image_id: int, message: str) -> None:
+        """The full frame could not be read (changed since its import, damaged): the preview goes too."""
+        for panel in self.panels:
+            if panel.data is not None and panel.data.image_id == image_id and panel.data.pixels is not None:
+                panel.show(ViewData(image_id, panel.data.title, None, error=message))
 
     def _rebuild(self, n: int) -> None:
         self.ci.clear()

@@ -3,6 +3,7 @@ off the GUI thread, cut to the visible window)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -10,6 +11,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
 from app.workers import TaskRunner
+from core.io.checked_files import check_recorded_size
 from core.io.display_pyramid import DisplayPyramid, build_pyramid, is_large
 from core.io.images import probe_image
 from core.io.thumbnails import ThumbnailCache
@@ -17,23 +19,33 @@ from core.io.thumbnails import ThumbnailCache
 MARGIN = 0.25  # the window cut around the visible box, as a fraction of its size on each side
 
 
-def picture_for_view(path: str, sha256: str | None, cache: ThumbnailCache | None
-                     ) -> tuple[np.ndarray, tuple[int, int] | None]:
+@dataclass(frozen=True)
+class PictureFile:
+    """A file with what its import recorded (its full frame is decoded only while it still matches)."""
+
+    path: str
+    sha256: str | None
+    size: int | None
+
+
+def picture_for_view(picture: PictureFile, cache: ThumbnailCache | None) -> tuple[np.ndarray, tuple[int, int] | None]:
     """(pixels to show, frame size): a large picture's cached preview and its size, else the whole picture
-    decoded and None."""
+    decoded and None. Both only while the file is the one imported: the preview path checks its size here and
+    its hash when the full frame is decoded (PyramidLoader.failed)."""
     from app.store_access import decode_for_display
 
-    if sha256 and cache is not None:
-        info = probe_image(path, decode=False)
+    if picture.sha256 and cache is not None:
+        info = probe_image(picture.path, decode=False)
         if is_large(info.height, info.width):
-            return cache.preview(path, sha256), (info.height, info.width)
-    return decode_for_display(path), None
+            check_recorded_size(picture.path, picture.sha256, picture.size)
+            return cache.preview(picture.path, picture.sha256), (info.height, info.width)
+    return decode_for_display(picture.path, picture.sha256, picture.size), None
 
 
-def decode_pyramid(source: str) -> DisplayPyramid:
+def decode_pyramid(picture: PictureFile) -> DisplayPyramid:
     from app.store_access import decode_for_display
 
-    return build_pyramid(decode_for_display(source))
+    return build_pyramid(decode_for_display(picture.path, picture.sha256, picture.size))
 
 
 class DetailLayer:
@@ -101,16 +113,17 @@ class PyramidLoader(QtCore.QObject):
     """Decodes the full frames of the previews on screen, one at a time; keeps only those still wanted."""
 
     loaded = QtCore.Signal(int, object)  # image id, DisplayPyramid
+    failed = QtCore.Signal(int, str)  # image id, one-line reason (e.g. the file changed since its import)
 
     def __init__(self, parent: QtCore.QObject | None = None,
-                 decode: Callable[[str], DisplayPyramid] = decode_pyramid) -> None:
+                 decode: Callable[[PictureFile], DisplayPyramid] = decode_pyramid) -> None:
         super().__init__(parent)
         self.decode = decode
         self.runner = TaskRunner(max_threads=1, parent=self)
-        self.wanted: dict[int, str] = {}
+        self.wanted: dict[int, PictureFile] = {}
         self.ready: dict[int, DisplayPyramid] = {}
         self.running: set[int] = set()
-        self.failed: dict[int, str] = {}
+        self.errors: dict[int, str] = {}
 
     def want(self, views) -> None:
         """The views on screen now (ViewData with a preview and a source); others' levels are dropped."""
@@ -121,12 +134,14 @@ class PyramidLoader(QtCore.QObject):
         for image_id, source in self.wanted.items():
             if image_id in self.ready:
                 self.loaded.emit(image_id, self.ready[image_id])
-            elif image_id not in self.running and image_id not in self.failed:
+            elif image_id in self.errors:
+                self.failed.emit(image_id, self.errors[image_id])
+            elif image_id not in self.running:
                 self.running.add(image_id)
                 self.runner.start(self._load, image_id, source, on_done=self._on_done,
                                   on_error=lambda msg, i=image_id: self._on_failed(i, msg))
 
-    def _load(self, image_id: int, source: str) -> tuple[int, DisplayPyramid | None]:
+    def _load(self, image_id: int, source: PictureFile) -> tuple[int, DisplayPyramid | None]:
         if image_id not in self.wanted:  # moved on before the decode started
             return image_id, None
         return image_id, self.decode(source)
@@ -140,7 +155,9 @@ class PyramidLoader(QtCore.QObject):
 
     def _on_failed(self, image_id: int, message: str) -> None:
         self.running.discard(image_id)
-        self.failed[image_id] = message  # the preview stays; not retried for this image
+        self.errors[image_id] = message  # not retried for this image
+        if image_id in self.wanted:
+            self.failed.emit(image_id, message)
 
     def wait(self, ms: int = 30000) -> bool:
         return self.runner.pool.waitForDone(ms)

@@ -66,10 +66,10 @@ def store_mask(project, request: SaveRequest) -> int:
 
 def adjudication_input(project, image_id: int, path: str):
     """(comparison, display pixels) for the adjudication view."""
-    from app.store_access import decode_for_display
+    from app.store_access import decode_for_display, image_record
     from core.labels.findings import compare_annotations
 
-    return compare_annotations(project, image_id), decode_for_display(path)
+    return compare_annotations(project, image_id), decode_for_display(path, *image_record(project, image_id))
 
 
 @dataclass

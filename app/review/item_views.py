@@ -10,7 +10,7 @@ from PySide6 import QtCore
 
 from app import store_access
 from app.canvas.canvas import ImageCanvas, ViewData
-from app.canvas.large_pictures import picture_for_view
+from app.canvas.large_pictures import PictureFile, picture_for_view
 from app.labels.label_io import load_reference_outline
 from app.store_access import ImageRow
 from app.workers import TaskRunner
@@ -26,14 +26,15 @@ def load_view(project, row: ImageRow, model_revision_id: int | None, cache: Thum
     if row.failed:
         return ViewData(row.image_id, row.title, None, error=row.error or "import failed")
     try:
-        pixels, frame = picture_for_view(row.path, row.sha256, cache)
+        picture = PictureFile(row.path, row.sha256, row.file_size)
+        pixels, frame = picture_for_view(picture, cache)
     except ContrarioError as exc:
         return ViewData(row.image_id, row.title, None, error=str(exc))
     h, w = frame or pixels.shape[:2]
     overlay = store_access.load_overlay(project, row.image_id, model_revision_id, (h, w))
     truth = load_reference_outline(project, row.image_id)
     return ViewData(row.image_id, row.title, pixels, overlay=overlay, truth=truth, frame_size=frame,
-                    source=row.path if frame else None)
+                    source=picture if frame else None)
 
 
 class ItemViews(QtCore.QObject):

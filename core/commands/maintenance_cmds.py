@@ -21,6 +21,9 @@ def register(sub) -> None:
     p.add_argument("project", help="project folder")
     p.add_argument("--repair", action="store_true",
                    help="fix what is safe to fix: stale leftovers and orphan blobs, image copies from unchanged originals")
+    p.add_argument("--rebuild", action="store_true",
+                   help="with --repair: rebuild a damaged database from its readable rows (the damaged file is kept "
+                   "beside it; restoring a backup is better when there is one)")
     p.add_argument("--no-files", action="store_true", help="do not re-hash the image files")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=cmd_check)
@@ -57,16 +60,48 @@ def cmd_backup(args) -> int:
     return 0
 
 
+def _rebuild(args) -> dict | None:
+    """Rebuild the database when it is damaged; the report (None when it was not damaged)."""
+    from core.store.project import check_database_at
+    from core.store.rebuild import rebuild_database
+
+    location, integrity = check_database_at(args.project)
+    if not integrity.damaged:
+        return None
+    print(f"contrario check: {location.db_path} is damaged; rebuilding it from its readable rows. Restoring "
+          f"project.sqlite from a backup (`contrario backup`) is better when there is one: it loses nothing",
+          file=sys.stderr)
+    bar = _Bar(sys.stderr.isatty())
+    try:
+        report = rebuild_database(args.project, progress=bar)
+    finally:
+        bar.close()
+    if not args.json:
+        lost = report.rows_lost
+        print(f"rebuilt {report.db_path} (schema {report.revision}); the damaged file is kept as "
+              f"{report.damaged_copy.name}; rows lost: {'unknown' if lost is None else lost}")
+        for name, t in report.tables.items():
+            if t.lost or t.dropped or t.lost is None:
+                print(f"  {name}: {t.kept} kept, {'an unknown number' if t.lost is None else t.lost} unreadable, "
+                      f"{t.dropped} dropped (naming lost rows or refused by a constraint)")
+    return report.to_dict()
+
+
 def cmd_check(args) -> int:
     from core.io.project_check import REPAIRABLE, check_project
 
+    if args.rebuild and not args.repair:
+        print("contrario check: --rebuild goes with --repair", file=sys.stderr)
+        return 2
+    rebuilt = _rebuild(args) if args.rebuild else None
+    lossy = rebuilt is not None and rebuilt["rows_lost"] != 0
     bar = _Bar(sys.stderr.isatty())
-    try:
-        report = check_project(args.project, repair=args.repair, files=not args.no_files, progress=bar)
+    try:  # after a rebuild that lost rows, their blobs are orphans that a backup may still need: reported only
+        report = check_project(args.project, repair=args.repair and not lossy, files=not args.no_files, progress=bar)
     finally:
         bar.close()
     if args.json:
-        print(json.dumps(report.to_dict(), indent=1))
+        print(json.dumps({**report.to_dict(), **({"rebuild": rebuilt} if rebuilt else {})}, indent=1))
         return 0 if report.ok else 1
     counts = ", ".join(f"{v} {k}" for k, v in report.counts.items())
     print(f"project {report.root}: database {'ok' if report.integrity_ok else 'DAMAGED'}"
@@ -77,6 +112,9 @@ def cmd_check(args) -> int:
     left = sum(not p.repaired for p in report.problems)
     if not report.problems:
         print("no problems found")
+    elif lossy:
+        print(f"{left} problems left as they are after a rebuild that lost rows (the blobs of lost rows may still "
+              f"be needed with a backup); `contrario check {args.project} --repair` fixes them later")
     elif not args.repair and any(p.kind in REPAIRABLE and not p.repaired for p in report.problems):
         print(f"{left} problems; `contrario check {args.project} --repair` fixes those that are safe to fix")
     return 0 if report.ok else 1

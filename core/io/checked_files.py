@@ -61,6 +61,14 @@ def read_checked_bytes(path: str | Path, sha256: str | None, size: int | None) -
     return None
 
 
+def check_recorded_size(path: str | Path, sha256: str | None, size: int | None) -> None:
+    """The quick half of the check (a valid hash recorded, the same size), for a display that verifies the
+    hash later, off the path to the first paint."""
+    path = Path(path)
+    with open_regular_file(path) as fh:
+        _check_recorded(path, sha256, size, os.fstat(fh.fileno()).st_size)
+
+
 def verify_file(path: str | Path, sha256: str | None, size: int | None) -> None:
     """Raise ChangedFileError (or ImageError when unreadable) unless the file is the one imported."""
     path = Path(path)

@@ -18,7 +18,6 @@ from typing import BinaryIO
 
 import numpy as np
 from PIL import Image as PILImage
-from PIL import ImageOps
 
 from core.errors import ImageError
 from core.io.limits import MAX_SIDE, max_pixels, memory_budget_bytes
@@ -93,18 +92,36 @@ def _pil_target(im: PILImage.Image) -> tuple[str, int, int]:
     return "RGB", 8, 3
 
 
+_STRIP_PIXELS = 1 << 18
+
+
+def _pil_array(im: PILImage.Image, target: str | None) -> np.ndarray:
+    """np.asarray(im.convert(target)) strip by strip: np.asarray on a whole image goes through tobytes and a
+    join (two more copies of the frame), and a conversion would be a third."""
+    width, height = im.size
+    rows = max(1, _STRIP_PIXELS // max(1, width))
+    out = None
+    for y in range(0, height, rows):
+        strip = im.crop((0, y, width, min(height, y + rows)))
+        if target is not None and strip.mode != target:
+            strip = strip.convert(target)
+        part = np.asarray(strip)
+        if out is None:
+            out = np.empty((height,) + part.shape[1:], part.dtype)
+        out[y:y + len(part)] = part
+    return out
+
+
 def _pil_pixels(im: PILImage.Image, name: str) -> DecodedImage:
     target, depth, _ = _pil_target(im)
     if depth == 16:
-        arr = np.asarray(im)
+        arr = _pil_array(im, None)
         if arr.dtype != np.uint16:
             if arr.size and (arr.min() < 0 or arr.max() > 65535):
                 raise ImageError(f"{name}: unsupported pixel values outside 16 bits")
             arr = arr.astype(np.uint16)
         return DecodedImage(arr, "I;16", 16)
-    if im.mode != target:
-        im = im.convert(target)
-    return DecodedImage(np.asarray(im), target, 8)
+    return DecodedImage(_pil_array(im, target), target, 8)
 
 
 def _open_pil(fh: BinaryIO, name: str) -> PILImage.Image:
@@ -123,13 +140,16 @@ def _open_pil(fh: BinaryIO, name: str) -> PILImage.Image:
     return im
 
 
+def _pil_orientation(im: PILImage.Image) -> int:
+    try:
+        return int(im.getexif().get(0x0112, 1))
+    except Exception:
+        return 1
+
+
 def _pil_oriented_size(im: PILImage.Image) -> tuple[int, int]:
     w, h = im.size
-    try:
-        orientation = im.getexif().get(0x0112, 1)
-    except Exception:
-        orientation = 1
-    return (h, w) if orientation in _SWAPS_SIDES else (w, h)
+    return (h, w) if _pil_orientation(im) in _SWAPS_SIDES else (w, h)
 
 
 # ---- tifffile path -----------------------------------------------------------------------------------------
@@ -311,8 +331,10 @@ def _probe_or_read(
             im.load()  # decodes everything: catches truncated and corrupt data
             if not pixels:
                 return info, None
-            oriented = ImageOps.exif_transpose(im)
-            return info, _pil_pixels(oriented, label)
+            orientation = _pil_orientation(im)
+            decoded = _pil_pixels(im, label)
+        decoded.pixels = _apply_orientation(decoded.pixels, orientation)
+        return info, decoded
     except ImageError:
         raise
     except MemoryError:

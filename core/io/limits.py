@@ -1,19 +1,22 @@
 """How large an image Contrario accepts: derived from a memory budget and what the pipeline needs per pixel.
 
-Decoding and scoring hold, at their peak, the decoded frame and Pillow's buffers plus one float32 RGB copy
-of it (12 bytes a pixel) before the model shrinks it to its input grid. Measured peaks on a 2000 x 2000 RGB
-PNG, decoding included (tests/io/test_image_limits.py measures them on every run): U-Flow preprocessing 26
-bytes a pixel, the training-free detector's channel stack 25 (37 before its channels were filled in place). With
-PIPELINE_BYTES_PER_PIXEL = 32 and the default 2 GiB budget, the largest image is 67 MP (8192 x 8192).
-Set CONTRARIO_MEMORY_BUDGET_MB to change the budget; when tiling lowers the per-pixel figure, lower
-PIPELINE_BYTES_PER_PIXEL with it (the test fails when the pipeline needs more than it says).
+Decoding holds, at its peak, Pillow's frame (4 bytes a pixel for RGB) and the numpy pixels (3), filled strip by
+strip; after that only the stored pixels remain. The models never make a float copy of the whole frame: a
+resized input is computed from the stored pixels (core.io.resample), and tiled scoring makes each window's
+floats on its own. Measured peaks on 2000 x 2000 files, decoding included (tests/io/test_image_limits.py
+measures them on every run), for U-Flow's resized input / tiled input / the training-free detector's
+channels: RGB PNG 7.7 / 7.7 / 7.7 bytes a pixel (26 / - / 25 while a float frame was made first), RGBA PNG
+8.5 / 8.8 / 9.1, EXIF-rotated JPEG 10.0 / 10.0 / 10.1 (one more copy of the frame), 16-bit RGB TIFF 7.2 / 6.4
+/ 7.5. Hence PIPELINE_BYTES_PER_PIXEL = 12: with the default 2 GiB budget the largest image is 179 MP
+(13377 x 13377). Set CONTRARIO_MEMORY_BUDGET_MB to change the budget; the test fails
+when the pipeline needs more than PIPELINE_BYTES_PER_PIXEL says.
 """
 
 from __future__ import annotations
 
 import os
 
-PIPELINE_BYTES_PER_PIXEL = 32
+PIPELINE_BYTES_PER_PIXEL = 12
 DEFAULT_MEMORY_BUDGET_MB = 2048
 MAX_SIDE = 30000  # no side longer than this, whatever the budget (also bounds the header sanity checks)
 

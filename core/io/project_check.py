@@ -1,7 +1,8 @@
 """`contrario check`: is the project whole? Database integrity, blobs, image files, leftovers.
 
 Problems found (kind: what it means; what `--repair` does):
-- database: errors of the database's integrity check (SQLite integrity_check); nothing (restore from a backup).
+- database: errors of the database's integrity check (SQLite integrity_check); nothing: restore from a backup,
+  or without one rebuild it from its readable rows (`--repair --rebuild`, core.store.rebuild).
 - bad-hash-value: a column that names a blob or an image hash holds something else; nothing.
 - missing-blob: a blob the database names is not in the store; an image copy is copied again from its
   original file when that file is unchanged.

@@ -10,8 +10,8 @@ import numpy as np
 from PIL import Image as PILImage
 
 from core.errors import ImageError
+from core.io.checked_files import read_checked_image
 from core.io.display_pyramid import PREVIEW_SIDE, is_large
-from core.io.images import read_image
 from core.io.pixels import to_uint8
 from core.store.blobs import is_sha256
 
@@ -60,7 +60,7 @@ class ThumbnailCache:
         if path.is_file():
             return path
         size = self.size if size is None else int(size)
-        pixels = to_display_uint8(read_image(source).pixels)
+        pixels = to_display_uint8(read_checked_image(source, sha256, None).pixels)  # cached under its hash
         _write_png_atomic(make_thumbnail(pixels, size), path)
         if is_large(*pixels.shape[:2]):  # one decode of a large picture makes its gallery tile and preview
             for other in {self.size, PREVIEW_SIDE} - {size}:

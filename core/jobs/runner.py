@@ -86,7 +86,7 @@ class WorkerProcess:
         self.stopped = False  # set by stop(): an exit from our own signal requeues the job, never fails it
         self.proc = subprocess.Popen(
             worker_command(project.root, job_id), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True, env=worker_env(threads), cwd=code_root(), start_new_session=True,
+            text=True, env={**worker_env(threads), **project.worker_env()}, cwd=code_root(), start_new_session=True,
         )
         self._err_thread = threading.Thread(target=self._drain_stderr, daemon=True)
         self._err_thread.start()

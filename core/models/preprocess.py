@@ -19,25 +19,71 @@ import torch
 import torch.nn.functional as F
 
 from core.errors import ImageError
-from core.io.images import DecodedImage, read_image, to_rgb_float
+from core.io.images import DecodedImage, read_image
+from core.io.pixels import scale_to_255
+from core.io.resample import Window, resized
 
 RESIZE_POLICIES = ("square", "keep_aspect")
 
 
 @dataclass
 class LoadedImage:
-    rgb: np.ndarray  # H x W x 3 float32 in [0, 255] (3 per view when views are stacked)
+    """A decoded image kept as stored (8/16-bit, or float in [0, 255]); float RGB is made only at the size and
+    window the model needs (core.io.resample), never for the whole frame before it is resized."""
+
+    pixels: np.ndarray  # H x W (grey) or H x W x C (C >= 3, RGB first; alpha ignored)
     source: str
+    scale: float = 1.0  # factor to [0, 255] (core.io.pixels.scale_to_255)
+    views: int = 1  # > 1: pixel-aligned views stacked along channels, 3 each (stack_views)
 
     @property
     def shape(self) -> tuple[int, int]:
-        return int(self.rgb.shape[0]), int(self.rgb.shape[1])
+        return int(self.pixels.shape[0]), int(self.pixels.shape[1])
+
+    def _rgb(self, px: np.ndarray) -> np.ndarray:
+        if self.views > 1:
+            return px
+        return px[:, :, :3] if px.ndim == 3 else px
+
+    def rgb_rows(self, start: int, stop: int) -> np.ndarray:
+        """Rows start..stop as H x W x 3 float32 in [0, 255] (3 per view when views are stacked)."""
+        px = self._rgb(self.pixels[start:stop])
+        out = np.empty(px.shape[:2] + (3 * self.views,), dtype=np.float32)
+        out[...] = px[:, :, None] if px.ndim == 2 else px
+        if self.scale != 1.0:
+            out *= np.float32(self.scale)
+        return out
+
+    @property
+    def rgb(self) -> np.ndarray:
+        """The whole frame as H x W x 3 float32 in [0, 255] (12 bytes a pixel a view: not for the scoring path)."""
+        return self.rgb_rows(0, self.shape[0])
+
+    def resized(self, out_shape: tuple[int, int], window: Window | None = None) -> torch.Tensor:
+        """3 x h x w float tensor (3 per view; values 0..255) of the image resized to `out_shape` with antialiasing, or of
+        `window` (y0, x0, y1, x1) of it; the same values as to_input_tensor on the whole float frame."""
+        px = resized(self._rgb(self.pixels), tuple(out_shape), window)
+        if self.scale != 1.0:
+            px *= np.float32(self.scale)
+        t = torch.from_numpy(px)
+        return t[None].expand(3, -1, -1).contiguous() if px.ndim == 2 else t.permute(2, 0, 1).contiguous()
+
+    def input_tensor(self, out_shape: tuple[int, int]) -> torch.Tensor:
+        """1 x 3 x h x w model input."""
+        return self.resized(out_shape)[None]
+
+
+def _loaded(pixels: np.ndarray, source: str) -> LoadedImage:
+    if pixels.ndim == 3 and pixels.shape[2] == 1:
+        pixels = pixels[:, :, 0]
+    scale = float(scale_to_255(pixels)) if pixels.dtype == np.uint16 else 1.0
+    return LoadedImage(pixels, source, scale)
 
 
 @dataclass(frozen=True)
 class StackedViews:
     """Pixel-aligned views of one item, stacked along channels (3 per view, in this order) when loaded: scoring
-    holds one item's float pixels at a time. `names` (e.g. file names) say which view breaks the alignment."""
+    holds one item's pixels at a time. `names` (e.g. file names) say which view breaks the alignment."""
 
     views: tuple
     names: tuple[str, ...]
@@ -54,28 +100,27 @@ def load_rgb(image: ImageInput) -> LoadedImage:
     if isinstance(image, StackedViews):
         return stack_views(image.views, image.names)
     if isinstance(image, (str, Path)):
-        return LoadedImage(to_rgb_float(read_image(image)), str(image))
+        return _loaded(read_image(image).pixels, str(image))
     if isinstance(image, DecodedImage):
-        return LoadedImage(to_rgb_float(image), "<decoded>")
+        return _loaded(image.pixels, "<decoded>")
     if isinstance(image, np.ndarray):
         if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (1, 3, 4)):
             raise ImageError(f"array of shape {image.shape} is not an image")
-        if image.dtype == np.uint16:
-            decoded = DecodedImage(image, "I;16", 16)
-        else:
-            decoded = DecodedImage(image, "array", 8)
-        if image.ndim == 3 and image.shape[2] == 1:
-            decoded = DecodedImage(image[:, :, 0], decoded.mode, decoded.bit_depth)
-        return LoadedImage(to_rgb_float(decoded), "<array>")
+        return _loaded(image, "<array>")
     raise ImageError(f"cannot use {type(image).__name__} as an image")
 
 
 def stack_views(images, names) -> LoadedImage:
     """Pixel-aligned views of one item concatenated along channels (3 per view, in the given order); `names`
-    (one per image) say which image breaks the alignment."""
+    (one per image) say which image breaks the alignment. 8-bit views stay 8-bit (3 bytes a pixel a view)."""
     loaded = [load_rgb(im) for im in images]
     check_aligned([im.shape for im in loaded], names)
-    return LoadedImage(np.concatenate([im.rgb for im in loaded], axis=2), " + ".join(names))
+    if all(im.pixels.dtype == np.uint8 and im.views == 1 for im in loaded):
+        parts = [im._rgb(im.pixels) if im.pixels.ndim == 3 else np.repeat(im.pixels[:, :, None], 3, axis=2)
+                 for im in loaded]
+    else:
+        parts = [im.rgb for im in loaded]
+    return LoadedImage(np.concatenate(parts, axis=2), " + ".join(names), views=sum(im.views for im in loaded))
 
 
 def check_aligned(shapes, names) -> None:
@@ -109,7 +154,14 @@ def to_input_tensor(rgb: np.ndarray, out_shape: tuple[int, int]) -> torch.Tensor
     return t
 
 
+def _rgb_digest(image: LoadedImage, rows: int = 256) -> str:
+    h = hashlib.sha256()
+    for start in range(0, image.shape[0], rows):
+        h.update(image.rgb_rows(start, start + rows).tobytes())
+    return h.hexdigest()
+
+
 def fingerprint(images: list[LoadedImage]) -> str:
     """A content hash of a training set (order-independent)."""
-    digests = sorted(hashlib.sha256(np.ascontiguousarray(im.rgb).tobytes()).hexdigest() for im in images)
+    digests = sorted(_rgb_digest(im) for im in images)
     return hashlib.sha256("".join(digests).encode()).hexdigest()

@@ -23,7 +23,17 @@ from core import __version__
 from core.errors import ProjectError
 from core.store import dialects, migrate
 from core.store.blobs import BlobStore
-from core.store.integrity import QUICK_CHECK_S, DamagedProjectError, IntegrityResult, damaged_message
+from core.store.integrity import (
+    QUICK_CHECK_S,
+    DamagedProjectError,
+    IntegrityResult,
+    checked_env,
+    damaged_message,
+    file_stamp,
+    forget_clean,
+    known_clean,
+    remember_clean,
+)
 from core.store.location import (
     BLOBS_DIR,
     DB_NAME,
@@ -51,7 +61,10 @@ def check_database_at(folder: str | Path) -> tuple[Location, IntegrityResult]:
     so that damage that keeps it from opening is still reported."""
     location = resolve(folder)
     if location.embedded:  # a plain connection: the file may be too damaged for the engine's settings
-        return location, dialects.check_sqlite_file(location.db_path)
+        result = dialects.check_sqlite_file(location.db_path)
+        if result.damaged:
+            forget_clean(location.db_path)
+        return location, result
     engine = dialects.make_engine(location, BUSY_TIMEOUT_S)
     try:
         return location, dialects.check_database(location, engine, full=True)
@@ -122,8 +135,9 @@ class Project:
              check_s: float | None = QUICK_CHECK_S, allow_damaged: bool = False) -> Project:
         """Open an existing project and upgrade its schema to this version's head.
 
-        The database gets a quick check bounded by `check_s` seconds first: a damaged one raises
-        DamagedProjectError, or with `allow_damaged` (check, backup) opens for reading only.
+        The database gets a quick check bounded by `check_s` seconds first, unless it is unchanged since a clean
+        one (core.store.integrity): a damaged one raises DamagedProjectError, or with `allow_damaged` (check,
+        backup) opens for reading only.
         """
         location = resolve(folder)
         engine = dialects.make_engine(location, busy_timeout_s)
@@ -131,7 +145,7 @@ class Project:
         where = location.describe()
         try:
             if check_s is None or check_s > 0:
-                integrity = dialects.check_database(location, engine, time_limit_s=check_s)
+                integrity = cls._quick_check(location, engine, check_s)
                 if integrity.damaged and not allow_damaged:
                     raise DamagedProjectError(damaged_message(location.db_path, integrity.errors))
             with engine.connect().execution_options(**dialects.read_options(location)) as conn:
@@ -160,6 +174,23 @@ class Project:
             engine.dispose()
             raise ProjectError(f"{location.blob_root}: cannot use the blob folder ({exc.strerror or exc})") from None
         return cls(location, engine, integrity)
+
+    @staticmethod
+    def _quick_check(location: Location, engine: Engine, check_s: float | None) -> IntegrityResult:
+        if not location.embedded:
+            return dialects.check_database(location, engine, time_limit_s=check_s)
+        known = known_clean(location.db_path)
+        if known is not None:
+            return known
+        stamp = file_stamp(location.db_path)  # before the check: a write during it makes the stamp stale
+        integrity = dialects.check_database(location, engine, time_limit_s=check_s)
+        if integrity.finished and not integrity.damaged:
+            remember_clean(location.db_path, stamp)
+        return integrity
+
+    def worker_env(self) -> dict[str, str]:
+        """Environment entries telling worker processes that this process found the database clean."""
+        return checked_env(self.db_path, self.integrity)
 
     @property
     def damaged(self) -> bool:

@@ -7,9 +7,14 @@ import pytest
 from PIL import Image as PILImage
 
 from app.canvas.canvas import ImageCanvas, ViewData
-from app.canvas.large_pictures import picture_for_view
+from app.canvas.large_pictures import PictureFile, picture_for_view
 from core.io.display_pyramid import PREVIEW_SIDE, build_pyramid, is_large
 from core.io.thumbnails import ThumbnailCache
+from core.store.blobs import sha256_file
+
+
+def _file(path) -> PictureFile:
+    return PictureFile(str(path), sha256_file(path), path.stat().st_size)
 
 
 def _picture(h: int, w: int, seed: int = 0) -> np.ndarray:
@@ -47,28 +52,29 @@ def test_preview_made_with_the_thumbnail(tmp_path, large_file):
     path, pixels = large_file
     assert is_large(*pixels.shape) and not is_large(PREVIEW_SIDE * 2, PREVIEW_SIDE * 2)
     cache = ThumbnailCache(tmp_path / "thumbs")
-    sha = "ab" * 32
-    cache.get_or_create(path, sha)  # the gallery tile: one decode also writes the preview
-    assert cache.lookup(sha, PREVIEW_SIDE) is not None
-    shown, frame = picture_for_view(str(path), sha, cache)
+    picture = _file(path)
+    cache.get_or_create(path, picture.sha256)  # the gallery tile: one decode also writes the preview
+    assert cache.lookup(picture.sha256, PREVIEW_SIDE) is not None
+    shown, frame = picture_for_view(picture, cache)
     assert frame == (3001, 4203) and max(shown.shape) == PREVIEW_SIDE
     small = tmp_path / "small.png"
     PILImage.fromarray(pixels[:500, :600]).save(small)
-    shown, frame = picture_for_view(str(small), "cd" * 32, cache)
+    shown, frame = picture_for_view(_file(small), cache)
     assert frame is None and np.array_equal(shown, pixels[:500, :600])
-    assert cache.lookup("cd" * 32, PREVIEW_SIDE) is None
+    assert cache.lookup(_file(small).sha256, PREVIEW_SIDE) is None
 
 
 def test_canvas_shows_full_resolution_where_zoomed_in(qtbot, tmp_path, large_file):
     path, pixels = large_file
     cache = ThumbnailCache(tmp_path / "thumbs")
-    shown, frame = picture_for_view(str(path), "ef" * 32, cache)
+    picture = _file(path)
+    shown, frame = picture_for_view(picture, cache)
     canvas = ImageCanvas()
     qtbot.addWidget(canvas)
     canvas.resize(900, 700)
     canvas.show()
     qtbot.waitExposed(canvas)
-    canvas.set_views([ViewData(1, "hide", shown, frame_size=frame, source=str(path))])
+    canvas.set_views([ViewData(1, "hide", shown, frame_size=frame, source=picture)])
     panel = canvas.panels[0]
     assert panel.shape == (3001, 4203)
     rect = panel.image.mapRectToParent(panel.image.boundingRect())
@@ -88,3 +94,28 @@ def test_canvas_shows_full_resolution_where_zoomed_in(qtbot, tmp_path, large_fil
     canvas.set_views([ViewData(2, "small", pixels[:100, :100].copy())])
     assert panel.detail.pyramid is None and canvas.pyramids.ready == {}  # levels of pictures off screen dropped
     canvas.pyramids.wait()
+
+
+def test_a_changed_large_file_is_named_not_shown(qtbot, tmp_path, large_file):
+    """The preview path checks the size at once and the hash with the full frame; a file whose content changed
+    (same size) loses its preview for the reason once the full frame is read."""
+    _, pixels = large_file
+    path = tmp_path / "hide.bmp"  # uncompressed: the edit keeps the size
+    PILImage.fromarray(pixels).save(path)
+    picture = _file(path)
+    cache = ThumbnailCache(tmp_path / "thumbs")
+    shown, frame = picture_for_view(picture, cache)
+    data = bytearray(path.read_bytes())
+    data[-5000:] = bytes(255 - b for b in data[-5000:])
+    path.write_bytes(bytes(data))
+    shown, frame = picture_for_view(picture, cache)  # the cached preview of what was imported
+    canvas = ImageCanvas()
+    qtbot.addWidget(canvas)
+    canvas.set_views([ViewData(1, "hide", shown, frame_size=frame, source=picture)])
+    panel = canvas.panels[0]
+    qtbot.waitUntil(lambda: panel.data.pixels is None, timeout=20000)
+    assert "changed since its import" in panel.data.error and str(path) in panel.data.error
+    assert panel.message.isVisible() and panel.detail.pyramid is None
+    path.write_bytes(bytes(data[:-10]))
+    with pytest.raises(Exception, match="changed since its import"):
+        picture_for_view(picture, cache)  # a size change is refused before anything is shown

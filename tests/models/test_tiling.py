@@ -59,7 +59,7 @@ def test_a_field_scored_in_tiles_equals_the_field_scored_whole(views):
     assert plan.grid.tile + 2 * plan.grid.margin < min(plan.grid.cells)  # windows smaller than the image
     tiled = tiling.predict_tiled(model, image, plan)
     with torch.no_grad():
-        whole = model.latents_from_features(model.extract(tiling.image_tensor(image.rgb, plan)[None]))
+        whole = model.latents_from_features(model.extract(tiling.image_tensor(image, plan)[None]))
     for z_tiled, z_whole in zip(tiled.latents, whole):
         assert z_tiled.shape == z_whole.shape[1:]
         np.testing.assert_allclose(z_tiled, z_whole[0].numpy(), rtol=1e-4, atol=1e-4)

@@ -13,7 +13,7 @@ from scipy import ndimage
 from core.models.classic.config import ClassicConfig
 from core.models.classic.distance import mahalanobis_sq, tail_matched
 from core.models.classic.features import gabor_bank, gabor_features, patch_pca_features
-from core.models.classic.inputs import ImageLike, grey_views, image_channels
+from core.models.classic.inputs import ImageLike, grey_views, image_array, image_channels
 from core.models.classic.lighting import lighting_components
 from core.models.classic.pyramid import build_pyramid, resize
 from core.models.classic.result import ClassicResult, Region
@@ -34,15 +34,21 @@ class ScaleDistance:
     correlation_radius: int  # lags (in this scale's pixels) over which d^2 may be correlated
 
 
-def load_channels(image_or_views: ImageLike | Sequence[ImageLike], config: ClassicConfig) -> np.ndarray:
-    """C x H x W: an image's channels, or the last lighting components of several views."""
+def load_channels(image_or_views: ImageLike | Sequence[ImageLike], config: ClassicConfig
+                  ) -> tuple[np.ndarray, tuple[int, int]]:
+    """(C x H x W channels at the working grid, input (height, width)): an image's channels, or the last
+    lighting components of several views. A single image is shrunk to the grid from its stored pixels."""
     if isinstance(image_or_views, (list, tuple)):
         if len(image_or_views) == 0:
             raise ValueError("no image given")
-        if len(image_or_views) == 1:
-            return image_channels(image_or_views[0])
-        return lighting_components(grey_views(image_or_views), config.lighting_keep_last)[0]
-    return image_channels(image_or_views)
+        if len(image_or_views) > 1:
+            channels = lighting_components(grey_views(image_or_views), config.lighting_keep_last)[0]
+            shape = (int(channels.shape[1]), int(channels.shape[2]))
+            return resize(channels, working_shape(shape, config.max_side)), shape
+        image_or_views = image_or_views[0]
+    arr = image_array(image_or_views)
+    shape = (int(arr.shape[0]), int(arr.shape[1]))
+    return image_channels(arr, working_shape(shape, config.max_side)), shape
 
 
 def working_shape(shape: tuple[int, int], max_side: int | None) -> tuple[int, int]:
@@ -108,10 +114,8 @@ def detect(image_or_views: ImageLike | Sequence[ImageLike], config: ClassicConfi
     under several lightings (a list), using nothing but the image itself."""
     config = config or ClassicConfig()
     t0 = time.perf_counter()
-    channels = load_channels(image_or_views, config)
-    input_shape = (int(channels.shape[1]), int(channels.shape[2]))
-    grid = working_shape(input_shape, config.max_side)
-    channels = resize(channels, grid)
+    channels, input_shape = load_channels(image_or_views, config)
+    grid = (int(channels.shape[1]), int(channels.shape[2]))
     t_load = time.perf_counter()
 
     tests = scale_distances(channels, config, cancel)

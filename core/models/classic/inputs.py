@@ -10,11 +10,12 @@ import numpy as np
 from core.errors import ImageError
 from core.io.images import DecodedImage, read_image
 from core.io.pixels import scale_to_255
+from core.io.resample import resized
 
 ImageLike = Union[str, Path, np.ndarray, DecodedImage]
 
 
-def _array(image: ImageLike) -> np.ndarray:
+def image_array(image: ImageLike) -> np.ndarray:
     """The decoded pixels, checked: H x W or H x W x C (C = 1..4), as stored (no float copy yet)."""
     if isinstance(image, (str, Path)):
         image = read_image(image)
@@ -27,13 +28,15 @@ def _array(image: ImageLike) -> np.ndarray:
     return image
 
 
-def _to_float(planes: list[np.ndarray], image: np.ndarray) -> np.ndarray:
-    """len(planes) x H x W float32 in [0, 255], filled plane by plane: the only float frame allocated.
+def _to_float(planes: list[np.ndarray], image: np.ndarray, shape: tuple[int, int] | None = None) -> np.ndarray:
+    """len(planes) x H x W float32 in [0, 255], filled plane by plane: the only float frame allocated. With
+    `shape`, each plane is resized to it from its stored values first (core.io.resample: antialiased bilinear).
 
     8/16-bit planes are scaled by the depth `image` uses (core.io.pixels); float input is taken as it is."""
-    out = np.empty((len(planes),) + planes[0].shape, dtype=np.float32)
+    shape = tuple(shape or planes[0].shape)
+    out = np.empty((len(planes),) + shape, dtype=np.float32)
     for c, plane in enumerate(planes):
-        out[c] = plane
+        out[c] = plane if shape == plane.shape else resized(plane, shape)
     if image.dtype == np.uint16:
         out *= scale_to_255(image)
     return out
@@ -41,21 +44,22 @@ def _to_float(planes: list[np.ndarray], image: np.ndarray) -> np.ndarray:
 
 def _pixels(image: ImageLike) -> np.ndarray:
     """H x W or H x W x C (C = 1 or 3) float32 in [0, 255]."""
-    arr = _array(image)
+    arr = image_array(image)
     if arr.ndim == 2:
         return _to_float([arr], arr)[0]
     keep = 3 if arr.shape[2] >= 3 else 1
     return np.moveaxis(_to_float([arr[:, :, c] for c in range(keep)], arr), 0, 2)
 
 
-def image_channels(image: ImageLike) -> np.ndarray:
-    """C x H x W: one channel for grey images (or colour images whose channels are equal), else RGB."""
-    arr = _array(image)
+def image_channels(image: ImageLike, shape: tuple[int, int] | None = None) -> np.ndarray:
+    """C x H x W: one channel for grey images (or colour images whose channels are equal), else RGB; with
+    `shape`, resized to it (H x W = shape) without a float copy at the stored size."""
+    arr = image_array(image)
     if arr.ndim == 2:
-        return _to_float([arr], arr)
+        return _to_float([arr], arr, shape)
     if arr.shape[2] < 3 or (np.array_equal(arr[:, :, 0], arr[:, :, 1]) and np.array_equal(arr[:, :, 0], arr[:, :, 2])):
-        return _to_float([arr[:, :, 0]], arr)
-    return _to_float([arr[:, :, c] for c in range(3)], arr)
+        return _to_float([arr[:, :, 0]], arr, shape)
+    return _to_float([arr[:, :, c] for c in range(3)], arr, shape)
 
 
 def grey_views(views: Sequence[ImageLike]) -> np.ndarray:

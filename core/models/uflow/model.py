@@ -15,7 +15,7 @@ import torch.nn.functional as F
 
 from core.errors import ModelError
 from core.models.backbones import FeatureExtractor, build_backbone, get_spec
-from core.models.preprocess import RESIZE_POLICIES, ImageInput, LoadedImage, load_rgb, target_shape, to_input_tensor
+from core.models.preprocess import RESIZE_POLICIES, ImageInput, LoadedImage, load_rgb, target_shape
 from core.models.uflow.flow import build_uflow
 from core.progress import NEVER_CANCELLED, CancelToken, ProgressCallback, no_progress
 
@@ -274,7 +274,7 @@ class UFlowModel:
             group = pending.pop(shape)
             cancel.check()
             t0 = time.perf_counter()
-            batch = torch.cat([to_input_tensor(im.rgb, shape) for _, im, _ in group])
+            batch = torch.cat([im.input_tensor(shape) for _, im, _ in group])
             t1 = time.perf_counter()
             feats = self.extract(batch)
             t2 = time.perf_counter()

@@ -16,7 +16,8 @@ The anomaly map and the a contrario segmentation then run once on the stitched f
 and the regions are per image. With a margin at least the receptive field of backbone and flow, the
 stitched field equals the field of the image run whole; the default margin covers the effective receptive
 field (benchmarks/tiled_texture.py prints the difference). Memory is bounded by the tile batch plus the
-image and its fields at cell resolution, whatever the image size.
+decoded image (as stored: 3 bytes a pixel for 8-bit RGB; each window's pixels are resized and made float on
+their own) and its fields at cell resolution, whatever the image size.
 
 Maps of tiled images are computed at the model-input grid divided by `map_factor` (a power of two, at most
 the finest stride, so that every latent cell still covers at least one map pixel): the longer side stays
@@ -32,7 +33,7 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from core.models.preprocess import LoadedImage, to_input_tensor
+from core.models.preprocess import LoadedImage
 from core.progress import NEVER_CANCELLED, CancelToken, ProgressCallback, no_progress
 
 TILE_INPUT_PX = 512  # side of a tile's interior in model-input pixels (several model inputs: fewer windows)
@@ -143,8 +144,10 @@ def _paste(field: torch.Tensor, out: torch.Tensor, w: Window, k: int) -> None:
     field[:, iy0 * k:iy1 * k, ix0 * k:ix1 * k] = out[:, (iy0 - wy0) * k:(iy1 - wy0) * k, (ix0 - wx0) * k:(ix1 - wx0) * k]
 
 
-def _crop(field: torch.Tensor, w: Window, k: int) -> torch.Tensor:
+def _crop(field, w: Window, k: int) -> torch.Tensor:
     wy0, wx0, wy1, wx1 = w.window
+    if isinstance(field, ImageWindows):
+        return field.crop((wy0 * k, wx0 * k, wy1 * k, wx1 * k))
     return field[..., wy0 * k:wy1 * k, wx0 * k:wx1 * k]
 
 
@@ -178,12 +181,24 @@ def _levels(model) -> list[int]:
     return [model.multiple // s for s in model.strides]
 
 
-def image_tensor(rgb: np.ndarray, plan: TilePlan) -> torch.Tensor:
+def image_tensor(image: LoadedImage, plan: TilePlan) -> torch.Tensor:
     """3 x H x W model-input pixels of the whole image at the pixel scale."""
-    return to_input_tensor(rgb, plan.scaled)[0]
+    return image.resized(plan.scaled)
 
 
-def feature_field(model, image: torch.Tensor, plan: TilePlan, extract: Callable, batch: int = DEFAULT_TILE_BATCH,
+@dataclass(frozen=True)
+class ImageWindows:
+    """The model-input pixels of an image at the pixel scale, made window by window from its decoded pixels:
+    the float frame of the whole image at the pixel scale (12 bytes a pixel) never exists."""
+
+    image: LoadedImage
+    plan: TilePlan
+
+    def crop(self, window: tuple[int, int, int, int]) -> torch.Tensor:
+        return self.image.resized(self.plan.scaled, window)
+
+
+def feature_field(model, image: torch.Tensor | ImageWindows, plan: TilePlan, extract: Callable, batch: int = DEFAULT_TILE_BATCH,
                   cancel: CancelToken = NEVER_CANCELLED, report: TileReport = lambda done: None) -> list[torch.Tensor]:
     """Backbone features (finest first, C x H_l x W_l) of the whole image from its tiles; `extract` maps an
     N x 3 x h x w batch to features finest first (model.extract: standardised; model.raw_features: raw)."""
@@ -213,7 +228,7 @@ def predict_tiled(model, image: LoadedImage, plan: TilePlan, progress: ProgressC
 
     n = plan.n_tiles
     t0 = time.perf_counter()
-    pixels = image_tensor(image.rgb, plan)
+    pixels = ImageWindows(image, plan)
     t1 = time.perf_counter()
     feats = feature_field(model, pixels, plan, model.extract, batch, cancel,
                           lambda done: progress(0.9 * done / n, f"tile {done}/{n}: backbone"))

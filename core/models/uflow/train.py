@@ -18,7 +18,7 @@ import torch
 
 from core.errors import ModelError
 from core.models.backbones import FeatureExtractor, get_spec
-from core.models.preprocess import ImageInput, LoadedImage, fingerprint, load_rgb, to_input_tensor
+from core.models.preprocess import ImageInput, LoadedImage, fingerprint, load_rgb
 from core.models.uflow import tiling
 from core.models.uflow.calibration import calibration_report, mean_z2_per_scale
 from core.models.uflow.flow import nll_per_image
@@ -44,7 +44,7 @@ def _features(model: UFlowModel, images: list[LoadedImage], cancel: CancelToken,
     done = 0
     for i in tiled:
         plan = tiling.plan_tiles(model, images[i].shape)
-        out[i] = tiling.feature_field(model, tiling.image_tensor(images[i].rgb, plan), plan, model.raw_features,
+        out[i] = tiling.feature_field(model, tiling.ImageWindows(images[i], plan), plan, model.raw_features,
                                       cancel=cancel,
                                       report=lambda t, n=plan.n_tiles: report((done + t / n) / len(images)))
         done += 1
@@ -52,7 +52,7 @@ def _features(model: UFlowModel, images: list[LoadedImage], cancel: CancelToken,
         for start in range(0, len(idx), batch_size):
             cancel.check()
             chunk = idx[start:start + batch_size]
-            batch = torch.cat([to_input_tensor(images[i].rgb, shape) for i in chunk])
+            batch = torch.cat([images[i].input_tensor(shape) for i in chunk])
             feats = model.raw_features(batch)
             for j, i in enumerate(chunk):
                 out[i] = [f[j].clone() for f in feats]
