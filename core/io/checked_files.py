@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 
 from core.errors import ImageError
-from core.io.images import DecodedImage, open_regular_file, read_image, read_image_bytes
+from core.io.images import DecodedImage, ImageInfo, open_regular_file, read_image, read_image_bytes, read_image_for_display
 from core.store.blobs import is_sha256
 
 IN_MEMORY_BELOW = 64 << 20  # smaller files are read once: the bytes hashed are the bytes decoded
@@ -83,6 +83,13 @@ def read_checked_image(path: str | Path, sha256: str | None, size: int | None) -
     """Decode the file only if it is still the one imported."""
     data = read_checked_bytes(path, sha256, size)
     return read_image(path) if data is None else read_image_bytes(data, name=str(path))
+
+
+def read_checked_for_display(path: str | Path, sha256: str | None, size: int | None, at_least: int
+                             ) -> tuple[ImageInfo, DecodedImage]:
+    """core.io.images.read_image_for_display, only if the file is still the one imported."""
+    data = read_checked_bytes(path, sha256, size)
+    return read_image_for_display(path if data is None else data, at_least, name=str(path))
 
 
 def copy_checked(path: str | Path, dest: str | Path, sha256: str | None, size: int | None) -> None:

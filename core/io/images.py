@@ -9,6 +9,7 @@ H x W (grey) or H x W x C (C = 3 RGB or 4 RGBA). Known limit: 16-bit RGB PNGs ar
 from __future__ import annotations
 
 import io
+import math
 import os
 import stat
 import warnings
@@ -305,7 +306,7 @@ def _source(source: str | Path | bytes) -> tuple[BinaryIO, str, bytes]:
 
 
 def _probe_or_read(
-    source: str | Path | bytes, decode: bool, name: str | None, pixels: bool = True
+    source: str | Path | bytes, decode: bool, name: str | None, pixels: bool = True, at_least: int | None = None
 ) -> tuple[ImageInfo, DecodedImage | None]:
     fh, label, head = _source(source)
     label = name or label
@@ -328,6 +329,9 @@ def _probe_or_read(
             info = ImageInfo(im.format, width, height, target, depth, channels)
             if not decode:
                 return info, None
+            if at_least is not None and im.format == "JPEG":  # DCT scaling: 1/2, 1/4 or 1/8 of the sides
+                fit = min(1.0, at_least / max(im.size))
+                im.draft(im.mode, (math.ceil(im.size[0] * fit), math.ceil(im.size[1] * fit)))
             im.load()  # decodes everything: catches truncated and corrupt data
             if not pixels:
                 return info, None
@@ -360,6 +364,14 @@ def read_image(path: str | Path) -> DecodedImage:
 
 def read_image_bytes(data: bytes, name: str = "<bytes>") -> DecodedImage:
     return _probe_or_read(data, True, name)[1]
+
+
+def read_image_for_display(source: str | Path | bytes, at_least: int, name: str | None = None
+                           ) -> tuple[ImageInfo, DecodedImage]:
+    """(header facts of the full frame, pixels) for a picture that will be shown at most `at_least` pixels a
+    side: a JPEG is decoded at the smallest of its DCT scales (1/2, 1/4, 1/8) that keeps its longer side at
+    least that long, other formats whole."""
+    return _probe_or_read(source, True, name, at_least=at_least)
 
 
 def to_rgb_float(decoded: DecodedImage) -> np.ndarray:

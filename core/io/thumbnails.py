@@ -10,7 +10,7 @@ import numpy as np
 from PIL import Image as PILImage
 
 from core.errors import ImageError
-from core.io.checked_files import read_checked_image
+from core.io.checked_files import read_checked_for_display
 from core.io.display_pyramid import PREVIEW_SIDE, is_large
 from core.io.pixels import to_uint8
 from core.store.blobs import is_sha256
@@ -60,9 +60,11 @@ class ThumbnailCache:
         if path.is_file():
             return path
         size = self.size if size is None else int(size)
-        pixels = to_display_uint8(read_checked_image(source, sha256, None).pixels)  # cached under its hash
+        # checked against its hash: it is cached under it
+        info, decoded = read_checked_for_display(source, sha256, None, at_least=max(size, self.size, PREVIEW_SIDE))
+        pixels = to_display_uint8(decoded.pixels)
         _write_png_atomic(make_thumbnail(pixels, size), path)
-        if is_large(*pixels.shape[:2]):  # one decode of a large picture makes its gallery tile and preview
+        if is_large(info.height, info.width):  # one decode of a large picture makes its gallery tile and preview
             for other in {self.size, PREVIEW_SIDE} - {size}:
                 if not self.path_for(sha256, other).is_file():
                     _write_png_atomic(make_thumbnail(pixels, other), self.path_for(sha256, other))

@@ -119,3 +119,20 @@ def test_a_changed_large_file_is_named_not_shown(qtbot, tmp_path, large_file):
     path.write_bytes(bytes(data[:-10]))
     with pytest.raises(Exception, match="changed since its import"):
         picture_for_view(picture, cache)  # a size change is refused before anything is shown
+
+
+def test_a_large_jpeg_preview_is_decoded_at_a_dct_scale(tmp_path):
+    from core.io.images import read_image_for_display
+
+    pixels = np.repeat(_picture(2600, 4400)[:, :, None], 3, axis=2)
+    path = tmp_path / "hide.jpg"
+    PILImage.fromarray(pixels).save(path, quality=90)
+    info, decoded = read_image_for_display(path, at_least=PREVIEW_SIDE)
+    assert (info.height, info.width) == (2600, 4400)  # the full frame's size
+    assert decoded.pixels.shape[:2] == (1300, 2200)  # 1/2: 1/4 would make a side shorter than the preview
+    png = tmp_path / "hide.png"
+    PILImage.fromarray(pixels).save(png, compress_level=1)
+    assert read_image_for_display(png, at_least=PREVIEW_SIDE)[1].pixels.shape[:2] == (2600, 4400)
+    cache = ThumbnailCache(tmp_path / "thumbs")
+    shown, frame = picture_for_view(_file(path), cache)
+    assert frame == (2600, 4400) and shown.shape[:2] == (1210, 2048)  # the preview fits 2048 px
