@@ -121,7 +121,7 @@ def render_fruit(seed: int, size: int = FRUIT_SIZE, defects: tuple[str, ...] | l
                 dark = np.clip(3 * s, 0, 1)[:, None]
                 rgb = rgb * (1 - dark) + dark * np.array([80.0, 50.0, 22.0])
             elif d.kind == "bruise":
-                rgb *= (1 - 0.35 * np.sqrt(s))[:, None] * np.array([1.0, 0.85, 0.9])
+                rgb *= 1 - np.sqrt(s)[:, None] * np.array([0.35, 0.45, 0.42])
                 height -= 3.0 * s
             else:
                 pale = np.clip(2.5 * s, 0, 1)[:, None]

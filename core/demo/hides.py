@@ -138,47 +138,52 @@ def _distance_to(points: np.ndarray, size: int) -> np.ndarray:
     return ndimage.distance_transform_edt(canvas).astype(np.float32)
 
 
+def _bump(x: np.ndarray) -> np.ndarray:
+    """1 at 0, falling smoothly to 0 at |x| = 1 and 0 beyond: every defect's change stays inside its mask."""
+    return np.clip(1 - x * x, 0, None) ** 2
+
+
 def _scratch(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    length = rng.uniform(22, 40)
+    length = rng.uniform(16, 30)
     size = int(length) + 12
     d = _distance_to(_curve(rng, length, rng.uniform(-4, 4)), size)
-    width = rng.uniform(1.0, 1.5)
-    dz = -rng.uniform(1.3, 1.9) * np.exp(-0.5 * (d / width) ** 2)
-    return dz, d <= 2.5 * width + 0.5
+    half_width = rng.uniform(2.5, 3.5)
+    dz = -rng.uniform(1.3, 1.9) * _bump(d / half_width)
+    return dz, d < half_width
 
 
 def _bite(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     radius = rng.uniform(4, 10)
-    size = int(2 * radius) + 8
-    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) - size // 2
     stretch = rng.uniform(0.75, 1.0)
+    size = int(2 * radius / stretch) + 8
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) - size // 2
     r = np.sqrt(yy ** 2 + (xx * stretch) ** 2) / radius
-    dz = -rng.uniform(2.0, 3.5) * np.clip(1 - r ** 2, 0, None) ** 2
-    return dz, r <= 1.0
+    dz = -rng.uniform(2.0, 3.5) * _bump(r)
+    return dz, r < 1.0
 
 
 def _wrinkle(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    length = rng.uniform(26, 40)
-    width = rng.uniform(2.5, 4.0)
-    size = int(length + 4 * width) + 6
+    length = rng.uniform(20, 34)
+    half_width = rng.uniform(5.0, 8.0)
+    size = int(length + 2 * half_width) + 6
     a = rng.uniform(0, np.pi)
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) - size // 2
     t = yy * np.sin(a) + xx * np.cos(a)
     n = -yy * np.cos(a) + xx * np.sin(a) - 0.004 * rng.uniform(-1, 1) * t ** 2
-    taper = np.clip(1 - (2 * t / length) ** 2, 0, None)
-    profile = np.exp(-0.5 * (n / width) ** 2) - 0.6 * np.exp(-0.5 * ((np.abs(n) - 1.8 * width) / width) ** 2)
-    dz = rng.uniform(2.0, 3.0) * taper * profile
-    return dz, (taper > 0.05) & (np.abs(n) <= 2.2 * width)
+    along, across = _bump(2 * t / length), _bump(n / half_width)
+    ridge = across - 0.8 * _bump((np.abs(n) - 0.6 * half_width) / (0.4 * half_width))  # a fold: ridge between furrows
+    dz = rng.uniform(2.0, 3.0) * along * ridge
+    return dz, (along > 0) & (across > 0)
 
 
 def _stain(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    ry, rx = rng.uniform(5, 20, 2)
-    size = int(2 * max(ry, rx)) + 10
+    ry, rx = rng.uniform(5, 16, 2)
+    size = int(2.5 * max(ry, rx)) + 6
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) - size // 2
-    edge = 1.0 + 0.25 * _smooth(rng, (size, size), size / 6)
-    blob = np.exp(-2.0 * ((yy / ry) ** 2 + (xx / rx) ** 2) / edge ** 2)
-    factor = 1.0 - rng.uniform(0.22, 0.35) * blob  # multiplies the albedo
-    return factor, blob > 0.3
+    edge = np.clip(1.0 + 0.25 * _smooth(rng, (size, size), size / 6), 0.8, 1.2)
+    blob = _bump(np.sqrt((yy / ry) ** 2 + (xx / rx) ** 2) / edge)
+    factor = 1.0 - rng.uniform(0.3, 0.45) * blob  # multiplies the albedo
+    return factor, blob > 0.02
 
 
 _SHAPES = {"scratch": _scratch, "bite": _bite, "wrinkle": _wrinkle, "stain": _stain}
