@@ -53,6 +53,19 @@ def planted(folder: Path) -> dict[str, list[tuple[str, tuple[int, int, int, int]
     return out
 
 
+class Progress:
+    """Prints a training's progress to stderr every 10 %."""
+
+    def __init__(self, label: str) -> None:
+        self.label, self.next, self.t0 = label, 0.0, time.perf_counter()
+
+    def __call__(self, fraction: float, message: str) -> None:
+        if fraction >= self.next:
+            print(f"  {self.label} {100 * fraction:3.0f}% {time.perf_counter() - self.t0:6.0f} s  {message}",
+                  file=sys.stderr, flush=True)
+            self.next = fraction + 0.1
+
+
 def stacking_available() -> bool:
     return "stack_views" in {f.name for f in dataclasses.fields(UFlowConfig)}
 
@@ -100,7 +113,7 @@ def run_light(folder: Path, light: str, mode: str, args, defects, fine_side: int
     if args.steps:
         overrides["train_steps"] = args.steps
     t0 = time.perf_counter()
-    model = train(category.train, UFlowConfig(**overrides))
+    model = train(category.train, UFlowConfig(**overrides), progress=Progress(f"{light} {mode}: train"))
     out = {"light": light, "mode": mode, "train_s": round(time.perf_counter() - t0, 1),
            "calibrated_regions": model.regions_calibrated}
     out.update(evaluate(model, category, defects, args.k, fine_side))
