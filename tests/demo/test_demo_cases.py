@@ -10,12 +10,13 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
+from core.demo import queue_demo_model
 from core.demo.cases import FRUIT, LEATHER_HIDES, create_case_project, views_regex
 from core.demo.fruit import CAMERAS
 from core.demo.hides import LIGHTS, render_hide
 from core.evaluation import discover
 from core.io.mvtec import read_mask
-from core.store.schema import Annotation, Batch, DefectClass, Image, Item
+from core.store.schema import Annotation, Batch, DefectClass, Image, Item, Job
 
 
 def _items(project) -> dict[tuple[str, str], dict[str, tuple]]:
@@ -73,6 +74,12 @@ def test_fruit_imports_as_items_of_three_cameras_and_only_the_view_facing_a_defe
         assert defective == {("fruit_004", "cam-0", "spot"), ("fruit_005", "cam-1", "bruise")}
         blob = items[("demo-fruit/test", "fruit_005")]["cam-1"][2]
         assert 10 < int((project.blobs.get_array(blob) > 0).sum()) < 96 * 96 // 10
+        # the ground-truth goods of the train batch are what the demo's training job takes
+        job_id = queue_demo_model(project, batch="demo-fruit/train")
+        with project.session() as s:
+            job = s.get(Job, job_id)
+            train_batch = s.scalar(select(Batch.id).where(Batch.name == "demo-fruit/train"))
+            assert (job.kind, job.status, job.payload["batch_id"]) == ("train", "queued", train_batch)
     finally:
         project.close()
     assert discover(tmp_path / "p" / "demo_images" / "by-view" / "cam-2").defect_type == ["good"] * 3
