@@ -109,15 +109,23 @@ def pebble_height(rng: np.random.Generator, shape: tuple[int, int], cell: float 
     return d
 
 
-def _base_surface(rng: np.random.Generator, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """Height (px units) and grey albedo of a defect-free hide."""
-    height = pebble_height(rng, shape)
-    height *= 0.24 * (1.0 + 0.25 * _smooth(rng, shape, 60.0))  # pebbles deeper in some areas
-    height = ndimage.gaussian_filter(height, 0.9)
+def _base_surface(rng: np.random.Generator, shape: tuple[int, int], cell: float = 13.0
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Height (px units) and grey albedo of a defect-free hide; the finish is mottled and darker in the creases,
+    so the diffuse image has a grain of its own."""
+    pebbles = pebble_height(rng, shape, cell)
+    albedo = pebbles / cell
+    albedo *= albedo
+    albedo *= -0.08
+    albedo += 0.62
+    albedo += 0.035 * _smooth(rng, shape, 50.0)
+    albedo += 0.03 * _smooth(rng, shape, 4.0)
+    albedo += 0.015 * _smooth(rng, shape, 1.5)
+    pebbles *= 0.24 * (1.0 + 0.25 * _smooth(rng, shape, 60.0))  # pebbles deeper in some areas
+    height = ndimage.gaussian_filter(pebbles, 0.9)
+    del pebbles
     height += 0.12 * _smooth(rng, shape, 0.8)
     height += 6.0 * _smooth(rng, shape, 120.0)  # gentle undulation of the hide
-    albedo = 0.62 + 0.035 * _smooth(rng, shape, 50.0)
-    albedo += 0.015 * _smooth(rng, shape, 1.5)
     return height, albedo
 
 
@@ -158,7 +166,7 @@ def _bite(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     size = int(2 * radius / stretch) + 8
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) - size // 2
     r = np.sqrt(yy ** 2 + (xx * stretch) ** 2) / radius
-    dz = -rng.uniform(2.0, 3.5) * _bump(r)
+    dz = -radius * rng.uniform(0.25, 0.35) * _bump(r)
     return dz, r < 1.0
 
 
