@@ -66,8 +66,16 @@ class Progress:
             self.next = fraction + 0.1
 
 
+def train_options() -> set[str]:
+    """The option strings of `contrario train` in this code."""
+    from core.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return {opt for action in sub.choices["train"]._actions for opt in action.option_strings}
+
+
 def stacking_available() -> bool:
-    return "stack_views" in {f.name for f in dataclasses.fields(UFlowConfig)}
+    return "stack_views" in {f.name for f in dataclasses.fields(UFlowConfig)} or "--stack-views" in train_options()
 
 
 def evaluate(model, category, defects, k: float, fine_side: int) -> dict:
@@ -124,8 +132,9 @@ def stacked_row() -> dict:
     if not stacking_available():
         return {"mode": "stacked", "status": "not measured: this code has no multi-light stacking "
                 "(no `stack_views` in UFlowConfig, no `contrario train --stack-views`)"}
-    return {"mode": "stacked", "status": "not measured: UFlowConfig has `stack_views`; wire its training "
-            "input here (each hide's five aligned lights) to compare it with the per-light rows"}
+    return {"mode": "stacked", "status": "not measured: multi-light stacking exists in this code (`stack_views` / "
+            "`contrario train --stack-views`); wire its training input here (each hide's five aligned lights) "
+            "to compare it with the per-light rows"}
 
 
 def table(rows: list[dict], fine_side: int) -> str:
