@@ -25,6 +25,12 @@ def register(sub) -> None:
                    help="train and score the demo first, render the first scored image to PNG and exit")
     p.add_argument("--headless", action="store_true",
                    help="create, train and score the demo project without opening a window")
+    p.add_argument("--case", choices=("textures", "leather-hides", "fruit"), default="textures",
+                   help="textures (default: small textures and multi-view parts); leather-hides: hides rendered "
+                        "under one diffuse and four grazing lights (4000x3000); fruit: three cameras per fruit")
+    p.add_argument("--items", type=int, metavar="N",
+                   help="hides or fruit to generate (leather-hides: 10, fruit: 15); 2/5 defective, 1/5 good test")
+    p.add_argument("--size", metavar="WxH", help="image size of a case (leather-hides: 4000x3000, fruit: 512x512)")
     p.set_defaults(func=cmd_demo)
 
 
@@ -54,11 +60,40 @@ def default_demo_folder() -> Path:
     return Path(platformdirs.user_data_dir("contrario")) / "demo-project"
 
 
+def _case_options(args) -> dict:
+    """The checked --items and --size of a rendered case ({} for the textures demo, which takes neither)."""
+    from core.demo.cases import Split, parse_size
+    from core.errors import ContrarioError
+
+    if args.case == "textures":
+        if args.items is not None or args.size is not None:
+            raise ContrarioError("--items and --size apply to --case leather-hides or fruit")
+        return {}
+    if args.items is not None:
+        Split.of(args.items)
+    return {"items": args.items, "size": parse_size(args.size, args.case) if args.size else None}
+
+
+def _create_case(folder: Path, args, options: dict):
+    from core.demo import queue_demo_model
+    from core.demo.cases import create_case_project
+
+    project = create_case_project(args.case, folder, seed=args.seed,
+                                  progress=lambda message: print(f"  {message}", file=sys.stderr), **options)
+    job_id = queue_demo_model(project, batch=f"demo-{args.case}/train")
+    print(f"{args.case}: planted masks imported as ground truth; training on demo-{args.case}/train and "
+          f"scoring queued as job {job_id}", file=sys.stderr)
+    return project
+
+
 def cmd_demo(args) -> int:
     from core.demo import confirm_demo_goods, create_demo_project, queue_demo_model
     from core.store.project import Project, is_project
 
+    options = _case_options(args)
     folder = Path(args.folder) if args.folder else default_demo_folder()
+    if args.case != "textures" and not args.folder:
+        folder = folder.with_name(f"demo-{args.case}")
     if not args.headless:
         require_display()  # before any job is queued: a queued job only a window would run stays queued
     if is_project(folder):
@@ -66,10 +101,13 @@ def cmd_demo(args) -> int:
         project = Project.open(folder)
     else:
         print(f"creating a demo project in {folder} ...", file=sys.stderr)
-        project = create_demo_project(folder, seed=args.seed)
-        marked = confirm_demo_goods(project)
-        job_id = queue_demo_model(project)
-        print(f"{marked} images confirmed good; training and scoring queued as job {job_id}", file=sys.stderr)
+        if args.case != "textures":
+            project = _create_case(folder, args, options)
+        else:
+            project = create_demo_project(folder, seed=args.seed)
+            marked = confirm_demo_goods(project)
+            job_id = queue_demo_model(project)
+            print(f"{marked} images confirmed good; training and scoring queued as job {job_id}", file=sys.stderr)
     if args.headless or args.screenshot:
         from core.commands.job_cmds import run_queued
 

@@ -1,5 +1,8 @@
 """Demo data made on the spot: leather-like and tile-like textures with planted scratches and spots.
 
+The realistic cases (rendered leather hides under five lights, fruit under three cameras) are in
+`core.demo.cases`, their renderers in `core.demo.hides` and `core.demo.fruit`.
+
 `write_demo_images` draws the files (deterministic for a seed, no network); `create_demo_project` imports
 them into a new project, one batch per product. Scoring is a separate step run on the returned project.
 """
@@ -219,11 +222,12 @@ def confirm_demo_goods(project, per_product: int = DEMO_GOOD_PER_PRODUCT) -> int
     return marked
 
 
-def queue_demo_model(project) -> int:
-    """Queue training on the confirmed-good images, followed by scoring every image; returns the job id."""
+def queue_demo_model(project, batch: str | None = None) -> int:
+    """Queue training on the confirmed-good images (of `batch`, else all), followed by scoring every image;
+    returns the job id."""
     from core.jobs import queue
     from core.jobs.payloads import train_payload
 
-    payload = train_payload(project, activate=True, score_after={})
+    payload = train_payload(project, batch=batch, activate=True, score_after={})
     payload["config"] = dict(DEMO_TRAINING)
     return queue.submit(project, "train", payload)

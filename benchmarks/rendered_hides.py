@@ -1,0 +1,203 @@
+"""Rendered leather hides (core.demo.hides): tiles at native resolution vs the whole image resized, per light.
+
+    OMP_NUM_THREADS=2 python benchmarks/rendered_hides.py             # 10 hides of 4000 x 3000, 5 lights
+    OMP_NUM_THREADS=2 python benchmarks/rendered_hides.py --small     # 10 hides of 640 x 480, 2 lights, 40 steps
+    ... --lights diffuse,grazing-nw --modes tiles --json out.json
+
+The hides are written as the demo's leather-hides case (core.demo.cases: 4 to train on, 2 good and 4
+defective test hides, 3 planted defects of one kind per defective hide, kinds in turn: scratch, bite, wrinkle,
+stain). For each light and mode a U-Flow model with the default configuration (offline tf_efficientnet_lite0,
+input 256) trains on that light's training hides: "tiles" at native resolution (pixel scale 256), "whole" with
+each image resized to 256 px (`--no-tile`). Printed per light and mode: planted defects found at k (a region
+at k overlaps the defect's mask), split into relief (scratch, bite, wrinkle) and colour (stain) defects;
+false regions per hide (regions at k touching no planted defect, over all test hides) and per good hide;
+pixel AUROC on an evaluation grid with the longer side min(image, 1500) and at contrario eval's 256;
+train and score seconds per image.
+
+`--stacked` asks for a multi-light model (all five lights of a hide stacked along channels): measured only
+when the training code offers it (a `stack_views` field of UFlowConfig); otherwise the output says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from scipy import ndimage
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from core.demo.cases import LEATHER_HIDES, write_case_images  # noqa: E402
+from core.demo.hides import COLOUR_KINDS, LIGHTS, RELIEF_KINDS  # noqa: E402
+from core.evaluation import discover  # noqa: E402
+from core.io.mvtec import read_mask  # noqa: E402
+from core.metrics.pixel_eval import eval_pair  # noqa: E402
+from core.metrics.ranking import pixel_auroc  # noqa: E402
+from core.models.uflow import UFlowConfig, train  # noqa: E402
+
+FINE_EVAL_SIDE = 1500
+
+
+def planted(folder: Path) -> dict[str, list[tuple[str, tuple[int, int, int, int]]]]:
+    """item -> [(kind, box y0 x0 y1 x1)] from the case's defects.json."""
+    out: dict[str, list] = {}
+    for d in json.loads((folder / "defects.json").read_text())["defects"]:
+        out.setdefault(d["item"], []).append((d["kind"], tuple(d["box_yxyx"])))
+    return out
+
+
+class Progress:
+    """Prints a training's progress to stderr every 10 %."""
+
+    def __init__(self, label: str) -> None:
+        self.label, self.next, self.t0 = label, 0.0, time.perf_counter()
+
+    def __call__(self, fraction: float, message: str) -> None:
+        if fraction >= self.next:
+            print(f"  {self.label} {100 * fraction:3.0f}% {time.perf_counter() - self.t0:6.0f} s  {message}",
+                  file=sys.stderr, flush=True)
+            self.next = fraction + 0.1
+
+
+def train_options() -> set[str]:
+    """The option strings of `contrario train` in this code."""
+    from core.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return {opt for action in sub.choices["train"]._actions for opt in action.option_strings}
+
+
+def stacking_available() -> bool:
+    return "stack_views" in {f.name for f in dataclasses.fields(UFlowConfig)} or "--stack-views" in train_options()
+
+
+def evaluate(model, category, defects, k: float, fine_side: int) -> dict:
+    t0 = time.perf_counter()
+    preds = model.predict(category.test, batch_size=4)
+    score_s = time.perf_counter() - t0
+    null = model.region_null
+    found = {kind: [0, 0] for kind in RELIEF_KINDS + COLOUR_KINDS}
+    false_regions, good_regions, maps_fine, maps_256, truth_fine, truth_256 = [], [], [], [], [], []
+    for path, cls, mask_path, pred in zip(category.test, category.defect_type, category.masks, preds):
+        shape = pred.original_shape
+        at_k = model.segment(pred, shape, k=k, null=null).mask_at(k)
+        truth = np.zeros(shape, dtype=bool) if mask_path is None else read_mask(mask_path, shape)
+        for kind, (y0, x0, y1, x1) in defects.get(path.stem, []):
+            inside = truth[y0:y1, x0:x1]
+            found[kind][1] += 1
+            found[kind][0] += bool((at_k[y0:y1, x0:x1] & inside).any())
+        labels, n = ndimage.label(at_k)
+        touching = set(np.unique(labels[ndimage.binary_dilation(truth, iterations=2) & (labels > 0)]))
+        false_regions.append(n - len(touching))
+        if cls == "good":
+            good_regions.append(n)
+        for side, maps, truths in ((fine_side, maps_fine, truth_fine), (256, maps_256, truth_256)):
+            a, m = eval_pair(pred.anomaly_map, truth, shape, side=side)
+            maps.append(a)
+            truths.append(m)
+    relief = [sum(found[kd][i] for kd in RELIEF_KINDS) for i in (0, 1)]
+    colour = [sum(found[kd][i] for kd in COLOUR_KINDS) for i in (0, 1)]
+    total = [relief[0] + colour[0], relief[1] + colour[1]]
+    return {"found_at_k": f"{total[0]}/{total[1]}", "found_fraction": round(total[0] / max(total[1], 1), 3),
+            "relief_found": f"{relief[0]}/{relief[1]}", "colour_found": f"{colour[0]}/{colour[1]}",
+            "found_per_kind": {kd: f"{a}/{b}" for kd, (a, b) in found.items()},
+            "false_regions_per_hide": round(float(np.mean(false_regions)), 3),
+            "regions_per_good_hide": round(float(np.mean(good_regions)), 3) if good_regions else None,
+            f"pixel_auroc_{fine_side}": round(pixel_auroc(maps_fine, truth_fine), 4),
+            "pixel_auroc_256": round(pixel_auroc(maps_256, truth_256), 4),
+            "tiles_per_image": preds[0].tiles, "score_s_per_image": round(score_s / len(preds), 2)}
+
+
+def run_light(folder: Path, light: str, mode: str, args, defects, fine_side: int) -> dict:
+    category = discover(folder / "by-view" / light)
+    overrides = {"seed": args.seed, "tiling": mode == "tiles"}
+    if args.steps:
+        overrides["train_steps"] = args.steps
+    t0 = time.perf_counter()
+    model = train(category.train, UFlowConfig(**overrides), progress=Progress(f"{light} {mode}: train"))
+    out = {"light": light, "mode": mode, "train_s": round(time.perf_counter() - t0, 1),
+           "calibrated_regions": model.regions_calibrated}
+    out.update(evaluate(model, category, defects, args.k, fine_side))
+    return out
+
+
+def stacked_row() -> dict:
+    if not stacking_available():
+        return {"mode": "stacked", "status": "not measured: this code has no multi-light stacking "
+                "(no `stack_views` in UFlowConfig, no `contrario train --stack-views`)"}
+    return {"mode": "stacked", "status": "not measured: multi-light stacking exists in this code (`stack_views` / "
+            "`contrario train --stack-views`); wire its training input here (each hide's five aligned lights) "
+            "to compare it with the per-light rows"}
+
+
+def table(rows: list[dict], fine_side: int) -> str:
+    head = (f"{'light':<11} {'mode':<6} {'found':>6} {'relief':>7} {'colour':>7} {'false/hide':>10} "
+            f"{'good/hide':>9} {'AUROC@' + str(fine_side):>11} {'AUROC@256':>9} {'train s':>8} {'score s/img':>11}")
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        if "light" not in r:
+            lines.append(f"{r['mode']}: {r['status']}")
+            continue
+        lines.append(f"{r['light']:<11} {r['mode']:<6} {r['found_at_k']:>6} {r['relief_found']:>7} "
+                     f"{r['colour_found']:>7} {r['false_regions_per_hide']:>10} {r['regions_per_good_hide']!s:>9} "
+                     f"{r[f'pixel_auroc_{fine_side}']:>11} {r['pixel_auroc_256']:>9} {r['train_s']:>8} "
+                     f"{r['score_s_per_image']:>11}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--small", action="store_true",
+                        help="640 x 480 hides (still tiled: over twice the input), lights diffuse and grazing-nw, 40 steps")
+    parser.add_argument("--hides", type=int, default=10, help="hides in all (2/5 defective, 1/5 good test)")
+    parser.add_argument("--k", type=float, default=2.0)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--steps", type=int, default=None, help="optimiser steps (default: the model's; --small 40)")
+    parser.add_argument("--lights", help="comma-separated (default: all five; --small: diffuse,grazing-nw)")
+    parser.add_argument("--modes", default="tiles,whole")
+    parser.add_argument("--stacked", action="store_true", help="also a multi-light stacked model, where available")
+    parser.add_argument("--folder", help="keep the rendered hides here (default: a temporary folder)")
+    parser.add_argument("--json", metavar="OUT", help="also write the figures as JSON")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    size = (640, 480) if args.small else (4000, 3000)
+    if args.small and args.steps is None:
+        args.steps = 40
+    lights = (args.lights or ("diffuse,grazing-nw" if args.small else ",".join(LIGHTS))).split(",")
+    unknown = [x for x in lights if x not in LIGHTS]
+    if unknown:
+        parser.error(f"unknown light {unknown[0]!r}; choose from {', '.join(LIGHTS)}")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(args.folder or tmp)
+        t0 = time.perf_counter()
+        write_case_images(LEATHER_HIDES, folder, seed=args.seed, items=args.hides, size=size)
+        render_s = time.perf_counter() - t0
+        fine_side = min(max(size), FINE_EVAL_SIDE)
+        setup = {"hides": args.hides, "lights": lights, "image": f"{size[0]}x{size[1]}", "k": args.k, "steps": args.steps,
+                 "threads": args.threads, "render_and_write_s_per_hide": round(render_s / args.hides, 2)}
+        print(json.dumps(setup), flush=True)
+        rows = []
+        defects = planted(folder)
+        for light in lights:
+            for mode in args.modes.split(","):
+                rows.append(run_light(folder, light, mode, args, defects, fine_side))
+                print(json.dumps(rows[-1]), flush=True)
+        if args.stacked:
+            rows.append(stacked_row())
+            print(json.dumps(rows[-1]), flush=True)
+    print(table(rows, fine_side))
+    if args.json:
+        Path(args.json).write_text(json.dumps({"setup": setup, "rows": rows}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
