@@ -14,14 +14,14 @@ false regions per hide (regions at k touching no planted defect, over all test h
 pixel AUROC on an evaluation grid with the longer side min(image, 1500) and at contrario eval's 256;
 train and score seconds per image.
 
-`--stacked` asks for a multi-light model (all five lights of a hide stacked along channels): measured only
-when the training code offers it (a `stack_views` field of UFlowConfig); otherwise the output says so.
+`--stacked` adds one multi-light model (UFlowConfig.stack_views): each hide's lights (those of the per-light
+rows, in that order) stacked along channels, trained on the training hides and tiled like the "tiles" rows,
+scored and measured the same way (row light "a+b+...", mode "stacked").
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
 import tempfile
@@ -40,6 +40,7 @@ from core.evaluation import discover  # noqa: E402
 from core.io.mvtec import read_mask  # noqa: E402
 from core.metrics.pixel_eval import eval_pair  # noqa: E402
 from core.metrics.ranking import pixel_auroc  # noqa: E402
+from core.models.preprocess import StackedViews  # noqa: E402
 from core.models.uflow import UFlowConfig, train  # noqa: E402
 
 FINE_EVAL_SIDE = 1500
@@ -66,21 +67,11 @@ class Progress:
             self.next = fraction + 0.1
 
 
-def train_options() -> set[str]:
-    """The option strings of `contrario train` in this code."""
-    from core.cli import build_parser
-
-    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
-    return {opt for action in sub.choices["train"]._actions for opt in action.option_strings}
-
-
-def stacking_available() -> bool:
-    return "stack_views" in {f.name for f in dataclasses.fields(UFlowConfig)} or "--stack-views" in train_options()
-
-
-def evaluate(model, category, defects, k: float, fine_side: int) -> dict:
+def evaluate(model, category, defects, k: float, fine_side: int, inputs=None) -> dict:
+    """Figures over category's test images; `inputs` (one per test image, e.g. stacked views) is what the model
+    scores in their place."""
     t0 = time.perf_counter()
-    preds = model.predict(category.test, batch_size=4)
+    preds = model.predict(inputs or category.test, batch_size=4)
     score_s = time.perf_counter() - t0
     null = model.region_null
     found = {kind: [0, 0] for kind in RELIEF_KINDS + COLOUR_KINDS}
@@ -117,35 +108,51 @@ def evaluate(model, category, defects, k: float, fine_side: int) -> dict:
 
 def run_light(folder: Path, light: str, mode: str, args, defects, fine_side: int) -> dict:
     category = discover(folder / "by-view" / light)
-    overrides = {"seed": args.seed, "tiling": mode == "tiles"}
+    return trained_row(light, mode, category, category.train, None, UFlowConfig(**overrides(args, mode == "tiles")),
+                       args, defects, fine_side)
+
+
+def overrides(args, tiling: bool) -> dict:
+    out = {"seed": args.seed, "tiling": tiling}
     if args.steps:
-        overrides["train_steps"] = args.steps
-    t0 = time.perf_counter()
-    model = train(category.train, UFlowConfig(**overrides), progress=Progress(f"{light} {mode}: train"))
-    out = {"light": light, "mode": mode, "train_s": round(time.perf_counter() - t0, 1),
-           "calibrated_regions": model.regions_calibrated}
-    out.update(evaluate(model, category, defects, args.k, fine_side))
+        out["train_steps"] = args.steps
     return out
 
 
-def stacked_row() -> dict:
-    if not stacking_available():
-        return {"mode": "stacked", "status": "not measured: this code has no multi-light stacking "
-                "(no `stack_views` in UFlowConfig, no `contrario train --stack-views`)"}
-    return {"mode": "stacked", "status": "not measured: multi-light stacking exists in this code (`stack_views` / "
-            "`contrario train --stack-views`); wire its training input here (each hide's five aligned lights) "
-            "to compare it with the per-light rows"}
+def trained_row(light: str, mode: str, category, train_inputs, test_inputs, config, args, defects,
+                fine_side: int) -> dict:
+    t0 = time.perf_counter()
+    model = train(train_inputs, config, progress=Progress(f"{light} {mode}: train"))
+    out = {"light": light, "mode": mode, "train_s": round(time.perf_counter() - t0, 1),
+           "calibrated_regions": model.regions_calibrated}
+    out.update(evaluate(model, category, defects, args.k, fine_side, test_inputs))
+    return out
+
+
+def stacked_row(folder: Path, lights: list[str], args, defects, fine_side: int) -> dict:
+    """One model on each hide's lights stacked along channels in `lights` order, tiled like the "tiles" rows."""
+    categories = [discover(folder / "by-view" / light) for light in lights]
+
+    def stacked(split: str) -> list[StackedViews]:
+        per_light = [getattr(c, split) for c in categories]
+        if len({tuple(p.stem for p in paths) for paths in per_light}) != 1:
+            raise SystemExit(f"the lights' {split} hides differ: cannot stack them")
+        return [StackedViews(tuple(views), tuple(f"{light}/{p.name}" for light, p in zip(lights, views)))
+                for views in zip(*per_light)]
+
+    config = UFlowConfig(**overrides(args, True), stack_views=len(lights))
+    row = trained_row("+".join(lights), "stacked", categories[0], stacked("train"), stacked("test"), config, args,
+                      defects, fine_side)
+    return {**row, "tiling": "tiles"}
 
 
 def table(rows: list[dict], fine_side: int) -> str:
-    head = (f"{'light':<11} {'mode':<6} {'found':>6} {'relief':>7} {'colour':>7} {'false/hide':>10} "
+    w = max([11] + [len(r["light"]) for r in rows])
+    head = (f"{'light':<{w}} {'mode':<7} {'found':>6} {'relief':>7} {'colour':>7} {'false/hide':>10} "
             f"{'good/hide':>9} {'AUROC@' + str(fine_side):>11} {'AUROC@256':>9} {'train s':>8} {'score s/img':>11}")
     lines = [head, "-" * len(head)]
     for r in rows:
-        if "light" not in r:
-            lines.append(f"{r['mode']}: {r['status']}")
-            continue
-        lines.append(f"{r['light']:<11} {r['mode']:<6} {r['found_at_k']:>6} {r['relief_found']:>7} "
+        lines.append(f"{r['light']:<{w}} {r['mode']:<7} {r['found_at_k']:>6} {r['relief_found']:>7} "
                      f"{r['colour_found']:>7} {r['false_regions_per_hide']:>10} {r['regions_per_good_hide']!s:>9} "
                      f"{r[f'pixel_auroc_{fine_side}']:>11} {r['pixel_auroc_256']:>9} {r['train_s']:>8} "
                      f"{r['score_s_per_image']:>11}")
@@ -163,7 +170,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=None, help="optimiser steps (default: the model's; --small 40)")
     parser.add_argument("--lights", help="comma-separated (default: all five; --small: diffuse,grazing-nw)")
     parser.add_argument("--modes", default="tiles,whole")
-    parser.add_argument("--stacked", action="store_true", help="also a multi-light stacked model, where available")
+    parser.add_argument("--stacked", action="store_true",
+                        help="also one model on each hide's lights stacked along channels (tiled)")
     parser.add_argument("--folder", help="keep the rendered hides here (default: a temporary folder)")
     parser.add_argument("--json", metavar="OUT", help="also write the figures as JSON")
     args = parser.parse_args()
@@ -175,6 +183,8 @@ def main() -> None:
     unknown = [x for x in lights if x not in LIGHTS]
     if unknown:
         parser.error(f"unknown light {unknown[0]!r}; choose from {', '.join(LIGHTS)}")
+    if args.stacked and len(lights) < 2:
+        parser.error("--stacked needs at least two lights")
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(args.folder or tmp)
@@ -192,7 +202,7 @@ def main() -> None:
                 rows.append(run_light(folder, light, mode, args, defects, fine_side))
                 print(json.dumps(rows[-1]), flush=True)
         if args.stacked:
-            rows.append(stacked_row())
+            rows.append(stacked_row(folder, lights, args, defects, fine_side))
             print(json.dumps(rows[-1]), flush=True)
     print(table(rows, fine_side))
     if args.json:
