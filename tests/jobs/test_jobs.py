@@ -102,10 +102,10 @@ def test_cancel_during_training_stops_within_two_seconds(trained_project, tiny_c
     job_id, waiter = start_long_training(project, tiny_config)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        view = queue.get(project, job_id)
-        if view.message and view.message.startswith("step"):
+        if queue.get(project, job_id).step is not None:  # the training loop is running
             break
         time.sleep(0.05)
+    assert queue.get(project, job_id).step is not None, "training never reported a step"
     asked = time.monotonic()
     queue.request_cancel(project, job_id)
     while queue.get(project, job_id).status == "running" and time.monotonic() - asked < 30:
