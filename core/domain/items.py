@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence, TypeVar
 
+from core.domain.enums import Verdict
+
 T = TypeVar("T")
 
 
@@ -38,7 +40,7 @@ class ItemOutcome:
 
     def suggestion(self, k: float) -> str:
         """"defect" when any view has a region at k, else "good"."""
-        return "defect" if self.flagged_views(k) else "good"
+        return Verdict.DEFECT if self.flagged_views(k) else Verdict.GOOD
 
     def best_log10_nfa(self) -> float | None:
         values = [n for v in self.views for n in v.region_nfas]
@@ -53,10 +55,10 @@ def item_outcome(views: Iterable[ViewOutcome]) -> ItemOutcome | None:
 
 def item_label(verdicts: Sequence[str | None]) -> str | None:
     """The item's label from its views' labels."""
-    if any(v == "defect" for v in verdicts):
-        return "defect"
-    if verdicts and all(v == "good" for v in verdicts):
-        return "good"
+    if any(v == Verdict.DEFECT for v in verdicts):
+        return Verdict.DEFECT
+    if verdicts and all(v == Verdict.GOOD for v in verdicts):
+        return Verdict.GOOD
     return None
 
 
@@ -74,3 +76,9 @@ def views_in_order(rows: Sequence[T], order: Sequence[str], view_of) -> list[T] 
     if any(v not in found for v in order):
         return None
     return [found[v] for v in order]
+
+
+def missing_views(rows: Sequence[T], order: Sequence[str], view_of) -> str:
+    """The views of `order` an item's rows lack, as "'a' and no 'b'" for a message."""
+    missing = sorted(set(order) - {view_of(r) for r in rows})
+    return " and no ".join(repr(v) for v in missing)

@@ -19,13 +19,12 @@ class ScoredImage:
 
 def scored_images(session, revision_id: int, image_ids: Iterable[int] | None = None) -> list[ScoredImage]:
     """Every image the revision has scored (of `image_ids`, else all)."""
-    q = select(InferenceResult.id, InferenceResult.image_id, InferenceResult.score).where(
-        InferenceResult.model_revision_id == revision_id)
+    which = [InferenceResult.model_revision_id == revision_id]
     if image_ids is not None:
-        q = q.where(InferenceResult.image_id.in_(list(image_ids)))
-    results = session.execute(q).all()
+        which.append(InferenceResult.image_id.in_(list(image_ids)))
+    results = session.execute(select(InferenceResult.id, InferenceResult.image_id, InferenceResult.score)
+                              .where(*which)).all()
     nfas: dict[int, list[float]] = {}
-    for rid, value in session.execute(select(Region.result_id, Region.log10_nfa).join(InferenceResult).where(
-            InferenceResult.model_revision_id == revision_id)):
+    for rid, value in session.execute(select(Region.result_id, Region.log10_nfa).join(InferenceResult).where(*which)):
         nfas.setdefault(rid, []).append(float(value))
     return [ScoredImage(iid, float(score), tuple(sorted(nfas.get(rid, [])))) for rid, iid, score in results]

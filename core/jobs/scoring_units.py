@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.domain.images import ImageRef, item_names, readable_images
-from core.domain.items import group_by, views_in_order
+from core.domain.items import group_by, missing_views, views_in_order
 
 
 @dataclass(frozen=True)
@@ -48,9 +48,9 @@ def _stacked_units(project, order: list[str], todo: list[ImageRef]) -> tuple[lis
         rows = every.get(item_id, [])
         arranged = views_in_order(rows, order, lambda r: r.view)
         if arranged is None:
-            missing = sorted(set(order) - {r.view for r in rows})
+            missing = missing_views(rows, order, lambda r: r.view)
             refused += [not_scorable(r, f"item {names.get(item_id, item_id)!r} has no readable "
-                                        f"{' and no '.join(repr(v) for v in missing)} view; the revision stacks "
+                                        f"{missing} view; the revision stacks "
                                         f"the views {order}") for r in wanted]
         else:
             units.append(Unit(arranged, arranged, ""))

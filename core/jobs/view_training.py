@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.domain.images import ImageRef, item_names, readable_images
-from core.domain.items import group_by, views_in_order
+from core.domain.items import group_by, missing_views, views_in_order
 from core.domain.view_modes import PER_VIEW, VIEW_MODES
 from core.errors import ContrarioError, ImageError
 from core.io.checked_files import read_checked_image
@@ -109,10 +109,9 @@ def stacked_items(project, refs: list[ImageRef]) -> tuple[list[str], list[list[I
     for item_id, rows in group_by(every, lambda r: r.item_id).items():
         arranged = views_in_order(rows, order, lambda r: r.view)
         if arranged is None:
-            missing = sorted(set(order) - {r.view for r in rows})
             raise ContrarioError(
                 f"item {names.get(item_id, item_id)!r} ({', '.join(r.file_name for r in rows)}) has no "
-                f"{' and no '.join(repr(v) for v in missing)} view: stacking needs the views {order} in every item")
+                f"{missing_views(rows, order, lambda r: r.view)} view: stacking needs the views {order} in every item")
         not_good = [r for r in arranged if r.id not in good]
         if not_good:
             skipped += [{"image_id": r.id, "reason": f"{r.file_name}: item {names.get(item_id, item_id)!r} left out, "
