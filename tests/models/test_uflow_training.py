@@ -148,7 +148,7 @@ def test_latent_calibration_on_held_out_images(mtd_root, lite0):
 
         raw, _ = model.run_flow(model.extract(to_input_tensor(load_rgb(good[0]).rgb, pred.input_shape)))
     for z, r, s in zip(pred.latents, raw, scale):
-        np.testing.assert_allclose(z, r[0].numpy() * s, rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(z, r[0].numpy() * s, rtol=1e-4, atol=1e-4)  # float32 sums differ by CPU
     again = UFlowModel.from_bytes(*model.to_bytes(), backbone=lite0)
     np.testing.assert_array_equal(again.predict(good[:1])[0].anomaly_map, pred.anomaly_map)
     # without held-out images nothing is rescaled
