@@ -13,6 +13,11 @@ from app.gallery.gallery import VERDICT_COLORS, GalleryDelegate, GalleryModel, G
 from app.gallery.thumbs import ThumbnailLoader
 from app.job_monitor import JobMonitor
 from app.jobs_bar import JobsBar
+from app.labels.annotators_view import AnnotatorsView
+from app.labels.integration import LabelIntegration
+from app.labels.live_labels import LiveLabels
+from app.layout import fitted_size
+from app.project_files import ProjectFiles
 from app.resources import resource_path
 from app.review.actions import ActionRegistry
 from app.review.controls import ReviewControls
@@ -21,11 +26,6 @@ from app.review.item_views import ItemViews
 from app.review.menus import bind_actions, build_menus
 from app.review.navigation import Navigation
 from app.store_access import ImageRow
-from app.labels.integration import LabelIntegration
-from app.labels.annotators_view import AnnotatorsView
-from app.labels.live_labels import LiveLabels
-from app.layout import fitted_size
-from app.project_files import ProjectFiles
 from app.training.integration import TrainingIntegration
 from app.workers import TaskRunner
 from core.domain.review_session import ReviewSession
@@ -305,6 +305,12 @@ class MainWindow(QtWidgets.QMainWindow):
     def set_filter(self, key: str) -> None:
         self.filter_box.setCurrentIndex(self.filter_box.findData(key))
 
+    def set_batch(self, batch_id: int | None) -> None:
+        """Show one batch in the gallery, or all of them (None)."""
+        index = 0 if batch_id is None else self.batch_box.findData(batch_id)
+        if index >= 0:
+            self.batch_box.setCurrentIndex(index)
+
     def set_sort(self, key: str) -> None:
         self.sort_box.setCurrentIndex(self.sort_box.findData(key))
 
@@ -551,6 +557,17 @@ class MainWindow(QtWidgets.QMainWindow):
     # ================================================================ dialogs
     def show_error(self, title: str, message: str) -> None:
         QtWidgets.QMessageBox.critical(self, title, message)
+
+    def show_status(self, text: str) -> None:
+        """One line in the status bar, replacing the one before."""
+        self.status_label.setText(text)
+
+    def menu(self, title: str) -> QtWidgets.QMenu | None:
+        """The menu bar's menu called `title` (without its & mnemonic), for features that add entries to it."""
+        for action in self.menuBar().actions():
+            if action.menu() is not None and action.text().replace("&", "") == title:
+                return action.menu()
+        return None
 
     # ================================================================ events
     def eventFilter(self, obj, event) -> bool:

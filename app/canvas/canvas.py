@@ -184,6 +184,12 @@ class ImageCanvas(pg.GraphicsLayoutWidget):
         if refit:
             self.fit()
 
+    def active_panel(self) -> ViewPanel | None:
+        """The view the user works on (the first one until another is clicked)."""
+        if not self.panels:
+            return None
+        return self.panels[min(self.active_index, len(self.panels) - 1)]
+
     def clear_views(self) -> None:
         self.pyramids.want([])
         self._rebuild(0)

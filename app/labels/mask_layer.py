@@ -215,6 +215,11 @@ class MaskEditor(QtCore.QObject):
         edit.stack.indexChanged.disconnect()  # a deleted stack clears itself, and must not call back an editor
         edit.stack.deleteLater()               # that may be deleted before it
 
+    def remove_from_view(self) -> None:
+        """Take the brush cursor and the polygon preview out of the view box (the editor is going away)."""
+        for item in (self._cursor, self._poly_item):
+            self.vb.removeItem(item)
+
     def set_overlay(self, overlay, model_revision_id: int | None = None, k: float = 2.0) -> None:
         self.overlay = overlay
         self.k = k
