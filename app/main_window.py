@@ -267,6 +267,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.label_box.setCurrentIndex(max(0, self.label_box.findData(keep)))
         self.label_box.blockSignals(False)
 
+    def offers_label_source(self, annotator: str) -> bool:
+        """Whether the Labels drop-down lists `annotator`."""
+        return self.label_box.findData(annotator) >= 0
+
     def _close_project(self) -> None:
         self.training.set_project(None)
         self.labels.set_project(None)

@@ -134,7 +134,7 @@ class LiveLabels(QtCore.QObject):
                 self._show_outline(image_id, seen.outline)
             if revised:
                 names = [who if authors.get(who, who) == who else f"{who} ({authors[who]})" for who in revised]
-                w.status_label.setText(f"{row.title}: new label revision by {', '.join(names)}")
+                w.show_status(f"{row.title}: new label revision by {', '.join(names)}")
                 self.othersChanged.emit(image_id, revised)
         self.polled.emit(list(got))
         if self._again:
@@ -151,7 +151,7 @@ class LiveLabels(QtCore.QObject):
         histogram = getattr(w, "update_score_histogram", None)  # the score histograms, where the window has them
         if histogram is not None:
             histogram()
-        if any(w.label_box.findData(who) < 0 for who in verdicts):
+        if not all(w.offers_label_source(who) for who in verdicts):
             w.refresh_label_sources()  # a new annotator: the Labels drop-down offers them (signals blocked meanwhile)
 
     def _show_outline(self, image_id: int, outline: ReferenceOutline | None) -> None:
