@@ -48,11 +48,14 @@ def test_tile_interiors_partition_the_field_and_windows_share_one_shape(n, tile,
     assert len(shapes) == 1 and len(grid) == len(grid.windows())
 
 
-@pytest.mark.parametrize("views", [1, 2])
-def test_a_field_scored_in_tiles_equals_the_field_scored_whole(views):
+@pytest.mark.parametrize("views,edges", [(1, False), (2, False), (1, True)])
+def test_a_field_scored_in_tiles_equals_the_field_scored_whole(views, edges):
     """The default margin covers the receptive field of a stride-16 backbone (~190 px) and of the flow; with
-    stacked views every window carries each view's pixels."""
+    stacked views every window carries each view's pixels; border factors apply at the image's border, not at
+    the tiles'."""
     model = _perturbed_model(input_size=256, stack_views=views)
+    if edges:
+        model.meta["calibration"] = {"latent_scale": [0.9, 1.1], "edge_scale": [[[0.5, 0.7, 0.8, 0.9, 1.05], [0.6, 0.8, 1.0, 1.0, 0.95]]] * 2}
     image = stack_views([_texture(704, 768, seed=1 + v) for v in range(views)], [str(v) for v in range(views)])
     plan = tiling.plan_tiles(model, image.shape, tile=16)
     assert plan.scaled == (704, 768) and plan.n_tiles == 9 and plan.grid.margin == 12

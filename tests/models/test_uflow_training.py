@@ -195,3 +195,23 @@ def test_a_stride_4_scale_is_opt_in_and_sharpens_the_map_grid(mtd_pair, lite0):
     assert [z.shape[1:] for z in pred.latents] == [(2, 2), (4, 4), (8, 8), (16, 16)]
     assert pred.latents[-1].shape[0] == model.layout.latent_channels[-1]
     assert len(model.calibration["scales"]) == 4
+
+
+def test_border_factors_bring_each_ring_of_normal_latents_to_mean_one():
+    """Latents wider near the top/bottom and the left/right borders (most at the corners, where both add up)
+    are brought back to mean z^2 / C = 1 in every ring and corner; the interior keeps a factor near 1."""
+    from core.models.uflow.calibration import border_distance, edge_profile, edge_weights
+
+    rng = np.random.default_rng(0)
+    row_var = np.array([3.0, 1.6, 1.2, 1.0, 1.0])  # variance by distance to the top or bottom border
+    col_var = np.array([2.0, 1.3, 1.0, 1.0, 1.0])
+    dy, dx = border_distance(30, 4), border_distance(40, 4)
+    true_var = row_var[dy][:, None] * col_var[dx][None, :]
+    images = [[rng.standard_normal((8, 30, 40)) * np.sqrt(true_var)] for _ in range(8)]
+    ((rows, cols),) = edge_profile(images)
+    w = edge_weights((30, 40), (rows, cols))
+    assert w.shape == (30, 40)
+    np.testing.assert_allclose(w ** 2 * true_var, 1.0, rtol=0.12)  # every cell's class, corners included
+    assert w[0, 0] < w[0, 20] < w[15, 20] and w[0, 0] < w[15, 0] < w[15, 20]
+    ring = np.concatenate([(img[0] * w)[:, 1, 4:-4].ravel() for img in images])  # second row, off the corners
+    assert (ring ** 2).mean() == pytest.approx(1.0, abs=0.12)

@@ -60,6 +60,9 @@ class UFlowConfig:
     max_train_steps: int = 1500  # steps, about 5 epochs, left the flow under-trained)
     calibrate_latents: bool = True  # rescale each latent so held-out normal images give mean z^2 / C = 1 (the
     # NFA assumes chi-square cells; with many training images the raw latents were at mean z^2 0.5-0.65)
+    calibrate_edges: bool = True  # with calibrate_latents: cells near the image border get factors of their own
+    # (tiles of a 3000 x 2000 texture: border cells at mean z^2 / C 1.5-2.2 made every normal image's border
+    # one region of log10 NFA -220, and the region calibration then found no defect at all)
     map_smoothing: float = 0.0  # std (input pixels) of a Gaussian blur of the anomaly map
     extent_quantile: float = 0.0  # > 0: a region's pixels are the map above this quantile of held-out normal
     # pixels connected to its cells (core.nfa.extent; 0.99 found more MTD defects but lowered mIoU); 0 = its cells
@@ -234,7 +237,12 @@ class UFlowModel:
         return list(z), log_det
 
     def latents_from_features(self, feats_fine_first: list[torch.Tensor]) -> list[torch.Tensor]:
-        """Calibrated latents, coarsest first, of standardised features (a batch of tiles or whole images)."""
+        """Calibrated latents, coarsest first, of standardised features (a batch of whole images)."""
+        return self.edge_calibrated(self.tile_latents(feats_fine_first))
+
+    def tile_latents(self, feats_fine_first: list[torch.Tensor]) -> list[torch.Tensor]:
+        """Latents of a batch of tiles, calibrated but for the image border (`edge_calibrated` of the stitched
+        field does that)."""
         return self.calibrated(self.run_flow(feats_fine_first)[0])
 
     def map_and_score(self, latents: Sequence[torch.Tensor], shape: tuple[int, int],
@@ -253,6 +261,20 @@ class UFlowModel:
         if all(s == 1.0 for s in scale):
             return latents
         return [z * s for z, s in zip(latents, scale)]
+
+    @property
+    def edge_scale(self) -> list[list[float]] | None:
+        """Per scale, factors by distance to the image border (see calibration.edge_profile); None: none."""
+        return self.meta.get("calibration", {}).get("edge_scale")
+
+    def edge_calibrated(self, latents: list[torch.Tensor]) -> list[torch.Tensor]:
+        """Whole-image latent fields (..., H, W) with the border factors applied."""
+        from core.models.uflow.calibration import edge_weights
+
+        profile = self.edge_scale
+        if not profile:
+            return latents
+        return [z * torch.from_numpy(edge_weights(tuple(z.shape[-2:]), f)).to(z.dtype) for z, f in zip(latents, profile)]
 
     # ------------------------------------------------------------ inference
 

@@ -211,7 +211,8 @@ def latent_field(model, features: Sequence[torch.Tensor], grid: TileGrid, batch:
                  cancel: CancelToken = NEVER_CANCELLED, report: TileReport = lambda done: None) -> list[torch.Tensor]:
     """Calibrated latents (coarsest first, C x H_l x W_l) of a standardised feature field, run in tiles."""
     levels = _levels(model)
-    return stitched(model.latents_from_features, list(features), levels, levels[::-1], grid, batch, cancel, report)
+    field = stitched(model.tile_latents, list(features), levels, levels[::-1], grid, batch, cancel, report)
+    return model.edge_calibrated(field)
 
 
 def field_grid(model, feature_fields: Sequence[torch.Tensor]) -> TileGrid:

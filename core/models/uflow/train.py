@@ -20,7 +20,7 @@ from core.errors import ModelError
 from core.models.backbones import FeatureExtractor, get_spec
 from core.models.preprocess import ImageInput, LoadedImage, fingerprint, load_rgb
 from core.models.uflow import tiling
-from core.models.uflow.calibration import calibration_report, mean_z2_per_scale
+from core.models.uflow.calibration import calibration_report, edge_profile, edge_weights, mean_z2_per_scale
 from core.models.uflow.flow import nll_per_image
 from core.models.uflow.model import UFlowConfig, UFlowModel
 from core.nfa.extent import map_level
@@ -317,6 +317,13 @@ def train(images: Sequence[ImageInput], config: UFlowConfig | None = None, progr
         held_out_latents = [_latents(model, feats[i]) for i in hold_idx]
     cal_latents = held_out_latents or [_latents(model, feats[i]) for i in train_idx[:32]]
     scale = [1.0] * len(model.channels)
+    edge: list[list[float]] | None = None
+
+    def calibrate(img: list[np.ndarray]) -> list[np.ndarray]:
+        """One image's raw latents with the latent scale and the border factors applied."""
+        out = [z * s for z, s in zip(img, scale)]
+        return out if edge is None else [z * edge_weights(z.shape[-2:], f) for z, f in zip(out, edge)]
+
     raw = mean_z2_per_scale(cal_latents)
     if folds:
         source = f"training images scored by models trained without them ({len(folds)} folds)"
@@ -331,14 +338,16 @@ def train(images: Sequence[ImageInput], config: UFlowConfig | None = None, progr
         split = len(cal_latents) >= 4
         fit_half, check = (cal_latents[0::2], cal_latents[1::2]) if split else (cal_latents, cal_latents)
         scale = [float(1.0 / math.sqrt(max(v, 1e-6))) for v in (mean_z2_per_scale(fit_half) if split else raw)]
-        cal_latents = [[z * s for z, s in zip(img, scale)] for img in check]
+        if config.calibrate_edges:
+            edge = edge_profile([[z * s for z, s in zip(img, scale)] for img in fit_half])
+        cal_latents = [calibrate(img) for img in check]
         scale_images = len(fit_half)
         if not folds:
             source = ("held-out normal images not used to set the latent scale" if split
                       else "held-out normal images, the same that set the latent scale")
     calibration = calibration_report(cal_latents, seed=config.seed)
     if held_out_latents:
-        region_latents = [[z * s for z, s in zip(img, scale)] for img in held_out_latents]
+        region_latents = [calibrate(img) for img in held_out_latents]
         calibration["regions"] = fit_region_null(region_latents).to_dict()
         if config.extent_quantile > 0:
             fine = model.strides[0]  # the map at input pixels: the finest field's cells times its stride
@@ -350,6 +359,7 @@ def train(images: Sequence[ImageInput], config: UFlowConfig | None = None, progr
                                        " regions use the paper's count of tests, uncalibrated")
     calibration["source"] = source
     calibration["latent_scale"] = scale
+    calibration["edge_scale"] = edge
     calibration["scale_images"] = scale_images
     calibration["raw_mean_z2"] = raw  # before rescaling: how far the flow alone is from N(0, 1)
     hold_feats = [feats[i] for i in hold_idx]
