@@ -14,6 +14,11 @@ false regions per hide (regions at k touching no planted defect, over all test h
 pixel AUROC on an evaluation grid with the longer side min(image, 1500) and at contrario eval's 256;
 train and score seconds per image.
 
+With two lights or more, two rows join the per-light models' regions on each hide ("any"): a hide's detection
+is the union of its lights' regions, at k (the workbench's rule for an item of per-view models: defect if any
+view has a region at k) and at k + log10(lights), the union bound that keeps at most 10^-k false alarms per
+hide whatever the number of lights.
+
 `--stacked` adds one multi-light model (UFlowConfig.stack_views): each hide's lights (those of the per-light
 rows, in that order) stacked along channels, trained on the training hides and tiled like the "tiles" rows,
 scored and measured the same way (row light "a+b+...", mode "stacked").
@@ -67,19 +72,38 @@ class Progress:
             self.next = fraction + 0.1
 
 
-def evaluate(model, category, defects, k: float, fine_side: int, inputs=None) -> dict:
+def evaluate(model, category, defects, k: float, fine_side: int, inputs=None, keep: dict | None = None) -> dict:
     """Figures over category's test images; `inputs` (one per test image, e.g. stacked views) is what the model
-    scores in their place."""
+    scores in their place; `keep`, when given, receives each test image's regions (segmented at k) by stem."""
     t0 = time.perf_counter()
     preds = model.predict(inputs or category.test, batch_size=4)
     score_s = time.perf_counter() - t0
     null = model.region_null
-    found = {kind: [0, 0] for kind in RELIEF_KINDS + COLOUR_KINDS}
-    false_regions, good_regions, maps_fine, maps_256, truth_fine, truth_256 = [], [], [], [], [], []
-    for path, cls, mask_path, pred in zip(category.test, category.defect_type, category.masks, preds):
+    detections, maps_fine, maps_256, truth_fine, truth_256 = {}, [], [], [], []
+    for path, mask_path, pred in zip(category.test, category.masks, preds):
         shape = pred.original_shape
-        at_k = model.segment(pred, shape, k=k, null=null).mask_at(k)
+        seg = model.segment(pred, shape, k=k, null=null)
+        detections[path.stem] = seg.mask_at(k)
+        if keep is not None:
+            keep[path.stem] = seg
         truth = np.zeros(shape, dtype=bool) if mask_path is None else read_mask(mask_path, shape)
+        for side, maps, truths in ((fine_side, maps_fine, truth_fine), (256, maps_256, truth_256)):
+            a, m = eval_pair(pred.anomaly_map, truth, shape, side=side)
+            maps.append(a)
+            truths.append(m)
+    return {**found_figures(category, defects, detections),
+            f"pixel_auroc_{fine_side}": round(pixel_auroc(maps_fine, truth_fine), 4),
+            "pixel_auroc_256": round(pixel_auroc(maps_256, truth_256), 4),
+            "tiles_per_image": preds[0].tiles, "score_s_per_image": round(score_s / len(preds), 2)}
+
+
+def found_figures(category, defects, detections: dict[str, np.ndarray]) -> dict:
+    """Planted defects found and false regions, from each test image's detection mask (by stem)."""
+    found = {kind: [0, 0] for kind in RELIEF_KINDS + COLOUR_KINDS}
+    false_regions, good_regions = [], []
+    for path, cls, mask_path in zip(category.test, category.defect_type, category.masks):
+        at_k = detections[path.stem]
+        truth = np.zeros(at_k.shape, dtype=bool) if mask_path is None else read_mask(mask_path, at_k.shape)
         for kind, (y0, x0, y1, x1) in defects.get(path.stem, []):
             inside = truth[y0:y1, x0:x1]
             found[kind][1] += 1
@@ -89,10 +113,6 @@ def evaluate(model, category, defects, k: float, fine_side: int, inputs=None) ->
         false_regions.append(n - len(touching))
         if cls == "good":
             good_regions.append(n)
-        for side, maps, truths in ((fine_side, maps_fine, truth_fine), (256, maps_256, truth_256)):
-            a, m = eval_pair(pred.anomaly_map, truth, shape, side=side)
-            maps.append(a)
-            truths.append(m)
     relief = [sum(found[kd][i] for kd in RELIEF_KINDS) for i in (0, 1)]
     colour = [sum(found[kd][i] for kd in COLOUR_KINDS) for i in (0, 1)]
     total = [relief[0] + colour[0], relief[1] + colour[1]]
@@ -100,16 +120,28 @@ def evaluate(model, category, defects, k: float, fine_side: int, inputs=None) ->
             "relief_found": f"{relief[0]}/{relief[1]}", "colour_found": f"{colour[0]}/{colour[1]}",
             "found_per_kind": {kd: f"{a}/{b}" for kd, (a, b) in found.items()},
             "false_regions_per_hide": round(float(np.mean(false_regions)), 3),
-            "regions_per_good_hide": round(float(np.mean(good_regions)), 3) if good_regions else None,
-            f"pixel_auroc_{fine_side}": round(pixel_auroc(maps_fine, truth_fine), 4),
-            "pixel_auroc_256": round(pixel_auroc(maps_256, truth_256), 4),
-            "tiles_per_image": preds[0].tiles, "score_s_per_image": round(score_s / len(preds), 2)}
+            "regions_per_good_hide": round(float(np.mean(good_regions)), 3) if good_regions else None}
 
 
-def run_light(folder: Path, light: str, mode: str, args, defects, fine_side: int) -> dict:
+def any_light_rows(folder: Path, kept: dict[str, dict], defects, k: float) -> list[dict]:
+    """Each hide's regions of the per-light models (tiles) joined over the lights: at k (the workbench's item
+    rule, "defect if any view has a region at k": up to one false alarm per 10^k images per light) and at
+    k + log10(lights) (the union bound: at most 10^-k false alarms per hide over all its lights)."""
+    lights = list(kept)
+    category = discover(folder / "by-view" / lights[0])
+    rows = []
+    for label, level in ((f"k = {k:g}", k), (f"k + log10 {len(lights)}", k + float(np.log10(len(lights))))):
+        joined = {stem: np.logical_or.reduce([kept[light][stem].mask_at(level) for light in lights])
+                  for stem in kept[lights[0]]}
+        rows.append({"light": "+".join(lights), "mode": "any", "threshold": label, **found_figures(
+            category, defects, joined), "pixel_auroc_256": None, "train_s": None, "score_s_per_image": None})
+    return rows
+
+
+def run_light(folder: Path, light: str, mode: str, args, defects, fine_side: int, keep: dict | None = None) -> dict:
     category = discover(folder / "by-view" / light)
     return trained_row(light, mode, category, category.train, None, UFlowConfig(**overrides(args, mode == "tiles")),
-                       args, defects, fine_side)
+                       args, defects, fine_side, keep=keep)
 
 
 def overrides(args, tiling: bool) -> dict:
@@ -120,12 +152,12 @@ def overrides(args, tiling: bool) -> dict:
 
 
 def trained_row(light: str, mode: str, category, train_inputs, test_inputs, config, args, defects,
-                fine_side: int) -> dict:
+                fine_side: int, keep: dict | None = None) -> dict:
     t0 = time.perf_counter()
     model = train(train_inputs, config, progress=Progress(f"{light} {mode}: train"))
     out = {"light": light, "mode": mode, "train_s": round(time.perf_counter() - t0, 1),
            "calibrated_regions": model.regions_calibrated}
-    out.update(evaluate(model, category, defects, args.k, fine_side, test_inputs))
+    out.update(evaluate(model, category, defects, args.k, fine_side, test_inputs, keep))
     return out
 
 
@@ -148,15 +180,20 @@ def stacked_row(folder: Path, lights: list[str], args, defects, fine_side: int) 
 
 def table(rows: list[dict], fine_side: int) -> str:
     w = max([11] + [len(r["light"]) for r in rows])
-    head = (f"{'light':<{w}} {'mode':<7} {'found':>6} {'relief':>7} {'colour':>7} {'false/hide':>10} "
+    m = max([7] + [len(mode_of(r)) for r in rows])
+    head = (f"{'light':<{w}} {'mode':<{m}} {'found':>6} {'relief':>7} {'colour':>7} {'false/hide':>10} "
             f"{'good/hide':>9} {'AUROC@' + str(fine_side):>11} {'AUROC@256':>9} {'train s':>8} {'score s/img':>11}")
     lines = [head, "-" * len(head)]
     for r in rows:
-        lines.append(f"{r['light']:<{w}} {r['mode']:<7} {r['found_at_k']:>6} {r['relief_found']:>7} "
+        lines.append(f"{r['light']:<{w}} {mode_of(r):<{m}} {r['found_at_k']:>6} {r['relief_found']:>7} "
                      f"{r['colour_found']:>7} {r['false_regions_per_hide']:>10} {r['regions_per_good_hide']!s:>9} "
-                     f"{r[f'pixel_auroc_{fine_side}']:>11} {r['pixel_auroc_256']:>9} {r['train_s']:>8} "
-                     f"{r['score_s_per_image']:>11}")
+                     f"{r.get(f'pixel_auroc_{fine_side}') or '-':>11} {r['pixel_auroc_256'] or '-':>9} "
+                     f"{r['train_s'] or '-':>8} {r['score_s_per_image'] or '-':>11}")
     return "\n".join(lines)
+
+
+def mode_of(row: dict) -> str:
+    return f"{row['mode']} at {row['threshold']}" if "threshold" in row else row["mode"]
 
 
 def main() -> None:
@@ -197,10 +234,16 @@ def main() -> None:
         print(json.dumps(setup), flush=True)
         rows = []
         defects = planted(folder)
+        kept: dict[str, dict] = {}
         for light in lights:
             for mode in args.modes.split(","):
-                rows.append(run_light(folder, light, mode, args, defects, fine_side))
+                keep = kept.setdefault(light, {}) if mode == "tiles" else None
+                rows.append(run_light(folder, light, mode, args, defects, fine_side, keep))
                 print(json.dumps(rows[-1]), flush=True)
+        if len(kept) > 1:
+            for row in any_light_rows(folder, kept, defects, args.k):
+                rows.append(row)
+                print(json.dumps(row), flush=True)
         if args.stacked:
             rows.append(stacked_row(folder, lights, args, defects, fine_side))
             print(json.dumps(rows[-1]), flush=True)
