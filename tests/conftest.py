@@ -2,11 +2,16 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# The tests' jobs take compute slots (core.jobs.slots) from a folder of this test process's own, so that they
+# neither wait for nor hold up jobs that other programs run on the machine (tests/jobs/test_slots.py gives each
+# of its tests a host of its own).
+os.environ.setdefault("CONTRARIO_SLOT_DIR", tempfile.mkdtemp(prefix="contrario-test-slots-"))
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 MTD_ROOT = REPO_ROOT.parent / "shared" / "data" / "mtd" / "magnetic_tile"
