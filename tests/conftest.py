@@ -2,11 +2,21 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# The tests' jobs take compute slots (core.jobs.slots) from a folder of this test process's own, so that they
+# neither wait for nor hold up jobs that other programs run on the machine (tests/jobs/test_slots.py gives each
+# of its tests a host of its own).
+os.environ.setdefault("CONTRARIO_SLOT_DIR", tempfile.mkdtemp(prefix="contrario-test-slots-"))
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # `pytest -n N` runs N test processes side by side: one torch thread each, in this process (set before torch
+    # is imported) and in the worker processes it starts, so that together they do not oversubscribe the cores.
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ.setdefault("CONTRARIO_THREADS", "1")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 MTD_ROOT = REPO_ROOT.parent / "shared" / "data" / "mtd" / "magnetic_tile"

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -11,7 +12,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from fixture_results import add_images, score_images, write_corrupt_png  # noqa: E402
 
-from core.demo import MULTIVIEW_REGEX, write_demo_images  # noqa: E402
+from core.demo import write_demo_images  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -37,16 +38,42 @@ def _build_project(folder: Path, demo_files, scored: bool):
     return project
 
 
+def _template(tmp_path_factory, demo_files, scored: bool) -> Path:
+    folder = tmp_path_factory.mktemp("app_template") / "proj"
+    _build_project(folder, demo_files, scored).close()
+    return folder
+
+
+def _private_copy(template: Path, dest: Path):
+    """A copy of a template project (its database and blobs; the images stay in demo_files, which no test
+    changes), so each test may change its own."""
+    from core.store.project import Project
+
+    shutil.copytree(template, dest)
+    return Project.open(dest)
+
+
+@pytest.fixture(scope="session")
+def scored_template(tmp_path_factory, demo_files) -> Path:
+    """The images of demo_files in one batch per product, scored by fixture_results.score_images (active)."""
+    return _template(tmp_path_factory, demo_files, scored=True)
+
+
+@pytest.fixture(scope="session")
+def unscored_template(tmp_path_factory, demo_files) -> Path:
+    return _template(tmp_path_factory, demo_files, scored=False)
+
+
 @pytest.fixture
-def project(tmp_path, demo_files):
-    p = _build_project(tmp_path / "proj", demo_files, scored=True)
+def project(tmp_path, scored_template):
+    p = _private_copy(scored_template, tmp_path / "proj")
     yield p
     p.close()
 
 
 @pytest.fixture
-def unscored_project(tmp_path, demo_files):
-    p = _build_project(tmp_path / "proj_unscored", demo_files, scored=False)
+def unscored_project(tmp_path, unscored_template):
+    p = _private_copy(unscored_template, tmp_path / "proj_unscored")
     yield p
     p.close()
 

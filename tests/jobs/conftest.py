@@ -1,15 +1,13 @@
 """A real project with a few real MTD images and a tiny U-Flow model trained by a real worker process.
 
-The jobs of these tests take compute slots (core.jobs.slots) from a folder of their own, so that they neither
-wait for nor hold up other jobs running on the machine.
+The jobs of these tests take compute slots (core.jobs.slots) from a folder of their own (tests/conftest.py), so
+that they neither wait for nor hold up other jobs running on the machine.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -22,7 +20,6 @@ from core.store.project import Project
 from core.store.schema import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # for `worker_helpers`
-os.environ.setdefault("CONTRARIO_SLOT_DIR", tempfile.mkdtemp(prefix="contrario-test-slots-"))
 
 TINY = {"input_size": 64, "train_steps": 8, "batch_size": 4, "tiling": False}  # images resized whole
 N_TRAIN, N_TEST = 4, 12
