@@ -25,6 +25,7 @@ from app.review.help_overlay import HelpOverlay
 from app.review.item_views import ItemViews
 from app.review.menus import bind_actions, build_menus
 from app.review.navigation import Navigation
+from app.review.verdict_entry import VerdictEntry
 from app.store_access import ImageRow
 from app.training.integration import TrainingIntegration
 from app.workers import TaskRunner
@@ -41,8 +42,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def __init__(self, annotator: str | None = None, settings: QtCore.QSettings | None = None) -> None:
         super().__init__()
         self.settings = settings or QtCore.QSettings()
-        # The name given last time is used again: asked once, not every session (verdicts show under it).
-        self.annotator = annotator or (str(self.settings.value("annotator", "") or "").strip() or None)
+        self.verdict_entry = VerdictEntry(self, annotator)  # who reviews, their verdicts saved and undone
         self.project = None
         self.model_revision_id: int | None = None
         self.rows: list[ImageRow] = []
@@ -344,67 +344,24 @@ class MainWindow(QtWidgets.QMainWindow):
         self.viewShown.emit(image_id)
 
     # ================================================================ verdicts
+    @property
+    def annotator(self) -> str | None:
+        return self.verdict_entry.annotator
+
     def ensure_annotator(self) -> bool:
-        if self.annotator:
-            return True
-        default = str(self.settings.value("annotator", "") or "")
-        name, ok = QtWidgets.QInputDialog.getText(self, "Annotator", "Your name (saved with every verdict):",
-                                                  text=default)
-        name = name.strip()
-        if not ok or not name:
-            return False
-        self.set_annotator(name)
-        return True
+        return self.verdict_entry.ensure_annotator()
 
     def set_annotator(self, name: str) -> None:
-        self.annotator = name
-        self.settings.setValue("annotator", name)
-        self.annotator_label.setText(f"Annotator: {name}")
-        if self.project is not None:
-            self.reload()
+        self.verdict_entry.set_annotator(name)
 
     def set_verdict(self, verdict: str | None, advance: bool = True) -> None:
-        """Save the verdict of the active view at once (one transaction), then move on."""
-        if self.project is None or self.current_image_id is None or not self.ensure_annotator():
-            return
-        image_id = self.current_image_id
-        row = self.model.row_by_image(image_id)
-        try:
-            store_access.save_verdict(self.project, image_id, self.annotator, verdict)
-        except ContrarioError as exc:
-            self.show_error("Verdict not saved", str(exc))
-            return
-        self.session.record_verdict(image_id, verdict)
-        self.show_my_verdict(image_id, verdict)
-        self.status_label.setText(f"{row.title}: {verdict or 'verdict cleared'}")
-        if advance:
-            self.step(1)
+        self.verdict_entry.set_verdict(verdict, advance)
 
     def undo(self) -> None:
-        if not self.session.can_undo or self.project is None:
-            return
-        change = self.session.undo()
-        image_id, previous = change.image_id, change.before
-        store_access.save_verdict(self.project, image_id, self.annotator, previous)
-        row = self.model.row_by_image(image_id)
-        self.show_my_verdict(image_id, previous, header=False)
-        pos = self.session.position_of(image_id)
-        if pos is not None:
-            self.show_position(pos)
-        self.status_label.setText(f"Undone: {row.title} is {previous or 'unreviewed'} again")
+        self.verdict_entry.undo()
 
     def show_my_verdict(self, image_id: int, verdict: str | None, header: bool = True) -> None:
-        """My verdict on `image_id` is now `verdict` (saved): gallery, header, counts and histogram follow."""
-        row = self.model.row_by_image(image_id)
-        if row is None:
-            return
-        row.my_verdict = verdict
-        self.session.note_verdict(image_id, verdict)
-        self.model.refresh_image(image_id)
-        if header and image_id == self.current_image_id:
-            self._update_header(row)
-        self.refresh_counts()
-        self.update_score_histogram()
+        self.verdict_entry.show_my_verdict(image_id, verdict, header)
 
     # ================================================================ canvas controls
     @property
