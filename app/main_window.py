@@ -26,6 +26,7 @@ from app.review.help_overlay import HelpOverlay
 from app.review.item_views import ItemViews
 from app.review.menus import bind_actions, build_menus
 from app.review.navigation import Navigation
+from app.review.regions import Regions
 from app.review.verdict_entry import VerdictEntry
 from app.store_access import ImageRow
 from app.training.integration import TrainingIntegration
@@ -59,6 +60,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.views = ItemViews(self.canvas, self.runner, self)
         self.views.displayed.connect(self._on_item_displayed)
         self.navigation = Navigation(self)  # next/previous, gallery clicks, the view clicked on the canvas
+        self.regions = Regions(self)  # stepping through the regions at k; their count in header and status bar
         self.files = ProjectFiles(self)  # Project menu: new, open, recent, import
         self.lifecycle = ProjectLifecycle(self)  # open, read again, close; the view kept per project; quitting
         build_menus(self)
@@ -166,7 +168,6 @@ class MainWindow(QtWidgets.QMainWindow):
             box.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
             box.setMinimumContentsLength(12)
             box.activated.connect(lambda _i: self.focus_canvas())
-        self.canvas.regionHovered.connect(self._on_region_hovered)
 
     # ================================================================ project
     def open_project(self, folder: str | Path) -> bool:
@@ -254,7 +255,7 @@ class MainWindow(QtWidgets.QMainWindow):
         return self.views.get(image_id)
 
     def _on_item_displayed(self, image_id: int) -> None:
-        self._update_region_summary()
+        self.regions.update_summary()
         self.viewShown.emit(image_id)
 
     # ================================================================ verdicts
@@ -294,46 +295,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def step_region(self, delta: int) -> None:
         """Zoom to the next (or previous) region of the active view visible at k, strongest first."""
-        panels = self.canvas.panels
-        data = panels[self.canvas.active_index].data if panels else None
-        regions = sorted(data.overlay.visible_regions(self.k), key=lambda r: r.log10_nfa) \
-            if data is not None and data.overlay is not None else []
-        if not regions:
-            self.status_label.setText(f"No region at k = {self.k:g} on this view")
-            return
-        key = (data.image_id, self.k)
-        index = self._region_index + delta if getattr(self, "_region_key", None) == key else (0 if delta > 0 else -1)
-        self._region_key, self._region_index = key, index % len(regions)
-        region = regions[self._region_index]
-        self.canvas.zoom_to(region.bbox)
-        self.status_label.setText(f"Region {self._region_index + 1} of {len(regions)}: −log10 NFA "
-                                  f"{region.strength:.1f}, area {region.area} px (F fits the image again)")
-
-    def _on_region_hovered(self, region) -> None:
-        if region is None:
-            self._update_region_summary()
-        else:
-            self.region_label.setText(f"Region: −log10 NFA = {region.strength:.2f}, area {region.area} px")
-
-    def _update_region_summary(self) -> None:
-        """Header and status line: score and how many regions the image on screen has at the current k."""
-        row = self.model.row_by_image(self.current_image_id) if self.current_image_id is not None else None
-        if row is None or row.score is None:
-            self.region_label.setText("not scored" if row else "")
-            self.regions_status.setText("")
-            return
-        data = self.views.get(row.image_id)
-        shown = self.views.shown_item
-        if data is None or shown is None or row.image_id not in shown:
-            self.region_label.setText(f"score {row.score:.3f}  ·  loading regions")
-            return
-        n = len(data.overlay.visible_regions(self.k)) if data.overlay else 0
-        total = len(data.overlay.regions) if data.overlay else 0
-        text = f"{n} region{'s' if n != 1 else ''} at k = {self.k:g}"
-        others = sum(len(v.overlay.visible_regions(self.k)) for v in map(self.views.get, shown)
-                     if v is not None and v.image_id != row.image_id and v.overlay)
-        self.region_label.setText(f"score {row.score:.3f}  ·  {text}" + (f" (+{others} on other views)" if others else ""))
-        self.regions_status.setText(f"{row.title}: {text}, {total} in all")
+        self.regions.step(delta)
 
     def update_score_histogram(self) -> None:
         """The distributions beside the slider: scores of the images labelled good and defect, by the label
@@ -357,7 +319,7 @@ class MainWindow(QtWidgets.QMainWindow):
         color = VERDICT_COLORS.get(v or "", "#4a4f57")
         style = f"background: {color}; color: white;" if who == "me" or not v else f"border: 1px solid {color}; color: {color};"
         self.verdict_label.setStyleSheet(style)
-        self._update_region_summary()
+        self.regions.update_summary()
 
     def refresh_header(self) -> None:
         """The header of the image on screen (its verdict, label, score and regions) read again from its row."""
