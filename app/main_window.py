@@ -9,7 +9,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from app import store_access
 from app.canvas.canvas import ImageCanvas, ViewData
 from app.gallery.filtering import ANY, FILTERS, MINE, SORTS, label_sources, shown_label
-from app.gallery.gallery import VERDICT_COLORS, GalleryDelegate, GalleryModel, GalleryView
+from app.gallery.gallery import VERDICT_COLORS, GalleryView
 from app.gallery.thumbs import ThumbnailLoader
 from app.job_monitor import JobMonitor
 from app.jobs_bar import JobsBar
@@ -18,6 +18,7 @@ from app.labels.integration import LabelIntegration
 from app.labels.live_labels import LiveLabels
 from app.layout import fitted_size
 from app.project_files import ProjectFiles
+from app.project_lifecycle import ProjectLifecycle
 from app.resources import resource_path
 from app.review.actions import ActionRegistry
 from app.review.controls import ReviewControls
@@ -25,14 +26,12 @@ from app.review.help_overlay import HelpOverlay
 from app.review.item_views import ItemViews
 from app.review.menus import bind_actions, build_menus
 from app.review.navigation import Navigation
+from app.review.regions import Regions
+from app.review.verdict_entry import VerdictEntry
 from app.store_access import ImageRow
 from app.training.integration import TrainingIntegration
 from app.workers import TaskRunner
 from core.domain.review_session import ReviewSession
-from core.errors import ContrarioError
-from core.io.thumbnails import ThumbnailCache, default_cache_dir
-
-VIEW_SETTINGS_KEY = "workbench_view"  # project setting: threshold, filter, sort, label source
 
 
 class MainWindow(QtWidgets.QMainWindow):
@@ -41,8 +40,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def __init__(self, annotator: str | None = None, settings: QtCore.QSettings | None = None) -> None:
         super().__init__()
         self.settings = settings or QtCore.QSettings()
-        # The name given last time is used again: asked once, not every session (verdicts show under it).
-        self.annotator = annotator or (str(self.settings.value("annotator", "") or "").strip() or None)
+        self.verdict_entry = VerdictEntry(self, annotator)  # who reviews, their verdicts saved and undone
         self.project = None
         self.model_revision_id: int | None = None
         self.rows: list[ImageRow] = []
@@ -62,7 +60,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.views = ItemViews(self.canvas, self.runner, self)
         self.views.displayed.connect(self._on_item_displayed)
         self.navigation = Navigation(self)  # next/previous, gallery clicks, the view clicked on the canvas
+        self.regions = Regions(self)  # stepping through the regions at k; their count in header and status bar
         self.files = ProjectFiles(self)  # Project menu: new, open, recent, import
+        self.lifecycle = ProjectLifecycle(self)  # open, read again, close; the view kept per project; quitting
         build_menus(self)
         bind_actions(self)
         self.training = TrainingIntegration(self)  # Model menu: Train model, revisions dock; job runner
@@ -72,7 +72,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.training.jobFinished.connect(self._on_job_finished)
         self.help = HelpOverlay(self.registry, self)
         QtWidgets.QApplication.instance().installEventFilter(self)
-        self._update_enabled()
+        self.update_enabled()
 
     @property
     def current_image_id(self) -> int | None:
@@ -168,94 +168,25 @@ class MainWindow(QtWidgets.QMainWindow):
             box.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
             box.setMinimumContentsLength(12)
             box.activated.connect(lambda _i: self.focus_canvas())
-        self.canvas.regionHovered.connect(self._on_region_hovered)
 
     # ================================================================ project
     def open_project(self, folder: str | Path) -> bool:
         """Open a project folder; shows a message box and returns False when it is not usable."""
-        from core.store.project import Project
-
-        if not self.labels.confirm_leave("opening another project"):
-            return False
-        try:
-            project = Project.open(folder)
-        except ContrarioError as exc:
-            self.show_error("Cannot open project", str(exc))
-            return False
-        self.set_project(project)
-        return True
+        return self.lifecycle.open_project(folder)
 
     def set_project(self, project) -> None:
-        self._close_project()
-        self.project = project
-        self.loader = ThumbnailLoader(ThumbnailCache(default_cache_dir(project.root)), self.thumb_pool, parent=self)
-        self.model = GalleryModel(self.loader, self)
-        self.gallery.setModel(self.model)
-        self.gallery.setItemDelegate(GalleryDelegate(self.loader, self.gallery))
-        self.gallery.selectionModel().currentChanged.connect(lambda cur, _prev: self.show_position(cur.row()))
-        self.setWindowTitle(f"Contrario — {project.name}")
-        self.files.remember(str(project.root))
-        self.job_monitor.set_project(project)
-        self.training.set_project(project)
-        self.labels.set_project(project)
-        self._restore_view_settings()
-        self.reload()
-        self.focus_canvas()
-
-    def _restore_view_settings(self) -> None:
-        """Threshold, filter, sort and label source as they were when this project was last closed."""
-        saved = self.project.get_setting(VIEW_SETTINGS_KEY) or {}
-        if not isinstance(saved, dict):
-            return
-        for box, key in ((self.filter_box, "filter"), (self.sort_box, "sort")):
-            index = box.findData(saved.get(key))
-            if index >= 0:
-                box.blockSignals(True)
-                box.setCurrentIndex(index)
-                box.blockSignals(False)
-        if isinstance(saved.get("k"), (int, float)):
-            self.controls.restore_k(saved["k"])
-        self._saved_label_source = saved.get("labels")
-
-    def _save_view_settings(self) -> None:
-        try:
-            self.project.set_setting(VIEW_SETTINGS_KEY, {
-                "k": self.k, "filter": self.filter_box.currentData(), "sort": self.sort_box.currentData(),
-                "labels": self.label_box.currentData()})
-        except ContrarioError:
-            pass  # a read-only or vanished project: the view is simply not remembered
+        self.lifecycle.set_project(project)
 
     def focus_canvas(self) -> None:
         self.canvas.setFocus(QtCore.Qt.FocusReason.OtherFocusReason)
 
     def reload(self) -> None:
         """Re-read rows, batches and the active model from the store; keeps the current image if possible."""
-        if self.project is None:
-            return
-        self.model_revision_id = store_access.active_model_revision_id(self.project)
-        self.rows = store_access.load_rows(self.project, self.annotator, self.model_revision_id)
-        self.session.load_verdicts({r.image_id: r.my_verdict for r in self.rows})
-        self.controls.set_scale(-r.best_log10_nfa for r in self.rows if r.best_log10_nfa is not None)
-        self.item_images = {}
-        for r in self.rows:
-            self.item_images.setdefault(r.item_id, []).append(r.image_id)
-        self.batch_box.blockSignals(True)
-        self.batch_box.clear()
-        self.batch_box.addItem(f"All batches ({len(self.rows)})", None)
-        for bid, name, n in store_access.batches(self.project):
-            self.batch_box.addItem(f"{name} ({n})", bid)
-        self.batch_box.blockSignals(False)
-        self.refresh_label_sources()
-        self.views.set_source(self.project, self.model_revision_id, self.model.row_by_image,
-                              self.loader.cache if self.loader is not None else None)
-        self.model.set_rows(self.rows)
-        self.apply_filter()
-        self._update_enabled()
+        self.lifecycle.reload()
 
-    def refresh_label_sources(self) -> None:
-        """The Labels drop-down: Any, Mine and every annotator of the rows (the choice is kept)."""
-        keep = getattr(self, "_saved_label_source", None) or self.label_box.currentData() or ANY
-        self._saved_label_source = None
+    def refresh_label_sources(self, keep: str | None = None) -> None:
+        """The Labels drop-down: Any, Mine and every annotator of the rows (the choice is kept, or `keep`)."""
+        keep = keep or self.label_box.currentData() or ANY
         self.label_box.blockSignals(True)
         self.label_box.clear()
         self.label_box.addItem("Any", ANY)
@@ -270,22 +201,6 @@ class MainWindow(QtWidgets.QMainWindow):
     def offers_label_source(self, annotator: str) -> bool:
         """Whether the Labels drop-down lists `annotator`."""
         return self.label_box.findData(annotator) >= 0
-
-    def _close_project(self) -> None:
-        self.training.set_project(None)
-        self.labels.set_project(None)
-        if self.loader is not None:
-            self.loader.close()
-        self.runner.cancel_all()
-        self.runner.wait()
-        self.thumb_pool.waitForDone(10000)
-        if self.project is not None:
-            self._save_view_settings()
-            self.job_monitor.set_project(None)
-            self.project.close()
-        self.project = None
-        self.views.clear()
-        self.session.reset()
 
     # ================================================================ gallery
     def apply_filter(self) -> None:
@@ -340,71 +255,28 @@ class MainWindow(QtWidgets.QMainWindow):
         return self.views.get(image_id)
 
     def _on_item_displayed(self, image_id: int) -> None:
-        self._update_region_summary()
+        self.regions.update_summary()
         self.viewShown.emit(image_id)
 
     # ================================================================ verdicts
+    @property
+    def annotator(self) -> str | None:
+        return self.verdict_entry.annotator
+
     def ensure_annotator(self) -> bool:
-        if self.annotator:
-            return True
-        default = str(self.settings.value("annotator", "") or "")
-        name, ok = QtWidgets.QInputDialog.getText(self, "Annotator", "Your name (saved with every verdict):",
-                                                  text=default)
-        name = name.strip()
-        if not ok or not name:
-            return False
-        self.set_annotator(name)
-        return True
+        return self.verdict_entry.ensure_annotator()
 
     def set_annotator(self, name: str) -> None:
-        self.annotator = name
-        self.settings.setValue("annotator", name)
-        self.annotator_label.setText(f"Annotator: {name}")
-        if self.project is not None:
-            self.reload()
+        self.verdict_entry.set_annotator(name)
 
     def set_verdict(self, verdict: str | None, advance: bool = True) -> None:
-        """Save the verdict of the active view at once (one transaction), then move on."""
-        if self.project is None or self.current_image_id is None or not self.ensure_annotator():
-            return
-        image_id = self.current_image_id
-        row = self.model.row_by_image(image_id)
-        try:
-            store_access.save_verdict(self.project, image_id, self.annotator, verdict)
-        except ContrarioError as exc:
-            self.show_error("Verdict not saved", str(exc))
-            return
-        self.session.record_verdict(image_id, verdict)
-        self.show_my_verdict(image_id, verdict)
-        self.status_label.setText(f"{row.title}: {verdict or 'verdict cleared'}")
-        if advance:
-            self.step(1)
+        self.verdict_entry.set_verdict(verdict, advance)
 
     def undo(self) -> None:
-        if not self.session.can_undo or self.project is None:
-            return
-        change = self.session.undo()
-        image_id, previous = change.image_id, change.before
-        store_access.save_verdict(self.project, image_id, self.annotator, previous)
-        row = self.model.row_by_image(image_id)
-        self.show_my_verdict(image_id, previous, header=False)
-        pos = self.session.position_of(image_id)
-        if pos is not None:
-            self.show_position(pos)
-        self.status_label.setText(f"Undone: {row.title} is {previous or 'unreviewed'} again")
+        self.verdict_entry.undo()
 
     def show_my_verdict(self, image_id: int, verdict: str | None, header: bool = True) -> None:
-        """My verdict on `image_id` is now `verdict` (saved): gallery, header, counts and histogram follow."""
-        row = self.model.row_by_image(image_id)
-        if row is None:
-            return
-        row.my_verdict = verdict
-        self.session.note_verdict(image_id, verdict)
-        self.model.refresh_image(image_id)
-        if header and image_id == self.current_image_id:
-            self._update_header(row)
-        self.refresh_counts()
-        self.update_score_histogram()
+        self.verdict_entry.show_my_verdict(image_id, verdict, header)
 
     # ================================================================ canvas controls
     @property
@@ -423,46 +295,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def step_region(self, delta: int) -> None:
         """Zoom to the next (or previous) region of the active view visible at k, strongest first."""
-        panels = self.canvas.panels
-        data = panels[self.canvas.active_index].data if panels else None
-        regions = sorted(data.overlay.visible_regions(self.k), key=lambda r: r.log10_nfa) \
-            if data is not None and data.overlay is not None else []
-        if not regions:
-            self.status_label.setText(f"No region at k = {self.k:g} on this view")
-            return
-        key = (data.image_id, self.k)
-        index = self._region_index + delta if getattr(self, "_region_key", None) == key else (0 if delta > 0 else -1)
-        self._region_key, self._region_index = key, index % len(regions)
-        region = regions[self._region_index]
-        self.canvas.zoom_to(region.bbox)
-        self.status_label.setText(f"Region {self._region_index + 1} of {len(regions)}: −log10 NFA "
-                                  f"{region.strength:.1f}, area {region.area} px (F fits the image again)")
-
-    def _on_region_hovered(self, region) -> None:
-        if region is None:
-            self._update_region_summary()
-        else:
-            self.region_label.setText(f"Region: −log10 NFA = {region.strength:.2f}, area {region.area} px")
-
-    def _update_region_summary(self) -> None:
-        """Header and status line: score and how many regions the image on screen has at the current k."""
-        row = self.model.row_by_image(self.current_image_id) if self.current_image_id is not None else None
-        if row is None or row.score is None:
-            self.region_label.setText("not scored" if row else "")
-            self.regions_status.setText("")
-            return
-        data = self.views.get(row.image_id)
-        shown = self.views.shown_item
-        if data is None or shown is None or row.image_id not in shown:
-            self.region_label.setText(f"score {row.score:.3f}  ·  loading regions")
-            return
-        n = len(data.overlay.visible_regions(self.k)) if data.overlay else 0
-        total = len(data.overlay.regions) if data.overlay else 0
-        text = f"{n} region{'s' if n != 1 else ''} at k = {self.k:g}"
-        others = sum(len(v.overlay.visible_regions(self.k)) for v in map(self.views.get, shown)
-                     if v is not None and v.image_id != row.image_id and v.overlay)
-        self.region_label.setText(f"score {row.score:.3f}  ·  {text}" + (f" (+{others} on other views)" if others else ""))
-        self.regions_status.setText(f"{row.title}: {text}, {total} in all")
+        self.regions.step(delta)
 
     def update_score_histogram(self) -> None:
         """The distributions beside the slider: scores of the images labelled good and defect, by the label
@@ -486,7 +319,7 @@ class MainWindow(QtWidgets.QMainWindow):
         color = VERDICT_COLORS.get(v or "", "#4a4f57")
         style = f"background: {color}; color: white;" if who == "me" or not v else f"border: 1px solid {color}; color: {color};"
         self.verdict_label.setStyleSheet(style)
-        self._update_region_summary()
+        self.regions.update_summary()
 
     def refresh_header(self) -> None:
         """The header of the image on screen (its verdict, label, score and regions) read again from its row."""
@@ -500,7 +333,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.count_label.setText(f"{self.model.rowCount()} of {total} images shown")
         self.annotator_label.setText(f"Annotator: {self.annotator or '—'}")
 
-    def _update_enabled(self) -> None:
+    def update_enabled(self) -> None:
+        """Actions that need a project, or an active model, are enabled when there is one."""
         score = self.registry.action("score_batch")
         has_project = self.project is not None
         if not has_project:
@@ -602,37 +436,18 @@ class MainWindow(QtWidgets.QMainWindow):
             QtCore.QThread.msleep(5)
         return False
 
-    def confirm_quit(self) -> bool:
-        """Asked when jobs are queued or running; they stop now and resume at the next open."""
-        if self.project is None:
-            return True
-        jobs = self.job_monitor.refresh().active()
-        if not jobs:
-            return True
-        names = ", ".join(f"#{j.id} {j.kind} ({j.status})" for j in jobs[:4])
-        return self.ask_quit("Jobs are running",
-                             f"{len(jobs)} job{'s are' if len(jobs) != 1 else ' is'} not finished: {names}.\n\n"
-                             "Quit anyway? They stop now and resume when the project is opened again.")
-
     def ask_quit(self, title: str, text: str) -> bool:  # replaced in tests
         buttons = QtWidgets.QMessageBox.StandardButton
         return QtWidgets.QMessageBox.question(self, title, text, buttons.Yes | buttons.No, buttons.No) == buttons.Yes
 
-    def confirm_close(self) -> bool:
-        """Jobs still running, then unsaved mask edits (Save / Discard / Cancel): may the window close?"""
-        return self.confirm_quit() and self.labels.confirm_leave("closing the window")
-
     def request_quit(self) -> None:
-        """Project → Quit (Ctrl+Q)."""
-        if self.confirm_close():
-            self._quit_confirmed = True
-            self.close()
+        """Project → Quit (Ctrl+Q): asks first when jobs are running or mask edits are unsaved."""
+        self.lifecycle.request_quit()
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
-        # The window's close button asks too; a close() from code (screenshots, tests) does not.
-        if event.spontaneous() and not getattr(self, "_quit_confirmed", False) and not self.confirm_close():
+        if not self.lifecycle.may_close(event):
             event.ignore()
             return
         QtWidgets.QApplication.instance().removeEventFilter(self)
-        self._close_project()
+        self.lifecycle.close_project()
         super().closeEvent(event)
