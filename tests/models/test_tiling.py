@@ -55,7 +55,8 @@ def test_a_field_scored_in_tiles_equals_the_field_scored_whole(views, edges):
     the tiles'."""
     model = _perturbed_model(input_size=256, stack_views=views)
     if edges:
-        model.meta["calibration"] = {"latent_scale": [0.9, 1.1], "edge_scale": [[[0.5, 0.7, 0.8, 0.9, 1.05], [0.6, 0.8, 1.0, 1.0, 0.95]]] * 2}
+        rows, cols = [0.5, 0.7, 0.8, 0.9, 1.05], [0.6, 0.8, 1.0, 1.0, 0.95]
+        model.meta["calibration"] = {"latent_scale": [0.9, 1.1], "edge_scale": [[rows, cols]] * 2}
     image = stack_views([_texture(704, 768, seed=1 + v) for v in range(views)], [str(v) for v in range(views)])
     plan = tiling.plan_tiles(model, image.shape, tile=16)
     assert plan.scaled == (704, 768) and plan.n_tiles == 9 and plan.grid.margin == 12

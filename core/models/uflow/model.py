@@ -220,10 +220,10 @@ class UFlowModel:
         """Backbone features, finest first, each cell averaged over its neighbourhood where configured: the
         average narrows the spread of normal texture more than it dilutes a defect that covers neighbours."""
         views = self.config.stack_views
-        if views > 1:
-            n, _, h, w = batch.shape
-            maps = [m.reshape(n, views * m.shape[1], *m.shape[-2:])
-                    for m in self.backbone(batch.reshape(n * views, 3, h, w))]
+        if views > 1:  # one view at a time: the backbone's activations for one view's batch at most
+            per_view = [self.backbone(batch[:, 3 * v:3 * v + 3]) for v in range(views)]
+            maps = [torch.cat([f[i] for f in per_view], dim=1) for i in range(len(per_view[0]))]
+            del per_view
         else:
             maps = self.backbone(batch)
         size = self.config.feature_pool
