@@ -27,7 +27,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 from PIL import Image as PILImage
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -108,5 +107,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    np.seterr(all="ignore")
     main()

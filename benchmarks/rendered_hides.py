@@ -79,31 +79,34 @@ def evaluate(model, category, defects, k: float, fine_side: int, inputs=None, ke
     preds = model.predict(inputs or category.test, batch_size=4)
     score_s = time.perf_counter() - t0
     null = model.region_null
-    detections, maps_fine, maps_256, truth_fine, truth_256 = {}, [], [], [], []
+    detections, truths, maps_fine, maps_256, truth_fine, truth_256 = {}, {}, [], [], [], []
     for path, mask_path, pred in zip(category.test, category.masks, preds):
         shape = pred.original_shape
         seg = model.segment(pred, shape, k=k, null=null)
         detections[path.stem] = seg.mask_at(k)
         if keep is not None:
             keep[path.stem] = seg
-        truth = np.zeros(shape, dtype=bool) if mask_path is None else read_mask(mask_path, shape)
-        for side, maps, truths in ((fine_side, maps_fine, truth_fine), (256, maps_256, truth_256)):
+        truth = truths[path.stem] = np.zeros(shape, dtype=bool) if mask_path is None else read_mask(mask_path, shape)
+        for side, maps, on_grid in ((fine_side, maps_fine, truth_fine), (256, maps_256, truth_256)):
             a, m = eval_pair(pred.anomaly_map, truth, shape, side=side)
             maps.append(a)
-            truths.append(m)
-    return {**found_figures(category, defects, detections),
+            on_grid.append(m)
+    return {**found_figures(category, defects, detections, truths),
             f"pixel_auroc_{fine_side}": round(pixel_auroc(maps_fine, truth_fine), 4),
             "pixel_auroc_256": round(pixel_auroc(maps_256, truth_256), 4),
             "tiles_per_image": preds[0].tiles, "score_s_per_image": round(score_s / len(preds), 2)}
 
 
-def found_figures(category, defects, detections: dict[str, np.ndarray]) -> dict:
-    """Planted defects found and false regions, from each test image's detection mask (by stem)."""
+def found_figures(category, defects, detections: dict[str, np.ndarray], truths: dict | None = None) -> dict:
+    """Planted defects found and false regions, from each test image's detection mask (by stem); `truths`, the
+    planted masks by stem when already read."""
     found = {kind: [0, 0] for kind in RELIEF_KINDS + COLOUR_KINDS}
     false_regions, good_regions = [], []
     for path, cls, mask_path in zip(category.test, category.defect_type, category.masks):
         at_k = detections[path.stem]
-        truth = np.zeros(at_k.shape, dtype=bool) if mask_path is None else read_mask(mask_path, at_k.shape)
+        truth = (truths or {}).get(path.stem)
+        if truth is None:
+            truth = np.zeros(at_k.shape, dtype=bool) if mask_path is None else read_mask(mask_path, at_k.shape)
         for kind, (y0, x0, y1, x1) in defects.get(path.stem, []):
             inside = truth[y0:y1, x0:x1]
             found[kind][1] += 1

@@ -338,8 +338,8 @@ def train(images: Sequence[ImageInput], config: UFlowConfig | None = None, progr
         split = len(cal_latents) >= 4
         fit_half, check = (cal_latents[0::2], cal_latents[1::2]) if split else (cal_latents, cal_latents)
         scale = [float(1.0 / math.sqrt(max(v, 1e-6))) for v in (mean_z2_per_scale(fit_half) if split else raw)]
-        if config.calibrate_edges:
-            edge = edge_profile([[z * s for z, s in zip(img, scale)] for img in fit_half])
+        if config.calibrate_edges:  # measured on the scaled latents (edge is still None here)
+            edge = edge_profile([calibrate(img) for img in fit_half])
         cal_latents = [calibrate(img) for img in check]
         scale_images = len(fit_half)
         if not folds:
