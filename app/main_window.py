@@ -8,8 +8,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from app import store_access
 from app.canvas.canvas import ImageCanvas, ViewData
-from app.gallery.filtering import ANY, FILTERS, MINE, SORTS, label_sources, shown_label
-from app.gallery.gallery import VERDICT_COLORS, GalleryView
+from app.gallery.gallery_panel import GalleryPanel
 from app.gallery.thumbs import ThumbnailLoader
 from app.job_monitor import JobMonitor
 from app.jobs_bar import JobsBar
@@ -23,6 +22,7 @@ from app.resources import resource_path
 from app.review.actions import ActionRegistry
 from app.review.controls import ReviewControls
 from app.review.help_overlay import HelpOverlay
+from app.review.item_header import ItemHeader
 from app.review.item_views import ItemViews
 from app.review.menus import bind_actions, build_menus
 from app.review.navigation import Navigation
@@ -84,49 +84,19 @@ class MainWindow(QtWidgets.QMainWindow):
 
     # ================================================================ layout
     def _build_ui(self) -> None:
-        left = QtWidgets.QWidget()
-        lv = QtWidgets.QVBoxLayout(left)
-        lv.setContentsMargins(6, 6, 0, 6)
-        lv.setSpacing(4)
-        self.batch_box = QtWidgets.QComboBox()
-        self.filter_box = QtWidgets.QComboBox()
-        for key, text in FILTERS.items():
-            self.filter_box.addItem(text, key)
-        self.sort_box = QtWidgets.QComboBox()
-        for key, text in SORTS.items():
-            self.sort_box.addItem(text, key)
-        self.label_box = QtWidgets.QComboBox()
-        self.label_box.setToolTip("Whose labels the gallery shows and filters on")
-        form = QtWidgets.QFormLayout()
-        form.setContentsMargins(0, 0, 6, 0)
-        form.addRow("Batch", self.batch_box)
-        form.addRow("Show", self.filter_box)
-        form.addRow("Labels", self.label_box)
-        form.addRow("Sort", self.sort_box)
-        lv.addLayout(form)
-        self.gallery = GalleryView()
-        self.gallery.setMinimumWidth(self.gallery.gridSize().width() + 24)  # one column when a dock needs room
-        lv.addWidget(self.gallery, 1)
-        self.count_label = QtWidgets.QLabel("")
-        self.count_label.setStyleSheet("color: #9aa0a8;")
-        lv.addWidget(self.count_label)
+        self.gallery_panel = GalleryPanel(self)  # batch, filter, labels and sort drop-downs; thumbnails; count
+        gp = self.gallery_panel
+        self.batch_box, self.filter_box, self.label_box, self.sort_box = gp.batch_box, gp.filter_box, gp.label_box, gp.sort_box
+        self.gallery, self.count_label = gp.gallery, gp.count_label
 
         right = QtWidgets.QWidget()
         rv = QtWidgets.QVBoxLayout(right)
         rv.setContentsMargins(0, 6, 6, 6)
         rv.setSpacing(4)
-        header = QtWidgets.QHBoxLayout()
-        self.title_label = QtWidgets.QLabel("No project open")
-        self.title_label.setObjectName("itemTitle")
-        self.verdict_label = QtWidgets.QLabel("")
-        self.verdict_label.setObjectName("verdictBadge")
-        self.region_label = QtWidgets.QLabel("")
-        self.region_label.setStyleSheet("color: #9aa0a8;")
-        header.addWidget(self.title_label)
-        header.addWidget(self.verdict_label)
-        header.addStretch(1)
-        header.addWidget(self.region_label)
-        rv.addLayout(header)
+        self.item_header = ItemHeader(self)  # title, verdict badge and region summary above the canvas
+        self.title_label, self.verdict_label = self.item_header.title_label, self.item_header.verdict_label
+        self.region_label = self.item_header.region_label
+        rv.addLayout(self.item_header.layout)
         self.canvas = ImageCanvas()
         rv.addWidget(self.canvas, 1)
         self.controls = ReviewControls(self.canvas, self.registry)
@@ -135,12 +105,12 @@ class MainWindow(QtWidgets.QMainWindow):
         rv.addWidget(self.controls)
 
         self.splitter = QtWidgets.QSplitter()
-        self.splitter.addWidget(left)
+        self.splitter.addWidget(gp.widget)
         self.splitter.addWidget(right)
         self.splitter.setStretchFactor(0, 0)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([330, 1110])
-        self.left_panel, self.right_panel = left, right
+        self.left_panel, self.right_panel = gp.widget, right
         self.setCentralWidget(self.splitter)
 
         sb = self.statusBar()
@@ -155,19 +125,7 @@ class MainWindow(QtWidgets.QMainWindow):
         sb.addPermanentWidget(self.progress_label)
         sb.addPermanentWidget(self.annotator_label)
 
-        self.filter_box.currentIndexChanged.connect(self.apply_filter)
-        self.sort_box.currentIndexChanged.connect(self.apply_filter)
-        self.batch_box.currentIndexChanged.connect(self.apply_filter)
-        self.label_box.currentIndexChanged.connect(self.apply_filter)
-        # During review the canvas owns the keys: the drop-downs take focus only when clicked and give it
-        # back once a choice is made, so Space, Enter and the letter keys never reach them by accident.
-        self.canvas.setFocusPolicy(QtCore.Qt.FocusPolicy.StrongFocus)
-        for box in (self.batch_box, self.filter_box, self.label_box, self.sort_box):
-            box.setFocusPolicy(QtCore.Qt.FocusPolicy.ClickFocus)
-            # Long batch or annotator names elide in the box instead of widening the window.
-            box.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-            box.setMinimumContentsLength(12)
-            box.activated.connect(lambda _i: self.focus_canvas())
+        self.canvas.setFocusPolicy(QtCore.Qt.FocusPolicy.StrongFocus)  # the drop-downs hand focus back to it
 
     # ================================================================ project
     def open_project(self, folder: str | Path) -> bool:
@@ -186,52 +144,25 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def refresh_label_sources(self, keep: str | None = None) -> None:
         """The Labels drop-down: Any, Mine and every annotator of the rows (the choice is kept, or `keep`)."""
-        keep = keep or self.label_box.currentData() or ANY
-        self.label_box.blockSignals(True)
-        self.label_box.clear()
-        self.label_box.addItem("Any", ANY)
-        self.label_box.setItemData(0, "Mine, else adjudicated, else imported ground truth, else what the other "
-                                      "annotators agree on", QtCore.Qt.ItemDataRole.ToolTipRole)
-        self.label_box.addItem(f"Mine ({self.annotator or 'no name yet'})", MINE)
-        for who in label_sources(self.rows):
-            self.label_box.addItem(who, who)
-        self.label_box.setCurrentIndex(max(0, self.label_box.findData(keep)))
-        self.label_box.blockSignals(False)
+        self.gallery_panel.refresh_label_sources(keep)
 
     def offers_label_source(self, annotator: str) -> bool:
         """Whether the Labels drop-down lists `annotator`."""
-        return self.label_box.findData(annotator) >= 0
+        return self.gallery_panel.offers_label_source(annotator)
 
     # ================================================================ gallery
     def apply_filter(self) -> None:
-        if self.project is None:
-            return
-        self.model.apply(self.filter_box.currentData(), self.sort_box.currentData(), self.batch_box.currentData(), self.k,
-                         self.label_box.currentData() or ANY)
-        self.session.set_order(self.model.row_at(pos).image_id for pos in range(self.model.rowCount()))
-        self.refresh_counts()
-        self.update_score_histogram()
-        pos = self.session.kept_or_first()
-        if pos is not None:
-            self.show_position(pos)
-        else:
-            self.current_image_id = None
-            self.views.clear_canvas()
-            self.title_label.setText("No image matches this filter")
-            self.verdict_label.setText("")
-            self.controls.score_histogram.set_current(None)
+        self.gallery_panel.apply_filter()
 
     def set_filter(self, key: str) -> None:
-        self.filter_box.setCurrentIndex(self.filter_box.findData(key))
+        self.gallery_panel.set_filter(key)
 
     def set_batch(self, batch_id: int | None) -> None:
         """Show one batch in the gallery, or all of them (None)."""
-        index = 0 if batch_id is None else self.batch_box.findData(batch_id)
-        if index >= 0:
-            self.batch_box.setCurrentIndex(index)
+        self.gallery_panel.set_batch(batch_id)
 
     def set_sort(self, key: str) -> None:
-        self.sort_box.setCurrentIndex(self.sort_box.findData(key))
+        self.gallery_panel.set_sort(key)
 
     def toggle_gallery_mode(self) -> None:
         """Gallery layout: the grid fills the window; review layout: grid on the side, canvas large."""
@@ -298,39 +229,18 @@ class MainWindow(QtWidgets.QMainWindow):
         self.regions.step(delta)
 
     def update_score_histogram(self) -> None:
-        """The distributions beside the slider: scores of the images labelled good and defect, by the label
-        source the gallery shows (called when rows are read again, e.g. after scoring, and when labels change)."""
-        source = self.label_box.currentData() or ANY
-        by_label: dict[str, list[float]] = {"good": [], "defect": []}
-        for r in self.rows:
-            if r.score is not None:
-                verdict, _who = shown_label(r, source)
-                if verdict in by_label:
-                    by_label[verdict].append(r.score)
-        self.controls.score_histogram.set_scores(by_label["good"], by_label["defect"])
-
-    def _update_header(self, row: ImageRow | None) -> None:
-        if row is None:
-            return
-        self.controls.score_histogram.set_current(row.score)
-        self.title_label.setText(f"{row.batch_name}  /  {row.title}")
-        v, who = shown_label(row, self.model.label_source)
-        self.verdict_label.setText((v if who == "me" else f"{v} ({who})") if v else "unreviewed")
-        color = VERDICT_COLORS.get(v or "", "#4a4f57")
-        style = f"background: {color}; color: white;" if who == "me" or not v else f"border: 1px solid {color}; color: {color};"
-        self.verdict_label.setStyleSheet(style)
-        self.regions.update_summary()
+        """The good and defect score distributions beside the slider, by the label source the gallery shows."""
+        self.gallery_panel.update_score_histogram()
 
     def refresh_header(self) -> None:
         """The header of the image on screen (its verdict, label, score and regions) read again from its row."""
-        if self.current_image_id is not None:
-            self._update_header(self.model.row_by_image(self.current_image_id))
+        self.item_header.refresh()
 
     def refresh_counts(self) -> None:
         total = len(self.rows)
         done = sum(1 for r in self.rows if r.my_verdict)
         self.progress_label.setText(f"Reviewed {done} / {total}")
-        self.count_label.setText(f"{self.model.rowCount()} of {total} images shown")
+        self.gallery_panel.refresh_count()
         self.annotator_label.setText(f"Annotator: {self.annotator or '—'}")
 
     def update_enabled(self) -> None:
