@@ -114,7 +114,9 @@ def evaluate(model, good, bad, defects, k: float) -> dict:
             "pixel_auroc_256": round(auroc[256], 4), "tiles_per_image": preds[0].tiles,
             "map_shape": list(preds[0].anomaly_map.shape), "score_s_per_image": round(score_s / n, 2),
             "nfa_s_per_image": round(nfa_s / n, 3),
-            "regions_per_good_image": float(np.mean([s.count_at(k) for s in segs[:len(good)]]))}
+            "regions_per_good_image": float(np.mean([s.count_at(k) for s in segs[:len(good)]])),
+            "good_region_log10_nfa": [[round(r.log10_nfa, 2) for r in s.regions if r.log10_nfa <= -k]
+                                      for s in segs[:len(good)] if s.count_at(k)]}
 
 
 def margin_error(model, image: np.ndarray) -> dict:
@@ -139,6 +141,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--steps", type=int, default=None, help="optimiser steps (default: the model's)")
     parser.add_argument("--modes", default="tiles,whole")
+    parser.add_argument("--extra-good", type=int, default=0,
+                        help="more good test images, drawn after the others (the same defective images)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     if args.small:
@@ -146,6 +150,8 @@ def main() -> None:
     else:
         size, counts = (2000, 3000), dict(n_train=8, n_good=4, n_bad=4, spots=3, scratches=2)
     train_images, good, bad, defects = dataset(args.seed, *size, **counts)
+    extra = np.random.default_rng([args.seed, 1])
+    good += [grain(extra, *size) for _ in range(args.extra_good)]
     print(json.dumps({"image": f"{size[1]}x{size[0]}", **counts, "k": args.k}), flush=True)
     for mode in args.modes.split(","):
         overrides = {"seed": args.seed, "tiling": mode == "tiles"}
@@ -156,6 +162,10 @@ def main() -> None:
         model = train(train_images, config)
         out = {"mode": mode, "train_s": round(time.perf_counter() - t0, 1),
                "calibrated_regions": model.regions_calibrated, **evaluate(model, good, bad, defects, args.k)}
+        if model.region_null is not None and model.region_null.calibration is not None:
+            cal = model.region_null.calibration
+            out["region_calibration"] = {"images": cal.n_images, "scores": len(cal.scores), "fitted": cal.fitted,
+                                         "t0": cal.t0, "beta": cal.beta, "top_scores": cal.scores[:5]}
         if mode == "tiles":
             out["margin_check"] = margin_error(model, bad[0])
         print(json.dumps(out), flush=True)
