@@ -115,6 +115,8 @@ def evaluate(model, good, bad, defects, k: float) -> dict:
             "map_shape": list(preds[0].anomaly_map.shape), "score_s_per_image": round(score_s / n, 2),
             "nfa_s_per_image": round(nfa_s / n, 3),
             "regions_per_good_image": float(np.mean([s.count_at(k) for s in segs[:len(good)]])),
+            "regions_per_good_image_by_k": {kk: round(float(np.mean([s.count_at(kk) for s in segs[:len(good)]])), 3)
+                                            for kk in (0, 1, 2, 3)},
             "good_region_log10_nfa": [[round(r.log10_nfa, 2) for r in s.regions if r.log10_nfa <= -k]
                                       for s in segs[:len(good)] if s.count_at(k)]}
 
