@@ -23,10 +23,13 @@ r_e = max(1, r / rho): the polyominoes of r_e cells at H W / rho positions, time
 Calibration (the empirical part): with n held-out images whose regions have model scores t_i = -log10
 NFA_model, the expected number of false alarms per normal image at score t is estimated as
 (#{t_i >= t} + 1) / (n + 1) up to the tail threshold t0, and beyond it as that value at t0 times
-10^-(t - t0) / (beta ln 10), beta the mean excess over t0. The reported NFA is the larger of this and the
-model's: never more significant than the measured normal images allow, nor than the model claims.
-Assumption: the test images' normal regions behave like the held-out normal images' (same product, same
-acquisition); the tail beyond the held-out sample is exponential in -log10 NFA.
+10^-(t - t0) / (beta ln 10). beta is not the mean excess over t0 itself but its upper confidence bound at
+TAIL_CONFIDENCE (for m exponential excesses of mean b, 2 m mean / b is chi-square with 2 m degrees of freedom):
+a tail fitted on the few regions of a few normal images is often too light, and a false alarm promised at
+1 in 100 images must not rest on 5-10 points; with many images the bound and the mean meet. The reported NFA
+is the larger of this and the model's: never more significant than the measured normal images allow, nor than
+the model claims. Assumption: the test images' normal regions behave like the held-out normal images' (same
+product, same acquisition); the tail beyond the held-out sample is exponential in -log10 NFA.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ from core.nfa.tails import log10_chi2_sf
 MAX_LAG = 3  # autocorrelation lags |dy|, |dx| <= MAX_LAG cells enter rho
 MIN_TAIL_POINTS = 5  # fewest held-out region scores beyond t0 to fit the exponential tail
 TAIL_FRACTION = 0.2  # t0 leaves this fraction of the held-out region scores above it (at least MIN_TAIL_POINTS)
+TAIL_CONFIDENCE = 0.95  # confidence that the tail used is not lighter than the held-out regions show
 _LN10 = math.log(10.0)
 _LOG10_BETA = math.log10(POLYOMINO_BETA)
 
@@ -64,7 +68,7 @@ class RegionCalibration:
     n_images: int
     scores: list[float]  # held-out region scores, sorted descending (the empirical part)
     t0: float | None = None  # tail threshold
-    beta: float | None = None  # mean excess over t0 (in -log10 NFA units)
+    beta: float | None = None  # upper confidence bound of the mean excess over t0 (in -log10 NFA units)
     fitted: bool = True  # False: too few scores, the tail beyond them follows the model's slope
 
     def log10_nfa(self, model_log10_nfa: np.ndarray) -> np.ndarray:
@@ -87,10 +91,18 @@ class RegionCalibration:
         n_tail = max(MIN_TAIL_POINTS, int(TAIL_FRACTION * s.size))
         if s.size > n_tail and s[0] > s[n_tail]:
             t0 = float(s[n_tail])
-            return cls(n_images=int(n_images), scores=s.tolist(), t0=t0, beta=float(np.mean(s[:n_tail] - t0)))
+            return cls(n_images=int(n_images), scores=s.tolist(), t0=t0, beta=upper_mean_excess(s[:n_tail] - t0))
         # Too few scores to fit a tail: beyond the largest one seen, fall at the model's own rate.
         return cls(n_images=int(n_images), scores=s.tolist(), t0=float(s[0]) if s.size else 0.0,
                    beta=1.0 / _LN10, fitted=False)
+
+
+def upper_mean_excess(excesses: np.ndarray, confidence: float = TAIL_CONFIDENCE) -> float:
+    """Upper confidence bound of the mean of exponential excesses: 2 m mean / chi2_{1 - confidence}(2 m)."""
+    from scipy.stats import chi2
+
+    m = len(excesses)
+    return float(2.0 * m * np.mean(excesses) / chi2.ppf(1.0 - confidence, 2 * m))
 
 
 @dataclass

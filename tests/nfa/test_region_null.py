@@ -6,7 +6,13 @@ import pytest
 from scipy import ndimage
 
 from core.nfa import segment
-from core.nfa.region_null import RegionCalibration, RegionNull, correlation_area, fit_region_null
+from core.nfa.region_null import (
+    RegionCalibration,
+    RegionNull,
+    correlation_area,
+    fit_region_null,
+    upper_mean_excess,
+)
 
 SHAPES = [(40, 8, 8), (30, 16, 16), (20, 32, 32)]  # coarsest first, as U-Flow gives them
 SIGMA = 1.5
@@ -112,3 +118,12 @@ def test_calibrated_mode_needs_a_matching_null(null):
         segment(z, (32, 32), mode="calibrated")
     with pytest.raises(ValueError, match="region null"):
         segment(z[:2], (32, 32), mode="calibrated", null=null)
+
+
+def test_the_tail_scale_is_an_upper_bound_that_covers_the_true_mean_at_its_confidence():
+    rng = np.random.default_rng(4)
+    for m in (5, 20):
+        bounds = np.array([upper_mean_excess(rng.exponential(2.0, m)) for _ in range(4000)])
+        assert 0.93 <= np.mean(bounds >= 2.0) <= 0.97  # TAIL_CONFIDENCE = 0.95
+    few, many = upper_mean_excess(np.full(5, 1.0)), upper_mean_excess(np.full(500, 1.0))
+    assert few > 1.5 and 1.0 < many < 1.1  # wide with few regions, the mean excess with many
