@@ -29,7 +29,6 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     os.environ.setdefault("CONTRARIO_THREADS", "1")
 
 
-
 def _job_workers_of_this_test_process() -> set[int]:
     """Pids of job worker processes (`python -m core.jobs.worker`) that take their slots from this test process's
     folder: started by its tests, directly or through a command or window they ran."""

@@ -17,6 +17,7 @@ from app.job_monitor import JobMonitor, JobsSnapshot
 from core.domain.enums import FINISHED_JOB_STATUSES, JobStatus
 from core.errors import ContrarioError
 from core.jobs import queue
+from core.store.schema import as_utc
 
 
 def format_duration(seconds: float | None) -> str:
@@ -28,12 +29,6 @@ def format_duration(seconds: float | None) -> str:
     if seconds < 3600:
         return f"{seconds // 60} min {seconds % 60:02d} s"
     return f"{seconds // 3600} h {(seconds % 3600) // 60:02d} min"
-
-
-def _as_utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
 
 
 class TrainingView(QtWidgets.QWidget):
@@ -117,7 +112,7 @@ class TrainingView(QtWidgets.QWidget):
         if job.status == JobStatus.RUNNING:
             if self._started_mono is None:
                 self._started_mono = time.monotonic()
-            started = _as_utc(job.started_at)
+            started = as_utc(job.started_at)
             elapsed = ((datetime.now(timezone.utc) - started).total_seconds() if started is not None
                        else time.monotonic() - self._started_mono)
             self.eta_label.setText(f"elapsed {format_duration(elapsed)} · ETA {format_duration(job.eta_s)}")

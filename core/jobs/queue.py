@@ -22,7 +22,7 @@ from sqlalchemy import select, update
 from core.domain.enums import ACTIVE_JOB_STATUSES, FINISHED_JOB_STATUSES, JobStatus
 from core.errors import ContrarioError
 from core.progress import Steps
-from core.store.schema import Job, utcnow
+from core.store.schema import Job, as_utc, utcnow
 
 JOB_KINDS = ("infer", "train")
 ACTIVE = ACTIVE_JOB_STATUSES
@@ -333,9 +333,7 @@ def recover_interrupted(project, stale_after_s: float = STALE_AFTER_S) -> list[i
         running = (select(Job).where(Job.status == JobStatus.RUNNING, Job.id.not_in(parents)).order_by(Job.id)
                    .with_for_update(skip_locked=True))
         for job in s.scalars(running):
-            beat = job.heartbeat_at
-            if beat is not None and beat.tzinfo is None:
-                beat = beat.replace(tzinfo=timezone.utc)
+            beat = as_utc(job.heartbeat_at)
             stale = beat is None or now - beat > timedelta(seconds=stale_after_s)
             local = job.host is None or job.host == here  # rows from before hosts were recorded: local
             if stale or (local and not _pid_alive(job.pid)):

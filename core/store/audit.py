@@ -9,17 +9,11 @@ decided it and the revisions it cites are in its `source_ref` and shown here as 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 
 from sqlalchemy import func, select
 
-from core.store.schema import Annotation, Batch, Image, Item
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=timezone.utc)  # SQLite hands back naive UTC
+from core.store.schema import Annotation, Batch, Image, Item, as_utc
 
 
 @dataclass(frozen=True)
@@ -105,7 +99,7 @@ def audit_trail(project, *, annotator: str | None = None, image_id: int | None =
     with project.session(readonly=True) as s:
         for ann, batch_name, item, view in s.execute(stmt):
             by, cites = _ref_parts(ann.source_ref)
-            out.append(AuditEntry(int(ann.id), _utc(ann.created_at), ann.annotator, by, int(ann.image_id),
+            out.append(AuditEntry(int(ann.id), as_utc(ann.created_at), ann.annotator, by, int(ann.image_id),
                                   batch_name, item, view or "", int(ann.revision), ann.verdict, ann.defect_class,
                                   bool(ann.mask_blob), ann.source, cites))
     return out
@@ -127,7 +121,7 @@ def annotator_summaries(project, *, batch: str | None = None) -> list[AnnotatorS
                                func.min(Annotation.created_at), func.max(Annotation.created_at))
                         .group_by(Annotation.annotator))
         for who, n, images, first, last in s.execute(totals):
-            out[who] = AnnotatorSummary(who, int(n), int(images), first_at=_utc(first), last_at=_utc(last))
+            out[who] = AnnotatorSummary(who, int(n), int(images), first_at=as_utc(first), last_at=as_utc(last))
         for who, source, n in s.execute(scoped(select(Annotation.annotator, Annotation.source, func.count(Annotation.id))
                                                .group_by(Annotation.annotator, Annotation.source))):
             out[who].sources[source] = int(n)

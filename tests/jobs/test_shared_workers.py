@@ -11,13 +11,13 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import timedelta, timezone
+from datetime import timedelta
 
 from sqlalchemy import func, select, update
 from worker_helpers import REPO, scorable_project, start_worker
 
 from core.jobs import queue
-from core.store.schema import Image, InferenceResult, Job, utcnow
+from core.store.schema import Image, InferenceResult, Job, as_utc, utcnow
 
 
 def _dead_pid() -> int:
@@ -217,8 +217,7 @@ def test_a_worker_killed_mid_chunk_on_another_machine_loses_its_chunk_within_the
         a.wait()
         killed_at = time.monotonic()
         with project.session(readonly=True) as s:
-            beat = s.get(Job, first.id).heartbeat_at  # A's last sign of life (SQLite gives it back without a zone)
-        beat_age = (utcnow() - (beat if beat.tzinfo else beat.replace(tzinfo=timezone.utc))).total_seconds()
+            beat_age = (utcnow() - as_utc(s.get(Job, first.id).heartbeat_at)).total_seconds()  # A's last sign of life
         kept = _results_of(project, first.payload["image_ids"])
         view = queue.get(project, first.id)
         assert (view.status, view.host, view.pid) == ("running", "scorer-a", a.pid)
