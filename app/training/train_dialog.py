@@ -127,6 +127,11 @@ class TrainDialog(QtWidgets.QDialog):
         form.addRow("Input size (px)", self.input_size)
         form.addRow("Training steps", self.steps)
         form.addRow("Batch size", self.batch_size)
+        self.flips = QtWidgets.QCheckBox("Also learn each image flipped")
+        self.flips.setToolTip("Left-right, up-down and both: four times the examples of normal for few images. "
+                              "Only for products whose normal look does not depend on orientation (textures, "
+                              "hides, fruit), not for parts with a fixed orientation")
+        form.addRow("Augmentation", self.flips)
         self.per_view = QtWidgets.QCheckBox("One model per view")
         self.per_view.setToolTip("Items with several views (lightings, cameras): one model per view name, each "
                                  "trained on that view's images; each image is scored by its view's model")
@@ -251,6 +256,8 @@ class TrainDialog(QtWidgets.QDialog):
             cfg["train_steps"] = self.steps.value()
         if self.batch_size.value() > self.batch_size.minimum():
             cfg["batch_size"] = self.batch_size.value()
+        if self.flips.isChecked():
+            cfg["image_flips"] = 3
         return cfg
 
     def payload(self) -> dict:
@@ -293,7 +300,7 @@ class TrainDialog(QtWidgets.QDialog):
             "source": self.source, "batch_id": self.batch_box.currentData(), "shots": self.shots.value(),
             "validation_percent": self.validation.value(), "backbone": self.backbone_box.currentData(),
             "input_size": self.input_size.value(), "steps": self.steps.value(), "batch_size": self.batch_size.value(),
-            "views": self.views_mode()})
+            "views": self.views_mode(), "flips": self.flips.isChecked()})
 
     def _restore_choices(self, batches) -> None:
         saved = self.project.get_setting(CHOICES_KEY) or {}
@@ -311,6 +318,7 @@ class TrainDialog(QtWidgets.QDialog):
                 spin.setValue(saved[key])
         if self.backbone_box.isEnabled() and self.backbone_box.findData(saved.get("backbone")) >= 0:
             self.backbone_box.setCurrentIndex(self.backbone_box.findData(saved["backbone"]))
+        self.flips.setChecked(saved.get("flips") is True)
         if self.per_view.isEnabled():
             self.per_view.setChecked(saved.get("views") == "per_view")
             self.stack_views.setChecked(saved.get("views") == "stacked")

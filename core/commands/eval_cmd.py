@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from core.commands.tile_options import add_tile_options, tile_overrides
+from core.commands.training_options import FLIPS_HELP
 
 
 def register(subparsers) -> None:
@@ -21,6 +22,7 @@ def register(subparsers) -> None:
     p.add_argument("--resize", choices=["square", "keep_aspect"], default=None)
     p.add_argument("--steps", type=int, default=None, help="optimiser steps (default: grows with the training images)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--flips", action="store_true", help=FLIPS_HELP)
     p.add_argument("--k", type=float, default=0.0, help="NFA threshold: log10 NFA <= -k")
     add_tile_options(p)
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
@@ -43,6 +45,8 @@ def run(args: argparse.Namespace) -> int:
         if value is not None:
             overrides[name] = value
     overrides.update(tile_overrides(args))
+    if args.flips:
+        overrides["image_flips"] = 3
     config = UFlowConfig(**overrides)
     bar = tqdm(total=1000, unit="‰", bar_format="{l_bar}{bar}| {elapsed}<{remaining} {postfix}", file=sys.stderr)
 

@@ -38,9 +38,13 @@ def test_mvtec_project_trains_on_its_train_batch_and_keeps_a_validation_share(qt
         assert "2 kept for validation" in d.count_label.text()
         payload = d.payload()
         assert payload["image_ids"] == [i for i, _ in chosen] and payload["shots"] is None
+        assert "image_flips" not in payload["config"]  # flips are the user's call: off unless ticked
+        d.flips.setChecked(True)
+        assert d.payload()["config"]["image_flips"] == 3
         d.validation.setValue(30)
         d.save_choices()
         again = _dialog(qtbot, project)
         assert (again.shots.value(), again.validation.value(), again.source) == (3, 30, "batch")
+        assert again.flips.isChecked()
     finally:
         project.close()

@@ -186,6 +186,46 @@ def test_a_run_on_the_automatic_budget_records_its_steps_and_noise(mtd_pair, lit
     assert training["feature_noise"] == pytest.approx(config.feature_noise * (1 / 2) ** 0.5)
 
 
+def test_flipped_copies_are_the_image_mirrored_and_belong_to_it():
+    from core.models.preprocess import load_rgb
+    from core.models.uflow.train import _flipped
+
+    rng = np.random.default_rng(0)
+    images = [load_rgb(rng.integers(0, 255, (5, 7, 3), dtype=np.uint8)) for _ in range(2)]
+    out, copies = _flipped(images, 3)
+    assert len(out) == 8 and copies == [[2, 3, 4], [5, 6, 7]]
+    px = images[1].pixels
+    assert [out[i].pixels.tolist() for i in copies[1]] == [px[:, ::-1].tolist(), px[::-1].tolist(),
+                                                            px[::-1, ::-1].tolist()]
+    assert _flipped(images, 0) == (images, [[], []])
+
+
+def test_flips_add_examples_but_no_images_to_the_budget_or_to_a_fold(mtd_root, lite0, monkeypatch):
+    """Each model trains on its images and their copies only: a cross-fitting model never sees a flipped copy
+    of the images it scores for the calibration; the budget and the noise follow the distinct images."""
+    import importlib
+
+    train_module = importlib.import_module("core.models.uflow.train")  # the package exports the function train
+    calls = []
+    real = train_module._optimise
+
+    def spy(model, train_feats, hold_feats, config, *args):
+        calls.append((len(train_feats), args[-1]))
+        return real(model, train_feats, hold_feats, config, *args)
+
+    monkeypatch.setattr(train_module, "_optimise", spy)
+    good = sorted((mtd_root / "train" / "good").iterdir())[:4]
+    config = UFlowConfig(**{**TINY, "train_steps": None, "min_train_steps": 3, "steps_per_image": 2.0,
+                            "noise_reference_images": 1, "image_flips": 3})
+    model = train(good, config, backbone=lite0)
+    assert calls == [(8, 2), (8, 2), (16, 4)]  # two folds of 2 images (+6 copies), then all 4 (+12 copies)
+    training = model.meta["training"]
+    assert training["image_flips"] == 3 and training["n_images"] == 4 and training["steps"] == 8
+    assert training["feature_noise"] == pytest.approx(config.feature_noise * (1 / 4) ** 0.5)
+    with pytest.raises(ModelError, match="image_flips"):
+        UFlowConfig(image_flips=2)
+
+
 def test_a_stride_4_scale_is_opt_in_and_sharpens_the_map_grid(mtd_pair, lite0):
     good, test = mtd_pair
     assert UFlowModel(UFlowConfig(**TINY), backbone=lite0).strides == (8, 16, 32)  # revisions without it load as before

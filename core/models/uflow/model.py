@@ -43,6 +43,9 @@ class UFlowConfig:
     batch_size: int = 16
     crop_cells: int = 4  # keep_aspect training crops, in coarsest-scale cells
     flip_augment: bool = False  # horizontal/vertical flips of the cached features
+    image_flips: int = 0  # extra training samples per image from flipped images (1: left-right; 3: and up-down,
+    # both): backbone features of the flipped image, not a flipped feature map; only for products whose normal
+    # look does not depend on orientation
     feature_noise: float = 0.5  # std of Gaussian noise on the standardised features while training, at up to
     # noise_reference_images images: a smoothing bandwidth of the learned density (without it, 16 training
     # images gave normal test images mean z^2 6-17 instead of 1-1.6)
@@ -80,6 +83,8 @@ class UFlowConfig:
         self.pool_strides = tuple(int(s) for s in self.pool_strides)
         if self.feature_pool < 1 or self.feature_pool % 2 == 0:
             raise ModelError(f"feature_pool must be an odd number of cells, got {self.feature_pool}")
+        if self.image_flips not in (0, 1, 3):
+            raise ModelError(f"image_flips must be 0, 1 or 3, got {self.image_flips}")
         if self.stack_views < 1:
             raise ModelError(f"stack_views must be at least 1, got {self.stack_views}")
 

@@ -171,6 +171,22 @@ def _calibration_split(n: int, config: UFlowConfig) -> tuple[list[int], list[lis
     return sorted(order[:n_hold]), []
 
 
+FLIPS = ((slice(None), slice(None, None, -1)), (slice(None, None, -1), slice(None)),
+         (slice(None, None, -1), slice(None, None, -1)))
+
+
+def _flipped(images: list[LoadedImage], count: int) -> tuple[list[LoadedImage], list[list[int]]]:
+    """`images` followed by `count` flipped copies of each, and per image the indices of its copies."""
+    out = list(images)
+    copies: list[list[int]] = []
+    for im in images:
+        copies.append([])
+        for rows, cols in FLIPS[:count]:
+            copies[-1].append(len(out))
+            out.append(dataclasses.replace(im, pixels=np.ascontiguousarray(im.pixels[rows, cols])))
+    return out, copies
+
+
 def _normalised(model: UFlowModel, feats: list[torch.Tensor]) -> list[torch.Tensor]:
     return [(t[None] - m)[0] / s[0] for t, m, s in zip(feats, model.feature_mean, model.feature_std)]
 
@@ -185,12 +201,14 @@ def _latents(model: UFlowModel, feats: list[torch.Tensor]) -> list[np.ndarray]:
 
 
 def _optimise(model: UFlowModel, train_feats, hold_feats, config: UFlowConfig, gen: torch.Generator,
-              cancel: CancelToken, progress: ProgressCallback, tile_cells: int | None = None
-              ) -> tuple[list[float], tuple]:
-    """The fixed-budget Adam run (warm-up + cosine); returns the losses and (best held-out NLL, state, step)."""
+              cancel: CancelToken, progress: ProgressCallback, tile_cells: int | None = None,
+              n_images: int | None = None) -> tuple[list[float], tuple]:
+    """The fixed-budget Adam run (warm-up + cosine); returns the losses and (best held-out NLL, state, step).
+    `n_images`: the distinct images behind `train_feats` (flipped copies are not new images), for the budget."""
     batches = _Batches(train_feats, config.batch_size, config.crop_cells, config.flip_augment, gen, tile_cells)
-    n_steps = config.steps_for(len(train_feats))
-    noise = config.noise_for(len(train_feats))
+    n_images = n_images or len(train_feats)
+    n_steps = config.steps_for(n_images)
+    noise = config.noise_for(n_images)
     params = [p for p in model.flow.parameters() if p.requires_grad]
     optimiser = torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
     warmup = max(1, n_steps // 20)
@@ -282,7 +300,14 @@ def train(images: Sequence[ImageInput], config: UFlowConfig | None = None, progr
     model = fresh_model()
 
     progress(0.05, "extracting features")
-    raw_feats, n_tiled = _features(model, loaded, cancel, lambda f: progress(0.05 + 0.25 * f, "extracting features"))
+    with_copies, copies = _flipped(loaded, config.image_flips)
+    raw_feats, n_tiled = _features(model, with_copies, cancel,
+                                   lambda f: progress(0.05 + 0.25 * f, "extracting features"))
+
+    def and_copies(idx: list[int]) -> list[int]:
+        return idx + [c for i in idx for c in copies[i]]
+
+    n_tiled //= 1 + config.image_flips  # copies tile like their originals
     tile_cells = max(1, config.input_size // model.multiple) if n_tiled else None
     features_seconds = time.perf_counter() - started
 
@@ -292,11 +317,13 @@ def train(images: Sequence[ImageInput], config: UFlowConfig | None = None, progr
     def fit(target: UFlowModel, fit_idx: list[int], check_idx: list[int], run: int, label: str):
         """Standardise on (new models) and optimise over `fit_idx`, selecting on `check_idx` when configured;
         returns the normalised features and the log."""
+        n_images = len(fit_idx)
+        fit_idx = and_copies(fit_idx)
         if init_from is None:
             _standardise(target, [raw_feats[i] for i in fit_idx])
         feats = [_normalised(target, raw_feats[i]) for i in range(len(raw_feats))]
         log = _optimise(target, [feats[i] for i in fit_idx], [feats[i] for i in check_idx], config, gen, cancel,
-                        lambda f, m: progress(0.30 + span * (run + f), f"{label}{m}"), tile_cells)
+                        lambda f, m: progress(0.30 + span * (run + f), f"{label}{m}"), tile_cells, n_images)
         return feats, log
 
     # Cross-fitting: each fold's images are scored by a model trained on the other folds, so every training
@@ -367,7 +394,7 @@ def train(images: Sequence[ImageInput], config: UFlowConfig | None = None, progr
     model.meta = {
         "fingerprint": fingerprint([loaded[i] for i in train_idx]),
         "training": {"n_images": len(train_idx), "n_holdout": len(hold_idx), "crossfit_folds": len(folds),
-                     "steps": n_steps, "feature_noise": config.noise_for(len(train_idx)),
+                     "image_flips": config.image_flips, "steps": n_steps, "feature_noise": config.noise_for(len(train_idx)),
                      "tiled_images": n_tiled, "pixel_scale": tiling.pixel_scale(config) if n_tiled else None,
                      "selected_step": best[2] or n_steps,
                      "final_nll_per_dim": float(np.mean(losses[-20:])) if losses else None,
