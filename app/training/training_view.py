@@ -1,8 +1,9 @@
 """Live view of one training job: progress, ETA, loss curve, cancel.
 
 Follows the job row through a JobMonitor (the worker writes progress, step, loss and the time left at most
-every 0.3 s); each new step adds a point to the loss curve while training, and the stored curve of the new
-model revision replaces them when the job is done.
+every 0.3 s); each new step adds a point to the loss curve while training (a job that cross-fits trains one
+model per fold before the revision's own: each run starts a new curve, the one before stays dimmed), and the
+stored curve of the new model revision replaces them when the job is done.
 """
 
 from __future__ import annotations
@@ -72,6 +73,7 @@ class TrainingView(QtWidgets.QWidget):
         self.plot.setLabel("bottom", "step")
         self.plot.setLabel("left", "loss (NLL per dimension)")
         self.plot.showGrid(x=True, y=True, alpha=0.3)
+        self.previous_curve = self.plot.plot([], [], pen=pg.mkPen("#4fa3ff55", width=1))
         self.curve = self.plot.plot([], [], pen=pg.mkPen("#4fa3ff", width=2), symbol="o", symbolSize=4)
         buttons = QtWidgets.QHBoxLayout()
         self.cancel_button = QtWidgets.QPushButton("Cancel training")
@@ -105,10 +107,8 @@ class TrainingView(QtWidgets.QWidget):
             return
         self.status = job.status
         self.bar.setValue(int(round(job.progress * 1000)))
-        if job.step is not None and job.loss is not None and (not self.steps or job.step > self.steps[-1]):
-            self.steps.append(job.step)
-            self.losses.append(job.loss)
-            self.curve.setData(self.steps, self.losses)
+        if job.step is not None and job.loss is not None:
+            self._add_point(job.step, job.loss)
         if job.status == JobStatus.RUNNING:
             if self._started_mono is None:
                 self._started_mono = time.monotonic()
@@ -121,6 +121,17 @@ class TrainingView(QtWidgets.QWidget):
             self.status_label.setText(f"waiting for a worker ({job.message or 'queued'})")
         if job.status in FINISHED_JOB_STATUSES:
             self._finish(job)
+
+    def _add_point(self, step: int, loss: float) -> None:
+        """A step back means the job began its next run (a cross-fitting model, then the revision's own): that run
+        gets the bright curve, the one before stays beside it, dimmed."""
+        if self.steps and step < self.steps[-1]:
+            self.previous_curve.setData(self.steps, self.losses)
+            self.steps, self.losses = [], []
+        if not self.steps or step > self.steps[-1]:
+            self.steps.append(step)
+            self.losses.append(loss)
+            self.curve.setData(self.steps, self.losses)
 
     def _finish(self, job) -> None:
         self.stop()
@@ -155,6 +166,7 @@ class TrainingView(QtWidgets.QWidget):
             self.steps = [1 + i * stride for i in range(len(curve))]
             self.losses = [float(v) for v in curve]
             self.curve.setData(self.steps, self.losses)
+            self.previous_curve.setData([], [])
 
     def cancel(self) -> None:
         queue.request_cancel(self.project, self.job_id)
