@@ -28,7 +28,8 @@ def _project(tmp_path):
         parent = ModelRevision(kind="uflow", name="first", config={})
         s.add(parent)
         s.flush()
-        child = ModelRevision(kind="uflow", name="fine-tuned", config={}, parent_id=parent.id)
+        child = ModelRevision(kind="uflow", name="fine-tuned", config={"config": {"image_flips": 3}},
+                              parent_id=parent.id)
         s.add(child)
         s.flush()
         for image_id, verdict in zip((1, 2, 3, 4), ("good", "good", "defect", "defect")):
@@ -51,6 +52,7 @@ def test_models_lists_figures_lineage_and_the_active_one_and_promotes(tmp_path, 
     by_id = {r["id"]: r for r in report["revisions"]}
     assert report["active_model_revision_id"] == second  # nothing promoted yet: the newest
     assert by_id[second]["lineage"] == [second, first] and by_id[second]["active"]
+    assert (by_id[first]["image_flips"], by_id[second]["image_flips"]) == (0, 3)
     assert by_id[first]["figures"]["image_auroc"] == 1.0 and by_id[second]["figures"]["image_auroc"] == 0.0
     assert by_id[first]["figures"]["defect_flagged"] == 1.0 and by_id[first]["figures"]["n_evaluated"] == 4
 

@@ -247,7 +247,8 @@ class RevisionsPanel(QtWidgets.QWidget):
         if info.kind == "uflow":
             lines.append(f"Training set: {info.n_train or '—'} images (dataset revision #{info.dataset_revision_id}) · "
                          f"{info.backbone} at {info.input_size} px · {info.train_steps} steps · "
-                         f"{format_duration(info.duration_s)}")
+                         + (f"each image also flipped {info.image_flips} ways · " if info.image_flips else "")
+                         + f"{format_duration(info.duration_s)}")
             if info.calibration_scales:
                 per = "; ".join(f"{c} ch: mean z²/C {m:.2f}, KS {ks:.2f}" for c, m, ks in info.calibration_scales)
                 verdict = "latents close to N(0, 1)" if info.calibration_ok else "latents NOT close to N(0, 1): NFA thresholds are off"

@@ -64,6 +64,7 @@ class RevisionInfo:
     view_mode: str | None = None  # core.domain.view_modes: "per_view", "stacked", or None (one model)
     views: tuple[str, ...] = ()  # the per-view sub-models, or the stacking order
     per_view: tuple["ViewInfo", ...] = ()  # per-view revisions: each view's sub-model
+    image_flips: int = 0  # flipped copies of each training image (UFlowConfig.image_flips)
 
     @property
     def calibration_text(self) -> str:
@@ -153,7 +154,8 @@ def list_revisions(project) -> list[RevisionInfo]:
                 n_results=int(counts.get(r.id, 0)), active=r.id == active,
                 view_mode=view_mode(r.config) if r.kind == "uflow" else None,
                 views=tuple(view_order(r.config)) if r.kind == "uflow" else (),
-                per_view=_view_infos(s, r) if r.kind == "uflow" else ()))
+                per_view=_view_infos(s, r) if r.kind == "uflow" else (),
+                image_flips=int(cfg.get("image_flips") or 0)))
     return out
 
 
