@@ -256,8 +256,6 @@ class TrainDialog(QtWidgets.QDialog):
             cfg["train_steps"] = self.steps.value()
         if self.batch_size.value() > self.batch_size.minimum():
             cfg["batch_size"] = self.batch_size.value()
-        if self.flips.isChecked():
-            cfg["image_flips"] = 3
         return cfg
 
     def payload(self) -> dict:
@@ -268,8 +266,8 @@ class TrainDialog(QtWidgets.QDialog):
         if not ids:  # an empty list would mean "every verified-good image" to the job
             raise ContrarioError("no verified-good image left to train on: lower the validation share")
         payload = train_payload(self.project, image_ids=ids, parent_revision=parent.id if parent else None,
-                                views=self.views_mode())
-        payload["config"] = self.config()
+                                views=self.views_mode(), flips=self.flips.isChecked())
+        payload["config"].update(self.config())
         return payload
 
     def views_mode(self) -> str | None:

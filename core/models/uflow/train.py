@@ -201,12 +201,11 @@ def _latents(model: UFlowModel, feats: list[torch.Tensor]) -> list[np.ndarray]:
 
 
 def _optimise(model: UFlowModel, train_feats, hold_feats, config: UFlowConfig, gen: torch.Generator,
-              cancel: CancelToken, progress: ProgressCallback, tile_cells: int | None = None,
-              n_images: int | None = None) -> tuple[list[float], tuple]:
+              cancel: CancelToken, progress: ProgressCallback, tile_cells: int | None,
+              n_images: int) -> tuple[list[float], tuple]:
     """The fixed-budget Adam run (warm-up + cosine); returns the losses and (best held-out NLL, state, step).
     `n_images`: the distinct images behind `train_feats` (flipped copies are not new images), for the budget."""
     batches = _Batches(train_feats, config.batch_size, config.crop_cells, config.flip_augment, gen, tile_cells)
-    n_images = n_images or len(train_feats)
     n_steps = config.steps_for(n_images)
     noise = config.noise_for(n_images)
     params = [p for p in model.flow.parameters() if p.requires_grad]
