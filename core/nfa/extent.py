@@ -8,6 +8,12 @@ its cells and sheds the normal pixels inside them. Regions keep their NFA and th
 alarm rate per image is that of the test; only the pixels of each region change. Assumption: the map's
 level on normal pixels is the same in new images as in the held-out ones (the NFA already assumes it of
 the latents). A region with no pixel above the level keeps its cells.
+
+With `fraction` f > 0 each region gets a level of its own, between the normal level and its peak:
+level + f (peak - level), the peak being the map's largest value on the region's cells. The map is the
+defect seen through the backbone's receptive fields and the upsampling of 8-32 pixel cells, a blurred
+version of it that spreads well beyond it, and one normal level keeps the whole blur; f = 0.5 is the
+half-maximum edge of a blurred step, the usual way to read an object's extent off a blurred response.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from scipy import ndimage
 from core.nfa.segmentation import Segmentation
 
 DEFAULT_QUANTILE = 0.99
+HALF_MAXIMUM = 0.5
 
 
 def map_level(normal_maps, quantile: float = DEFAULT_QUANTILE) -> float:
@@ -32,20 +39,38 @@ def map_level(normal_maps, quantile: float = DEFAULT_QUANTILE) -> float:
     return float(np.quantile(values, quantile))
 
 
-def refine_extent(seg: Segmentation, amap: np.ndarray, level: float) -> Segmentation:
-    """`seg` with each region's pixels replaced by the map's above-`level` pixels connected to it; a pixel
-    reached from several regions goes to the most significant one (regions are ordered by NFA)."""
+def refine_extent(seg: Segmentation, amap: np.ndarray, level: float, fraction: float = 0.0) -> Segmentation:
+    """`seg` with each region's pixels replaced by the map's pixels above its level connected to it (`level`,
+    or with `fraction` > 0 that far from `level` to the region's peak); a pixel reached from several regions
+    goes to the most significant one (regions are ordered by NFA)."""
     if not seg.regions:
         return seg
     if amap.shape != seg.labels.shape:
         raise ValueError(f"map of shape {amap.shape} for a segmentation of shape {seg.labels.shape}")
+    if not 0.0 <= fraction < 1.0:
+        raise ValueError(f"the extent fraction must lie in [0, 1), got {fraction}")
     above = amap >= level
     components, _ = ndimage.label(above)
+    boxes = ndimage.find_objects(components)
     labels = np.zeros_like(seg.labels)
     for region in seg.regions:  # most significant first: a shared component goes to the first region
         cells = seg.labels == region.label
         touched = np.unique(components[cells & above])
-        pixels = np.isin(components, touched) if touched.size else cells
+        touched = touched[touched > 0]
+        if not touched.size:
+            pixels = cells
+        elif fraction > 0 and (peak := float(amap[cells].max())) > level:
+            # the pixels above the region's own level lie inside the components it touches at `level`
+            y0, x0 = (min(boxes[c - 1][a].start for c in touched) for a in (0, 1))
+            y1, x1 = (max(boxes[c - 1][a].stop for c in touched) for a in (0, 1))
+            window = (slice(y0, y1), slice(x0, x1))
+            own = amap[window] >= level + fraction * (peak - level)
+            own_components, _ = ndimage.label(own)
+            reached = np.unique(own_components[cells[window] & own])
+            pixels = np.zeros_like(cells)
+            pixels[window] = np.isin(own_components, reached[reached > 0])
+        else:
+            pixels = np.isin(components, touched)
         labels[pixels & (labels == 0)] = region.label
     kept = [r for r in seg.regions if (labels == r.label).any()]  # none: all its pixels went to a stronger one
     relabel = np.zeros(int(labels.max(initial=0)) + 1, dtype=labels.dtype)

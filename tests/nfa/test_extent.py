@@ -53,6 +53,45 @@ def test_region_without_a_pixel_above_the_level_keeps_its_cells():
     assert [r.area for r in out.regions] == [64, 16]
 
 
+def _blurred_square(sigma: float) -> tuple[np.ndarray, np.ndarray]:
+    from scipy import ndimage
+
+    truth = np.zeros((96, 96), dtype=bool)
+    truth[36:60, 30:54] = True  # 24 x 24 defect
+    return 0.1 + 0.8 * ndimage.gaussian_filter(truth.astype(np.float64), sigma), truth
+
+
+def test_half_maximum_cuts_a_blurred_defect_at_its_edge_where_one_level_keeps_the_blur():
+    amap, truth = _blurred_square(sigma=4.0)
+    labels = np.zeros(amap.shape, dtype=np.int32)
+    labels[24:72, 16:64] = 1  # coarse cells around the defect
+    seg = _segmentation(labels, [-4.0])
+    one_level = refine_extent(seg, amap, level=0.15)
+    half = refine_extent(seg, amap, level=0.15, fraction=0.5)
+    inside = half.labels == 1
+    # the half-maximum contour of a blurred step lies on the step (the square's corners come out rounded)
+    assert inside[40:56, 34:50].all() and not inside[~_grown(truth)].any()
+    assert (inside & truth).sum() / (inside | truth).sum() > 0.85  # 0.875: the corners
+    assert (one_level.labels == 1).sum() > 2 * truth.sum()  # the fixed level keeps most of the blur
+    assert half.regions[0].log10_nfa == -4.0 and half.count_at(3) == 1
+
+
+def _grown(mask: np.ndarray) -> np.ndarray:
+    from scipy import ndimage
+
+    return ndimage.binary_dilation(mask)
+
+
+def test_half_maximum_keeps_the_cells_of_a_region_whose_peak_is_normal_and_checks_the_fraction():
+    amap, _ = _blurred_square(sigma=4.0)
+    labels = np.zeros(amap.shape, dtype=np.int32)
+    labels[0:8, 0:8] = 1  # far from the defect: the map there stays at the background
+    out = refine_extent(_segmentation(labels, [-1.0]), amap, level=0.5, fraction=0.5)
+    assert (out.labels == 1).sum() == 64
+    with pytest.raises(ValueError, match="fraction"):
+        refine_extent(_segmentation(labels, [-1.0]), amap, level=0.5, fraction=1.0)
+
+
 def test_map_level_is_the_quantile_of_normal_pixels_and_checks_its_input():
     maps = [np.arange(100, dtype=np.float32).reshape(10, 10)]
     assert map_level(maps, 0.99) == pytest.approx(np.quantile(np.arange(100), 0.99))
@@ -71,7 +110,7 @@ def _textures(n, seed=0):
 
 
 def test_trained_model_stores_the_level_and_its_regions_follow_the_map():
-    model = train(_textures(8), UFlowConfig(**TINY, extent_quantile=0.99))
+    model = train(_textures(8), UFlowConfig(**TINY, extent_fraction=0.0))
     extent = model.calibration["extent"]
     assert extent["quantile"] == 0.99 and np.isfinite(extent["level"])
     image = _textures(1, seed=3)[0]
@@ -84,5 +123,24 @@ def test_trained_model_stores_the_level_and_its_regions_follow_the_map():
     for region in seg.regions:
         pixels = seg.labels == region.label
         assert pixels.any() and (above[pixels].all() or not (above & pixels).any())
-    off = train(_textures(8), UFlowConfig(**TINY))  # off by default
+    off = train(_textures(8), UFlowConfig(**TINY, extent_quantile=0.0))
     assert "extent" not in off.calibration
+
+
+def test_the_half_maximum_fraction_travels_with_the_revision():
+    model = train(_textures(8), UFlowConfig(**TINY))  # the default: the 0.99 quantile and half maximum
+    extent = model.calibration["extent"]
+    assert extent["quantile"] == 0.99 and extent["fraction"] == 0.5
+    image = _textures(1, seed=3)[0]
+    image[20:44, 20:44] = 255
+    pred = model.predict([image])[0]
+    seg = model.segment(pred, k=0.0)
+    again = UFlowModel.from_bytes(*model.to_bytes(), backbone=model.backbone)
+    np.testing.assert_array_equal(again.segment(pred).labels, seg.labels)
+    for region in seg.regions:  # each region's pixels are at or above its own half-maximum level
+        pixels = seg.labels == region.label
+        peak = pred.anomaly_map[pixels].max()
+        if peak > extent["level"]:
+            assert pred.anomaly_map[pixels].min() >= extent["level"] + 0.5 * (peak - extent["level"]) - 1e-6
+    with pytest.raises(Exception, match="extent_fraction"):
+        UFlowConfig(extent_fraction=1.5)

@@ -379,7 +379,8 @@ def train(images: Sequence[ImageInput], config: UFlowConfig | None = None, progr
             fine = model.strides[0]  # the map at input pixels: the finest field's cells times its stride
             maps = [model.map_of(z, (z[-1].shape[1] * fine, z[-1].shape[2] * fine)) for z in region_latents]
             calibration["extent"] = {"quantile": config.extent_quantile,
-                                     "level": map_level(maps, config.extent_quantile)}
+                                     "level": map_level(maps, config.extent_quantile),
+                                     "fraction": config.extent_fraction}
     else:
         calibration["warnings"].append(f"too few normal images to hold any out (fewer than {MIN_CALIBRATION_IMAGES}):"
                                        " regions use the paper's count of tests, uncalibrated")
