@@ -56,7 +56,6 @@ def refine_extent(seg: Segmentation, amap: np.ndarray, level: float, fraction: f
     for region in seg.regions:  # most significant first: a shared component goes to the first region
         cells = seg.labels == region.label
         touched = np.unique(components[cells & above])
-        touched = touched[touched > 0]
         if not touched.size:
             pixels = cells
         elif fraction > 0 and (peak := float(amap[cells].max())) > level:
@@ -68,7 +67,7 @@ def refine_extent(seg: Segmentation, amap: np.ndarray, level: float, fraction: f
             own_components, _ = ndimage.label(own)
             reached = np.unique(own_components[cells[window] & own])
             pixels = np.zeros_like(cells)
-            pixels[window] = np.isin(own_components, reached[reached > 0])
+            pixels[window] = np.isin(own_components, reached)
         else:
             pixels = np.isin(components, touched)
         labels[pixels & (labels == 0)] = region.label

@@ -17,6 +17,7 @@ from core.errors import ModelError
 from core.models.backbones import FeatureExtractor, build_backbone, get_spec
 from core.models.preprocess import RESIZE_POLICIES, ImageInput, LoadedImage, load_rgb, target_shape
 from core.models.uflow.flow import build_uflow
+from core.nfa.extent import DEFAULT_QUANTILE, HALF_MAXIMUM
 from core.progress import NEVER_CANCELLED, CancelToken, ProgressCallback, no_progress
 
 FORMAT = "contrario-uflow/1"
@@ -67,9 +68,9 @@ class UFlowConfig:
     # (tiles of a 3000 x 2000 texture: border cells at mean z^2 / C 1.5-2.2 made every normal image's border
     # one region of log10 NFA -220, and the region calibration then found no defect at all)
     map_smoothing: float = 0.0  # std (input pixels) of a Gaussian blur of the anomaly map
-    extent_quantile: float = 0.99  # > 0: a region's pixels are the map's pixels connected to its cells above
+    extent_quantile: float = DEFAULT_QUANTILE  # > 0: a region's pixels are the map's pixels connected to its cells above
     # this quantile of held-out normal pixels (core.nfa.extent); 0 = its cells
-    extent_fraction: float = 0.5  # with extent_quantile: each region's level goes this far from that level to
+    extent_fraction: float = HALF_MAXIMUM  # with extent_quantile: each region's level goes this far from that level to
     # its own peak: 0.5, the half-maximum edge of the blurred defect (mIoU at k = 2, 16 images: generated tile
     # 0.195 -> 0.238, leather 0.059 -> 0.068, MTD 0.062 -> 0.068); 0 = the quantile alone
     seed: int = 0
