@@ -279,13 +279,13 @@ class UFlowModel:
         return self.meta.get("calibration", {}).get("edge_scale")
 
     def edge_calibrated(self, latents: list[torch.Tensor]) -> list[torch.Tensor]:
-        """Whole-image latent fields (..., H, W) with the border factors applied."""
+        """Whole-image latent fields (..., H, W) with the border factors applied in place: the fields are the
+        flow's fresh outputs, and a stitched hide's are hundreds of megabytes (no second copy)."""
         from core.models.uflow.calibration import edge_weights
 
-        profile = self.edge_scale
-        if not profile:
-            return latents
-        return [z * torch.from_numpy(edge_weights(tuple(z.shape[-2:]), f)).to(z.dtype) for z, f in zip(latents, profile)]
+        for z, f in zip(latents, self.edge_scale or []):
+            z.mul_(torch.from_numpy(edge_weights(tuple(z.shape[-2:]), f)).to(z.dtype))
+        return latents
 
     # ------------------------------------------------------------ inference
 
