@@ -21,7 +21,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -31,21 +30,16 @@ from core.metrics.overlap import iou  # noqa: E402
 from core.models.uflow import train  # noqa: E402
 from core.models.uflow.model import resize_map  # noqa: E402
 from core.nfa.extent import refine_extent  # noqa: E402
+from core.nfa.segmentation import chi2_energy  # noqa: E402
 
 NORMAL_Z = 2.326  # the 99th percentile of a standard normal
-
-
-def _upsampled(a: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    t = torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))[None, None]
-    return F.interpolate(t, size=shape, mode="bilinear", align_corners=False)[0, 0].numpy()
 
 
 def _energy(latents, null, shape) -> list[np.ndarray]:
     """Standardised cell energy (u - mu) / sigma of each scale, finest first, at `shape`."""
     out = []
     for z, sc in zip(latents[::-1], null.scales[::-1]):
-        u = np.einsum("chw,chw->hw", z, z, dtype=np.float64)
-        out.append(_upsampled((u - sc.mu) / np.sqrt(sc.var), shape))
+        out.append(resize_map((chi2_energy(z) - sc.mu) / np.sqrt(sc.var), shape))
     return out
 
 

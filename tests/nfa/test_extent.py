@@ -1,15 +1,15 @@
 """A detected region's pixels follow the anomaly map: grown along the defect, shed where the map is normal."""
 import numpy as np
 import pytest
+from scipy import ndimage
 
+from core.errors import ModelError
 from core.models.uflow import UFlowConfig, UFlowModel, train
 from core.nfa.extent import map_level, refine_extent
 from core.nfa.segmentation import Region, Segmentation
 
 
 def _segmentation(labels: np.ndarray, nfas: list[float], k: float = 0.0) -> Segmentation:
-    from scipy import ndimage
-
     regions = [Region(label=i + 1, area=int((labels == i + 1).sum()),
                       bbox=(b[0].start, b[1].start, b[0].stop, b[1].stop), log10_nfa=v, scale=0)
                for i, (v, b) in enumerate(zip(nfas, ndimage.find_objects(labels)))]
@@ -54,8 +54,6 @@ def test_region_without_a_pixel_above_the_level_keeps_its_cells():
 
 
 def _blurred_square(sigma: float) -> tuple[np.ndarray, np.ndarray]:
-    from scipy import ndimage
-
     truth = np.zeros((96, 96), dtype=bool)
     truth[36:60, 30:54] = True  # 24 x 24 defect
     return 0.1 + 0.8 * ndimage.gaussian_filter(truth.astype(np.float64), sigma), truth
@@ -70,16 +68,10 @@ def test_half_maximum_cuts_a_blurred_defect_at_its_edge_where_one_level_keeps_th
     half = refine_extent(seg, amap, level=0.15, fraction=0.5)
     inside = half.labels == 1
     # the half-maximum contour of a blurred step lies on the step (the square's corners come out rounded)
-    assert inside[40:56, 34:50].all() and not inside[~_grown(truth)].any()
+    assert inside[40:56, 34:50].all() and not inside[~ndimage.binary_dilation(truth)].any()
     assert (inside & truth).sum() / (inside | truth).sum() > 0.85  # 0.875: the corners
     assert (one_level.labels == 1).sum() > 2 * truth.sum()  # the fixed level keeps most of the blur
     assert half.regions[0].log10_nfa == -4.0 and half.count_at(3) == 1
-
-
-def _grown(mask: np.ndarray) -> np.ndarray:
-    from scipy import ndimage
-
-    return ndimage.binary_dilation(mask)
 
 
 def test_half_maximum_keeps_the_cells_of_a_region_whose_peak_is_normal_and_checks_the_fraction():
@@ -142,5 +134,5 @@ def test_the_half_maximum_fraction_travels_with_the_revision():
         peak = pred.anomaly_map[pixels].max()
         if peak > extent["level"]:
             assert pred.anomaly_map[pixels].min() >= extent["level"] + 0.5 * (peak - extent["level"]) - 1e-6
-    with pytest.raises(Exception, match="extent_fraction"):
+    with pytest.raises(ModelError, match="extent_fraction"):
         UFlowConfig(extent_fraction=1.5)

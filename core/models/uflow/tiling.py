@@ -39,8 +39,8 @@ from core.progress import NEVER_CANCELLED, CancelToken, ProgressCallback, no_pro
 TILE_INPUT_PX = 512  # side of a tile's interior in model-input pixels (several model inputs: fewer windows)
 MARGIN_INPUT_PX = 192  # context per side in model-input pixels: exact for stride-16 backbones (receptive
 # field ~190 px), a mean |dz| of a few % of a standard deviation at tf_efficientnet_lite0's stride 32
-DEFAULT_TILE_BATCH = 1  # windows per backbone / flow call: the memory bound (a five-light hide: 2.49 GiB peak
-# against 2.85 at 2 windows, and no slower: 17 s against 20 s for a 4000 x 3000 image on 2 cores)
+DEFAULT_TILE_BATCH = 1  # windows per backbone / flow call: the memory bound (a five-light 4000 x 3000 hide: a
+# 2.43 GiB worker peak against 2.81 at 2 windows, and no slower: 17 s against 20 s for one such image on 2 cores)
 MAP_SIDE = 2048  # longer side of a tiled image's stored map, at most (see map_factor)
 
 
