@@ -22,6 +22,12 @@ hide whatever the number of lights.
 `--stacked` adds one multi-light model (UFlowConfig.stack_views): each hide's lights (those of the per-light
 rows, in that order) stacked along channels, trained on the training hides and tiled like the "tiles" rows,
 scored and measured the same way (row light "a+b+...", mode "stacked").
+
+`--mixed` adds one model trained on the training hides of every light together (one notion of normal for all
+lights, what a project without per-view models trains), tiled, scored on each light's test hides (rows mode
+"mixed") and joined over the lights like the per-light models ("mixed any").
+`--save-models DIR` keeps every trained model there (DIR/<light>-<mode>). `--variants` also measures each model's
+regions with those of different scales apart (the default) and merged (`UFlowConfig.merge_scales`).
 """
 
 from __future__ import annotations
@@ -72,18 +78,29 @@ class Progress:
             self.next = fraction + 0.1
 
 
-def evaluate(model, category, defects, k: float, fine_side: int, inputs=None, keep: dict | None = None) -> dict:
+VARIANTS = {"regions of each scale apart": False, "regions of different scales merged": True}
+
+
+def evaluate(model, category, defects, k: float, fine_side: int, inputs=None, keep: dict | None = None,
+             variants: bool = False) -> dict:
     """Figures over category's test images; `inputs` (one per test image, e.g. stacked views) is what the model
-    scores in their place; `keep`, when given, receives each test image's regions (segmented at k) by stem."""
+    scores in their place; `keep`, when given, receives each test image's regions (segmented at k) by stem;
+    `variants`: also the detections with regions of different scales apart and merged (VARIANTS' merge_scales)."""
     t0 = time.perf_counter()
     preds = model.predict(inputs or category.test, batch_size=4)
     score_s = time.perf_counter() - t0
     null = model.region_null
     detections, truths, maps_fine, maps_256, truth_fine, truth_256 = {}, {}, [], [], [], []
+    by_variant: dict[str, dict] = {name: {} for name in (VARIANTS if variants else ())}
+    chosen = model.config.merge_scales
     for path, mask_path, pred in zip(category.test, category.masks, preds):
         shape = pred.original_shape
         seg = model.segment(pred, shape, k=k, null=null)
         detections[path.stem] = seg.mask_at(k)
+        for name, detected in by_variant.items():
+            model.config.merge_scales = VARIANTS[name]
+            detected[path.stem] = model.segment(pred, shape, k=k, null=null).mask_at(k)
+        model.config.merge_scales = chosen
         if keep is not None:
             keep[path.stem] = seg
         truth = truths[path.stem] = np.zeros(shape, dtype=bool) if mask_path is None else read_mask(mask_path, shape)
@@ -92,6 +109,8 @@ def evaluate(model, category, defects, k: float, fine_side: int, inputs=None, ke
             maps.append(a)
             on_grid.append(m)
     return {**found_figures(category, defects, detections, truths),
+            **({"variants": {name: found_figures(category, defects, detected, truths)
+                             for name, detected in by_variant.items()}} if variants else {}),
             f"pixel_auroc_{fine_side}": round(pixel_auroc(maps_fine, truth_fine), 4),
             "pixel_auroc_256": round(pixel_auroc(maps_256, truth_256), 4),
             "tiles_per_image": preds[0].tiles, "score_s_per_image": round(score_s / len(preds), 2)}
@@ -147,6 +166,33 @@ def run_light(folder: Path, light: str, mode: str, args, defects, fine_side: int
                        args, defects, fine_side, keep=keep)
 
 
+def mixed_rows(folder: Path, lights: list[str], args, defects, fine_side: int) -> list[dict]:
+    """One tiled model trained on every light's training hides, scored on each light's test hides, then joined."""
+    categories = {light: discover(folder / "by-view" / light) for light in lights}
+    train_inputs = [path for c in categories.values() for path in c.train]
+    t0 = time.perf_counter()
+    model = train(train_inputs, UFlowConfig(**overrides(args, True)), progress=Progress("mixed: train"))
+    train_s = round(time.perf_counter() - t0, 1)
+    save_model(model, args, "mixed")
+    rows, kept = [], {}
+    for light, category in categories.items():
+        row = {"light": light, "mode": "mixed", "train_s": train_s, "calibrated_regions": model.regions_calibrated}
+        row.update(evaluate(model, category, defects, args.k, fine_side, keep=kept.setdefault(light, {}),
+                            variants=args.variants))
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    for row in any_light_rows(folder, kept, defects, args.k):
+        row["mode"] = "mixed any"
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    return rows
+
+
+def save_model(model, args, name: str) -> None:
+    if args.save_models:
+        model.save(Path(args.save_models) / name)
+
+
 def overrides(args, tiling: bool) -> dict:
     out = {"seed": args.seed, "tiling": tiling}
     if args.steps:
@@ -158,9 +204,10 @@ def trained_row(light: str, mode: str, category, train_inputs, test_inputs, conf
                 fine_side: int, keep: dict | None = None) -> dict:
     t0 = time.perf_counter()
     model = train(train_inputs, config, progress=Progress(f"{light} {mode}: train"))
+    save_model(model, args, f"{light}-{mode}")
     out = {"light": light, "mode": mode, "train_s": round(time.perf_counter() - t0, 1),
            "calibrated_regions": model.regions_calibrated}
-    out.update(evaluate(model, category, defects, args.k, fine_side, test_inputs, keep))
+    out.update(evaluate(model, category, defects, args.k, fine_side, test_inputs, keep, variants=args.variants))
     return out
 
 
@@ -195,6 +242,16 @@ def table(rows: list[dict], fine_side: int) -> str:
     return "\n".join(lines)
 
 
+def variants_table(rows: list[dict]) -> str:
+    lines = ["| light | mode | segmentation | found | false regions per hide | regions per good hide |",
+             "|---|---|---|---|---|---|"]
+    for r in rows:
+        for name, v in r.get("variants", {}).items():
+            lines.append(f"| {r['light']} | {r['mode']} | {name} | {v['found_at_k']} | {v['false_regions_per_hide']} | "
+                         f"{v['regions_per_good_hide']} |")
+    return "\n".join(lines)
+
+
 def mode_of(row: dict) -> str:
     return f"{row['mode']} at {row['threshold']}" if "threshold" in row else row["mode"]
 
@@ -212,6 +269,11 @@ def main() -> None:
     parser.add_argument("--modes", default="tiles,whole")
     parser.add_argument("--stacked", action="store_true",
                         help="also one model on each hide's lights stacked along channels (tiled)")
+    parser.add_argument("--mixed", action="store_true",
+                        help="also one tiled model trained on every light's training hides together")
+    parser.add_argument("--variants", action="store_true",
+                        help="also each model's detections with regions of different scales merged and apart")
+    parser.add_argument("--save-models", metavar="DIR", help="keep the trained models in DIR")
     parser.add_argument("--folder", help="keep the rendered hides here (default: a temporary folder)")
     parser.add_argument("--json", metavar="OUT", help="also write the figures as JSON")
     args = parser.parse_args()
@@ -250,7 +312,11 @@ def main() -> None:
         if args.stacked:
             rows.append(stacked_row(folder, lights, args, defects, fine_side))
             print(json.dumps(rows[-1]), flush=True)
+        if args.mixed:
+            rows.extend(mixed_rows(folder, lights, args, defects, fine_side))
     print(table(rows, fine_side))
+    if args.variants:
+        print(variants_table(rows))
     if args.json:
         Path(args.json).write_text(json.dumps({"setup": setup, "rows": rows}, indent=1))
 

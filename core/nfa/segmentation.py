@@ -197,6 +197,30 @@ def region_scores(latents: Sequence[np.ndarray], null: RegionNull, keep_below: f
     return out
 
 
+def _merged_groups(n: int, global_ids: Sequence[np.ndarray]) -> np.ndarray:
+    """Group of each of n candidates: candidates of different scales whose pixels overlap are one group
+    (transitively). `global_ids`: per scale, the candidate index + 1 covering each pixel (0: none)."""
+    parent = list(range(n))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for a in range(len(global_ids)):
+        for b in range(a + 1, len(global_ids)):
+            both = (global_ids[a] > 0) & (global_ids[b] > 0)
+            if not both.any():
+                continue
+            pairs = np.unique(np.stack([global_ids[a][both], global_ids[b][both]]), axis=1) - 1
+            for i, j in pairs.T.tolist():
+                ri, rj = root(i), root(j)
+                if ri != rj:
+                    parent[max(ri, rj)] = min(ri, rj)
+    return np.asarray([root(i) for i in range(n)], dtype=np.int64)
+
+
 def segment(
     latents: Sequence[np.ndarray],
     image_shape: tuple[int, int],
@@ -205,11 +229,18 @@ def segment(
     tail: str = "exact",
     null: RegionNull | None = None,
     calibrate: bool = True,
+    merge_scales: bool = False,
 ) -> Segmentation:
     """Segment anomalies from per-scale latents (C_l, H_l, W_l), i.i.d. N(0, 1) under normality.
 
     mode="calibrated" uses `null`; `calibrate=False` leaves its region calibration out (the model scores
     alone, which is what the calibration itself is fitted on).
+
+    Each scale gives its own regions. By default a pixel covered by regions of several scales belongs to the
+    most significant, so a less significant region of another scale keeps only its pixels outside it (around
+    a fine region, a coarse one keeps a ring). With `merge_scales`, regions of different scales that overlap
+    are one region: the union of their pixels, at the NFA of the most significant (one detection per defect;
+    the count of regions at any k can only fall).
     """
     h, w = _validate(latents, image_shape, mode, tail, null)
     shapes = [tuple(np.shape(z)[1:]) for z in latents]
@@ -224,6 +255,7 @@ def segment(
     best_ref = np.full((h, w), -1, dtype=np.int64)
     candidates: list[tuple[float, int, int]] = []  # (log10 NFA, scale, local leaf id)
     per_scale_pfa = []
+    global_ids: list[np.ndarray] = []  # with merge_scales: per scale, candidate index + 1 of each pixel
     for scale, z in enumerate(latents):
         u = chi2_energy(z)
         if not np.isfinite(u).all():
@@ -240,10 +272,24 @@ def segment(
         first = len(candidates)
         candidates.extend((log10_nt + p, scale, i + 1) for i, p in enumerate(found.log10_pfa.tolist()))
         labels_up = found.label_image[_nearest_index(h, u.shape[0])][:, _nearest_index(w, u.shape[1])]
+        if merge_scales:
+            global_ids.append(np.where(labels_up > 0, first + labels_up, 0).astype(np.int32))
         nfa_up = np.concatenate([[0.0], log10_nt + found.log10_pfa])[labels_up]
         better = nfa_up < best_nfa
         best_nfa[better] = nfa_up[better]
         best_ref[better] = first + labels_up[better] - 1
+
+    if merge_scales and len(global_ids) > 1:
+        group = _merged_groups(len(candidates), global_ids)
+        nfa = np.asarray([c[0] for c in candidates])
+        best_of_group = {}
+        for i in np.argsort(nfa, kind="stable").tolist():
+            best_of_group.setdefault(int(group[i]), i)
+        leader = np.asarray([best_of_group[int(g)] for g in group], dtype=np.int64)
+        covered = best_ref >= 0
+        best_ref[covered] = leader[best_ref[covered]]
+        best_nfa[covered] = nfa[best_ref[covered]]
+    del global_ids
 
     labels = np.zeros((h, w), dtype=np.int32)
     regions: list[Region] = []

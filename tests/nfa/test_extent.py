@@ -136,3 +136,18 @@ def test_the_half_maximum_fraction_travels_with_the_revision():
             assert pred.anomaly_map[pixels].min() >= extent["level"] + 0.5 * (peak - extent["level"]) - 1e-6
     with pytest.raises(ModelError, match="extent_fraction"):
         UFlowConfig(extent_fraction=1.5)
+
+
+def test_merging_scales_travels_with_the_revision():
+    model = train(_textures(8), UFlowConfig(**TINY, merge_scales=True))
+    image = _textures(1, seed=3)[0]
+    image[20:44, 20:44] = 255
+    pred = model.predict([image])[0]
+    again = UFlowModel.from_bytes(*model.to_bytes(), backbone=model.backbone)
+    assert again.config.merge_scales
+    merged = model.segment(pred)
+    np.testing.assert_array_equal(again.segment(pred).labels, merged.labels)
+    again.config.merge_scales = False
+    apart = again.segment(pred)
+    assert merged.count_at(0.0) <= apart.count_at(0.0)  # merging can only join regions
+    assert not UFlowConfig().merge_scales  # the default: each scale's regions apart

@@ -117,3 +117,39 @@ def test_scale_labels_are_upsampled_not_values():
 def test_rejects_bad_input(latents, shape, kwargs):
     with pytest.raises(ValueError):
         segment(latents, shape, **kwargs)
+
+
+def _ring_case():
+    """A strong 2 x 2-cell defect at the finest scale inside a weaker, wider excess at the coarser one."""
+    rng = np.random.default_rng(11)
+    latents = noise(LITE, rng)
+    latents[1][:, 6:10, 6:10] *= 3.0  # the coarser scale (16 x 16 cells): pixels 96-160
+    latents[0][:, 14:16, 14:16] *= 10.0  # the finer scale's strong core (32 x 32 cells): pixels 112-128
+    return latents
+
+
+def test_overlapping_regions_of_two_scales_leave_a_ring_unless_merged():
+    latents = _ring_case()
+    apart = segment(latents, (256, 256), k=0.0)
+    merged = segment(latents, (256, 256), k=0.0, merge_scales=True)
+    assert [r.scale for r in apart.regions] == [0, 1]
+    ring = apart.labels == 2
+    assert not ring[112:128, 112:128].any() and ring[96:160, 96:160].sum() > 0.8 * (64 * 64 - 16 * 16)  # a ring
+    assert len(merged.regions) == 1 and merged.regions[0].scale == 0
+    assert merged.regions[0].area == (apart.labels > 0).sum()
+    # the merged region covers the union of both, at the better NFA
+    np.testing.assert_array_equal(merged.labels > 0, apart.labels > 0)
+    assert merged.regions[0].log10_nfa == min(r.log10_nfa for r in apart.regions)
+    assert merged.count_at(0.0) <= apart.count_at(0.0)
+
+
+def test_merging_never_joins_regions_of_one_scale_that_no_other_scale_links():
+    rng = np.random.default_rng(5)
+    latents = noise(LITE, rng)
+    latents[0][:, 2:4, 2:4] *= 10.0
+    latents[0][:, 26:28, 26:28] *= 10.0
+    apart = segment(latents, (256, 256), k=0.0)
+    merged = segment(latents, (256, 256), k=0.0, merge_scales=True)
+    assert len(apart.regions) >= 2
+    assert [r.log10_nfa for r in merged.regions] == [r.log10_nfa for r in apart.regions]
+    np.testing.assert_array_equal(merged.labels, apart.labels)

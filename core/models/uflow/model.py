@@ -73,6 +73,7 @@ class UFlowConfig:
     extent_fraction: float = HALF_MAXIMUM  # with extent_quantile: each region's level goes this far from that level to
     # its own peak: 0.5, the half-maximum edge of the blurred defect (mIoU at k = 2, 16 images: generated tile
     # 0.195 -> 0.238, leather 0.059 -> 0.068, MTD 0.062 -> 0.068); 0 = the quantile alone
+    merge_scales: bool = False  # regions of different scales that overlap are one region (core.nfa.segment)
     seed: int = 0
     tiling: bool = True  # images over twice input_size on a side are scored in tiles (core.models.uflow.tiling)
     tile_px: int | None = None  # source pixels per tile, the pixel scale (None: input_size, native resolution)
@@ -451,9 +452,10 @@ class UFlowModel:
         null = null if null is not None else self.region_null
         shape = image_shape or prediction.input_shape
         if null is None:
-            seg = segment(prediction.latents, shape, k=k, mode="paper")
+            seg = segment(prediction.latents, shape, k=k, mode="paper", merge_scales=self.config.merge_scales)
         else:
-            seg = segment(prediction.latents, shape, k=k, mode="calibrated", null=null)
+            seg = segment(prediction.latents, shape, k=k, mode="calibrated", null=null,
+                          merge_scales=self.config.merge_scales)
         extent = self.calibration.get("extent", {})
         if extent.get("level") is None or not seg.regions:
             return seg
