@@ -13,8 +13,9 @@ region's own, a fraction of the way from that level to its peak on the map (0.5:
 averaged, from a level of 2.33 (the normal 99th percentile); and the best threshold of each image's map, read
 off its mask (an oracle no rule can use).
 
-One rule changes the regions themselves: the half maximum with regions of different scales that overlap merged
-into one (`UFlowConfig.merge_scales`). For it and the default the good test images' regions at k = 0 and 2 are
+Otsu's threshold of the map's surprise -log(1 - map) in each region's window (`UFlowConfig.extent_otsu`). One rule
+changes the regions themselves: regions of different scales that overlap merged into one (`merge_scales`), with
+the half maximum or Otsu's threshold. For these and the default the good test images' regions at k = 0 and 2 are
 counted too, as regions and as connected parts of the mask (what a reviewer sees as separate marks).
 """
 
@@ -54,7 +55,9 @@ def rules_of(model, pred, shape, level: float, all_rules: bool = True) -> dict:
     model.config.merge_scales = True
     merged = model.segment(pred, shape, k=0.0)
     model.config.merge_scales = False
-    new = {"merged scales, half maximum": refine_extent(merged, amap, level, 0.5)}
+    new = {"merged scales, half maximum": refine_extent(merged, amap, level, 0.5),
+           "Otsu of the surprise -log(1 - map)": refine_extent(seg, amap, level, otsu=True),
+           "merged scales, Otsu of the surprise": refine_extent(merged, amap, level, otsu=True)}
     if not all_rules:
         return {"half maximum (default)": refine_extent(seg, amap, level, 0.5), **new}
     energy = _energy(pred.latents, model.region_null, shape)

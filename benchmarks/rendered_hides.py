@@ -27,7 +27,8 @@ scored and measured the same way (row light "a+b+...", mode "stacked").
 lights, what a project without per-view models trains), tiled, scored on each light's test hides (rows mode
 "mixed") and joined over the lights like the per-light models ("mixed any").
 `--save-models DIR` keeps every trained model there (DIR/<light>-<mode>). `--variants` also measures each model's
-regions with those of different scales apart (the default) and merged (`UFlowConfig.merge_scales`).
+regions with those of different scales apart (the default) and merged (`UFlowConfig.merge_scales`), each with the
+half-maximum extent and with Otsu's threshold of the map's surprise (`UFlowConfig.extent_otsu`).
 """
 
 from __future__ import annotations
@@ -78,29 +79,33 @@ class Progress:
             self.next = fraction + 0.1
 
 
-VARIANTS = {"regions of each scale apart": False, "regions of different scales merged": True}
+VARIANTS = {"half maximum, regions apart": (False, False), "half maximum, scales merged": (True, False),
+            "Otsu of the surprise, regions apart": (False, True),
+            "Otsu of the surprise, scales merged": (True, True)}
 
 
 def evaluate(model, category, defects, k: float, fine_side: int, inputs=None, keep: dict | None = None,
              variants: bool = False) -> dict:
     """Figures over category's test images; `inputs` (one per test image, e.g. stacked views) is what the model
     scores in their place; `keep`, when given, receives each test image's regions (segmented at k) by stem;
-    `variants`: also the detections with regions of different scales apart and merged (VARIANTS' merge_scales)."""
+    `variants`: also the detections with each of VARIANTS' (merge_scales, extent_otsu)."""
     t0 = time.perf_counter()
     preds = model.predict(inputs or category.test, batch_size=4)
     score_s = time.perf_counter() - t0
     null = model.region_null
     detections, truths, maps_fine, maps_256, truth_fine, truth_256 = {}, {}, [], [], [], []
     by_variant: dict[str, dict] = {name: {} for name in (VARIANTS if variants else ())}
-    chosen = model.config.merge_scales
+    extent = model.calibration.get("extent", {})
+    chosen = (model.config.merge_scales, extent.get("otsu", False))
     for path, mask_path, pred in zip(category.test, category.masks, preds):
         shape = pred.original_shape
         seg = model.segment(pred, shape, k=k, null=null)
-        detections[path.stem] = seg.mask_at(k)
+        detections[path.stem] = np.where(seg.mask_at(k), seg.labels, 0)
         for name, detected in by_variant.items():
-            model.config.merge_scales = VARIANTS[name]
-            detected[path.stem] = model.segment(pred, shape, k=k, null=null).mask_at(k)
-        model.config.merge_scales = chosen
+            model.config.merge_scales, extent["otsu"] = VARIANTS[name]
+            variant = model.segment(pred, shape, k=k, null=null)
+            detected[path.stem] = np.where(variant.mask_at(k), variant.labels, 0)
+        model.config.merge_scales, extent["otsu"] = chosen
         if keep is not None:
             keep[path.stem] = seg
         truth = truths[path.stem] = np.zeros(shape, dtype=bool) if mask_path is None else read_mask(mask_path, shape)
@@ -117,12 +122,15 @@ def evaluate(model, category, defects, k: float, fine_side: int, inputs=None, ke
 
 
 def found_figures(category, defects, detections: dict[str, np.ndarray], truths: dict | None = None) -> dict:
-    """Planted defects found and false regions, from each test image's detection mask (by stem); `truths`, the
-    planted masks by stem when already read."""
+    """Planted defects found and false regions, from each test image's detection at k (by stem): a mask, or the
+    regions' labels at k (0: none); `truths`, the planted masks by stem when already read. False regions are
+    counted as connected parts of the mask touching no defect (what a reviewer sees as separate outlines); with
+    labels, also as whole regions (a region with a part on a defect is not false, whatever its other parts)."""
     found = {kind: [0, 0] for kind in RELIEF_KINDS + COLOUR_KINDS}
-    false_regions, good_regions = [], []
+    false_regions, good_regions, false_whole = [], [], []
     for path, cls, mask_path in zip(category.test, category.defect_type, category.masks):
-        at_k = detections[path.stem]
+        region_labels = detections[path.stem]
+        at_k = region_labels > 0
         truth = (truths or {}).get(path.stem)
         if truth is None:
             truth = np.zeros(at_k.shape, dtype=bool) if mask_path is None else read_mask(mask_path, at_k.shape)
@@ -131,8 +139,11 @@ def found_figures(category, defects, detections: dict[str, np.ndarray], truths: 
             found[kind][1] += 1
             found[kind][0] += bool((at_k[y0:y1, x0:x1] & inside).any())
         labels, n = ndimage.label(at_k)
-        touching = set(np.unique(labels[ndimage.binary_dilation(truth, iterations=2) & (labels > 0)]))
+        near = ndimage.binary_dilation(truth, iterations=2)
+        touching = set(np.unique(labels[near & (labels > 0)]))
         false_regions.append(n - len(touching))
+        if region_labels.dtype != bool:
+            false_whole.append(len(set(np.unique(region_labels[at_k])) - set(np.unique(region_labels[near & at_k]))))
         if cls == "good":
             good_regions.append(n)
     relief = [sum(found[kd][i] for kd in RELIEF_KINDS) for i in (0, 1)]
@@ -142,6 +153,7 @@ def found_figures(category, defects, detections: dict[str, np.ndarray], truths: 
             "relief_found": f"{relief[0]}/{relief[1]}", "colour_found": f"{colour[0]}/{colour[1]}",
             "found_per_kind": {kd: f"{a}/{b}" for kd, (a, b) in found.items()},
             "false_regions_per_hide": round(float(np.mean(false_regions)), 3),
+            "false_whole_regions_per_hide": round(float(np.mean(false_whole)), 3) if false_whole else None,
             "regions_per_good_hide": round(float(np.mean(good_regions)), 3) if good_regions else None}
 
 
@@ -243,12 +255,12 @@ def table(rows: list[dict], fine_side: int) -> str:
 
 
 def variants_table(rows: list[dict]) -> str:
-    lines = ["| light | mode | segmentation | found | false regions per hide | regions per good hide |",
-             "|---|---|---|---|---|---|"]
+    lines = ["| light | mode | segmentation | found | false marks per hide | false whole regions per hide | "
+             "regions per good hide |", "|---|---|---|---|---|---|---|"]
     for r in rows:
         for name, v in r.get("variants", {}).items():
             lines.append(f"| {r['light']} | {r['mode']} | {name} | {v['found_at_k']} | {v['false_regions_per_hide']} | "
-                         f"{v['regions_per_good_hide']} |")
+                         f"{v['false_whole_regions_per_hide']} | {v['regions_per_good_hide']} |")
     return "\n".join(lines)
 
 
@@ -272,7 +284,8 @@ def main() -> None:
     parser.add_argument("--mixed", action="store_true",
                         help="also one tiled model trained on every light's training hides together")
     parser.add_argument("--variants", action="store_true",
-                        help="also each model's detections with regions of different scales merged and apart")
+                        help="also each model's detections with regions of different scales merged and apart, each with the "
+                             "half-maximum extent and with Otsu's threshold of the map's surprise")
     parser.add_argument("--save-models", metavar="DIR", help="keep the trained models in DIR")
     parser.add_argument("--folder", help="keep the rendered hides here (default: a temporary folder)")
     parser.add_argument("--json", metavar="OUT", help="also write the figures as JSON")

@@ -14,6 +14,15 @@ level + f (peak - level), the peak being the map's largest value on the region's
 defect seen through the backbone's receptive fields and the upsampling of 8-32 pixel cells, a blurred
 version of it that spreads well beyond it, and one normal level keeps the whole blur; f = 0.5 is the
 half-maximum edge of a blurred step, the usual way to read an object's extent off a blurred response.
+
+With `otsu` each region's level is instead Otsu's threshold (the one that best splits the values into two
+classes) of the map's surprise -log(1 - map) in the window of the parts it touches at the normal level, or that
+level if higher (`fraction` is then not used). The map is one minus the mean over scales of each scale's
+likelihood exp(-mean z^2 / 2), so it saturates at 1 over a strong defect and the wide halo around it, and a level
+between the normal level and a peak of 1 keeps the halo; the surprise undoes the saturation (on one scale it is
+mean z^2 / 2, the cells' energy), and the window holds the defect and its surroundings, the two classes Otsu's
+threshold separates. No constant is fitted: the threshold comes from each region's own values (never above its
+peak on its cells, so a region keeps at least the part holding it).
 """
 
 from __future__ import annotations
@@ -39,10 +48,25 @@ def map_level(normal_maps, quantile: float = DEFAULT_QUANTILE) -> float:
     return float(np.quantile(values, quantile))
 
 
-def refine_extent(seg: Segmentation, amap: np.ndarray, level: float, fraction: float = 0.0) -> Segmentation:
+def surprise(amap: np.ndarray) -> np.ndarray:
+    """-log(1 - map): the anomaly map without its saturation at 1 (float64)."""
+    return -np.log(np.clip(1.0 - np.asarray(amap, dtype=np.float64), 1e-12, None))
+
+
+def _otsu_level(values: np.ndarray, floor: float) -> float:
+    from skimage.filters import threshold_otsu
+
+    if values.size < 2 or values.min() == values.max():
+        return floor
+    return max(floor, float(threshold_otsu(values)))
+
+
+def refine_extent(seg: Segmentation, amap: np.ndarray, level: float, fraction: float = 0.0,
+                  otsu: bool = False) -> Segmentation:
     """`seg` with each region's pixels replaced by the map's pixels above its level connected to it (`level`,
-    or with `fraction` > 0 that far from `level` to the region's peak); a pixel reached from several regions
-    goes to the most significant one (regions are ordered by NFA)."""
+    with `fraction` > 0 that far from `level` to the region's peak, with `otsu` the Otsu threshold of the map's
+    surprise in the region's window); a pixel reached from several regions goes to the most significant one
+    (regions are ordered by NFA)."""
     if not seg.regions:
         return seg
     if amap.shape != seg.labels.shape:
@@ -58,12 +82,17 @@ def refine_extent(seg: Segmentation, amap: np.ndarray, level: float, fraction: f
         touched = np.unique(components[cells & above])
         if not touched.size:
             pixels = cells
-        elif fraction > 0 and (peak := float(amap[cells].max())) > level:
+        elif otsu or (fraction > 0 and (peak := float(amap[cells].max())) > level):
             # the pixels above the region's own level lie inside the components it touches at `level`
             y0, x0 = (min(boxes[c - 1][a].start for c in touched) for a in (0, 1))
             y1, x1 = (max(boxes[c - 1][a].stop for c in touched) for a in (0, 1))
             window = (slice(y0, y1), slice(x0, x1))
-            own = amap[window] >= level + fraction * (peak - level)
+            if otsu:  # never above the region's own peak, which keeps at least the part holding it
+                window_surprise = surprise(amap[window])
+                top = float(window_surprise[cells[window]].max())
+                own = window_surprise >= min(top, _otsu_level(window_surprise, float(surprise(np.float64(level)))))
+            else:
+                own = amap[window] >= level + fraction * (peak - level)
             own_components, _ = ndimage.label(own)
             reached = np.unique(own_components[cells[window] & own])
             pixels = np.zeros_like(cells)

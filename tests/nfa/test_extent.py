@@ -5,7 +5,7 @@ from scipy import ndimage
 
 from core.errors import ModelError
 from core.models.uflow import UFlowConfig, UFlowModel, train
-from core.nfa.extent import map_level, refine_extent
+from core.nfa.extent import map_level, refine_extent, surprise
 from core.nfa.segmentation import Region, Segmentation
 
 
@@ -120,9 +120,9 @@ def test_trained_model_stores_the_level_and_its_regions_follow_the_map():
 
 
 def test_the_half_maximum_fraction_travels_with_the_revision():
-    model = train(_textures(8), UFlowConfig(**TINY))  # the default: the 0.99 quantile and half maximum
+    model = train(_textures(8), UFlowConfig(**TINY, extent_otsu=False))  # the 0.99 quantile and half maximum
     extent = model.calibration["extent"]
-    assert extent["quantile"] == 0.99 and extent["fraction"] == 0.5
+    assert extent["quantile"] == 0.99 and extent["fraction"] == 0.5 and extent["otsu"] is False
     image = _textures(1, seed=3)[0]
     image[20:44, 20:44] = 255
     pred = model.predict([image])[0]
@@ -150,4 +150,59 @@ def test_merging_scales_travels_with_the_revision():
     again.config.merge_scales = False
     apart = again.segment(pred)
     assert merged.count_at(0.0) <= apart.count_at(0.0)  # merging can only join regions
-    assert not UFlowConfig().merge_scales  # the default: each scale's regions apart
+    assert UFlowConfig().merge_scales and UFlowConfig().extent_otsu  # the defaults
+    stored = model.config.to_dict()
+    del stored["merge_scales"]  # a revision stored before the option existed keeps each scale's regions apart
+    assert not UFlowConfig.from_dict(stored).merge_scales
+
+
+def test_otsu_of_the_surprise_cuts_a_saturated_defect_where_the_half_maximum_keeps_its_halo():
+    truth = np.zeros((128, 128), dtype=bool)
+    truth[52:76, 52:76] = True
+    energy = 0.5 + 60.0 * ndimage.gaussian_filter(truth.astype(np.float64), 6.0)  # mean z^2 of a blurred defect
+    amap = 1.0 - np.exp(-energy / 2.0)  # one scale's map: saturated at 1 over the defect and much of its halo
+    labels = np.zeros(amap.shape, dtype=np.int32)
+    labels[32:96, 32:96] = 1
+    seg = _segmentation(labels, [-6.0])
+    half = refine_extent(seg, amap, level=0.5, fraction=0.5).labels == 1
+    otsu = refine_extent(seg, amap, level=0.5, otsu=True).labels == 1
+    assert half.sum() > 1.8 * truth.sum()
+    assert (otsu & truth).sum() / (otsu | truth).sum() > 0.8
+    np.testing.assert_array_equal(refine_extent(seg, amap, level=0.5, fraction=0.5, otsu=True).labels == 1, otsu)
+    np.testing.assert_allclose(surprise(amap), energy / 2.0, rtol=1e-4)  # 1 - map loses digits near 1
+
+
+def test_otsu_never_leaves_a_region_without_the_part_holding_its_peak():
+    amap = np.full((64, 64), 0.05)
+    amap[10:20, 10:20] = 0.999999  # a strong defect sets Otsu's threshold of the shared window
+    amap[10:20, 40:50] = 0.6  # a weaker one, in the same window at the normal level (joined by a bridge)
+    amap[14:16, 20:40] = 0.3
+    labels = np.zeros(amap.shape, dtype=np.int32)
+    labels[40:50, 40:50] = 1  # the most significant region elsewhere, to order the two below
+    labels[8:22, 38:52] = 2  # the weaker defect's region
+    amap[42:48, 42:48] = 0.9
+    out = refine_extent(_segmentation(labels, [-8.0, -3.0]), amap, level=0.2, otsu=True)
+    assert len(out.regions) == 2
+    weak = out.labels == 2
+    assert weak[10:20, 40:50].all() and not weak[10:20, 10:20].any()
+
+
+def test_the_otsu_rule_travels_with_the_revision_and_older_revisions_keep_the_half_maximum():
+    model = train(_textures(8), UFlowConfig(**TINY, extent_otsu=True))
+    assert model.calibration["extent"]["otsu"] is True
+    image = _textures(1, seed=3)[0]
+    image[20:44, 20:44] = 255
+    pred = model.predict([image])[0]
+    again = UFlowModel.from_bytes(*model.to_bytes(), backbone=model.backbone)
+    np.testing.assert_array_equal(again.segment(pred).labels, model.segment(pred).labels)
+    del again.meta["calibration"]["extent"]["otsu"]  # a revision stored before the rule existed
+    extent = model.calibration["extent"]
+    expected = refine_extent(_cells_of(again, pred), pred.anomaly_map, extent["level"], extent["fraction"])
+    np.testing.assert_array_equal(again.segment(pred).labels, expected.labels)
+
+
+def _cells_of(model, pred):
+    """The model's regions before any extent rule."""
+    from core.nfa import segment
+
+    return segment(pred.latents, pred.input_shape, mode="calibrated", null=model.region_null)

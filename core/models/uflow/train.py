@@ -380,7 +380,7 @@ def train(images: Sequence[ImageInput], config: UFlowConfig | None = None, progr
             maps = [model.map_of(z, (z[-1].shape[1] * fine, z[-1].shape[2] * fine)) for z in region_latents]
             calibration["extent"] = {"quantile": config.extent_quantile,
                                      "level": map_level(maps, config.extent_quantile),
-                                     "fraction": config.extent_fraction}
+                                     "fraction": config.extent_fraction, "otsu": config.extent_otsu}
     else:
         calibration["warnings"].append(f"too few normal images to hold any out (fewer than {MIN_CALIBRATION_IMAGES}):"
                                        " regions use the paper's count of tests, uncalibrated")
