@@ -5,18 +5,19 @@
 Trains U-Flow once (cached backbone features, as benchmarks/uflow_sweep.py), segments the test images at k = 0
 and gives each region's pixels by every rule below; prints, per rule, the defective images whose mask at k
 overlaps the defect and the mIoU of the mask at k (k = 0 and 2), and the median ratio of mask to defect area.
-The regions, their NFA and their count are the same for every rule: only their pixels differ.
+The regions, their NFA and their count are the same for every rule but the merged ones: only their pixels differ.
 
 Rules: the region's cells; one level (the 99th percentile of the held-out normal images' map); a level of each
-region's own, a fraction of the way from that level to its peak on the map (0.5: half maximum, the default;
-0.7, 0.8); the same on the cells' standardised energy (u - mu) / sigma of the finest scale and of all scales
-averaged, from a level of 2.33 (the normal 99th percentile); and the best threshold of each image's map, read
-off its mask (an oracle no rule can use).
+region's own, a fraction of the way from that level to its peak on the map (0.5: half maximum, the default
+before Otsu's threshold; 0.7, 0.8); the same on the cells' standardised energy (u - mu) / sigma of the finest
+scale and of all scales averaged, from a level of 2.33 (the normal 99th percentile); and the best threshold of
+each image's map, read off its mask (an oracle no rule can use).
 
-Otsu's threshold of the map's surprise -log(1 - map) in each region's window (`UFlowConfig.extent_otsu`). One rule
-changes the regions themselves: regions of different scales that overlap merged into one (`merge_scales`), with
-the half maximum or Otsu's threshold. For these and the default the good test images' regions at k = 0 and 2 are
-counted too, as regions and as connected parts of the mask (what a reviewer sees as separate marks).
+Otsu's threshold of the map's surprise -log(1 - map) in each region's window (`UFlowConfig.extent_otsu`). Two rules
+change the regions themselves: regions of different scales that overlap merged into one (`merge_scales`), with the
+half maximum or with Otsu's threshold (the default). For these and the half maximum the good test images' regions
+at k = 0 and 2 are counted too, as regions and as connected parts of the mask (what a reviewer sees as separate
+marks).
 """
 
 from __future__ import annotations
@@ -57,13 +58,13 @@ def rules_of(model, pred, shape, level: float, all_rules: bool = True) -> dict:
     model.config.merge_scales = False
     new = {"merged scales, half maximum": refine_extent(merged, amap, level, 0.5),
            "Otsu of the surprise -log(1 - map)": refine_extent(seg, amap, level, otsu=True),
-           "merged scales, Otsu of the surprise": refine_extent(merged, amap, level, otsu=True)}
+           "merged scales, Otsu of the surprise (default)": refine_extent(merged, amap, level, otsu=True)}
     if not all_rules:
-        return {"half maximum (default)": refine_extent(seg, amap, level, 0.5), **new}
+        return {"half maximum": refine_extent(seg, amap, level, 0.5), **new}
     energy = _energy(pred.latents, model.region_null, shape)
     return {"region cells": seg,
             "one level (q 0.99)": refine_extent(seg, amap, level),
-            "half maximum (default)": refine_extent(seg, amap, level, 0.5),
+            "half maximum": refine_extent(seg, amap, level, 0.5),
             "0.7 of the way": refine_extent(seg, amap, level, 0.7),
             "0.8 of the way": refine_extent(seg, amap, level, 0.8),
             "energy, finest, half": refine_extent(seg, energy[0], NORMAL_Z, 0.5),
@@ -108,7 +109,7 @@ def main() -> None:
                lambda a0, a2: f"{a0[:, 0].mean():.3f} / {a2[:, 0].mean():.3f} | {a0[:, 1].mean():.3f} / "
                               f"{a2[:, 1].mean():.3f} | {np.median(a2[:, 2]):.2f}")
         print(f"| best threshold of each image (oracle) | | {np.mean(oracle):.3f} | |")
-        print(f"{len(good.get(('half maximum (default)', 0), []))} good images")
+        print(f"{len(good.get(('half maximum', 0), []))} good images")
         _table("regions per good image at k = 0 / 2 | marks per good image at k = 0 / 2 | good images flagged at k = 2",
                good, lambda g0, g2: f"{g0[:, 0].mean():.3f} / {g2[:, 0].mean():.3f} | {g0[:, 1].mean():.3f} / "
                                     f"{g2[:, 1].mean():.3f} | {(g2[:, 0] > 0).mean():.3f}")

@@ -200,25 +200,17 @@ def region_scores(latents: Sequence[np.ndarray], null: RegionNull, keep_below: f
 def _merged_groups(n: int, global_ids: Sequence[np.ndarray]) -> np.ndarray:
     """Group of each of n candidates: candidates of different scales whose pixels overlap are one group
     (transitively). `global_ids`: per scale, the candidate index + 1 covering each pixel (0: none)."""
-    parent = list(range(n))
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
 
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
+    pairs = [np.zeros((2, 0), dtype=np.int64)]
     for a in range(len(global_ids)):
         for b in range(a + 1, len(global_ids)):
             both = (global_ids[a] > 0) & (global_ids[b] > 0)
-            if not both.any():
-                continue
-            pairs = np.unique(np.stack([global_ids[a][both], global_ids[b][both]]), axis=1) - 1
-            for i, j in pairs.T.tolist():
-                ri, rj = root(i), root(j)
-                if ri != rj:
-                    parent[max(ri, rj)] = min(ri, rj)
-    return np.asarray([root(i) for i in range(n)], dtype=np.int64)
+            pairs.append(np.unique(np.stack([global_ids[a][both], global_ids[b][both]]), axis=1).astype(np.int64) - 1)
+    rows, cols = np.concatenate(pairs, axis=1)
+    links = coo_matrix((np.ones(rows.size, dtype=np.int8), (rows, cols)), shape=(n, n))
+    return connected_components(links, directed=False)[1]
 
 
 def segment(
