@@ -115,7 +115,10 @@ def _nfa_figures(model, preds, defective, masks_full, k, progress) -> dict[str, 
         out["region_null"] = {"scales": [{"channels": sc.channels, "mu": sc.mu, "var": sc.var, "rho": sc.rho}
                                          for sc in null.scales],
                               "n_images": cal.n_images, "n_scores": len(cal.scores), "tail_fitted": cal.fitted,
-                              "t0": cal.t0, "beta": cal.beta, "warnings": null.warnings}
+                              "t0": cal.t0, "beta": cal.beta, "warnings": null.warnings, "notes": null.notes,
+                              "per_scale": [{"n_scores": len(c.scores), "tail_fitted": c.fitted, "t0": c.t0,
+                                             "beta": c.beta} for c in null.scale_calibrations]
+                              if null.scale_calibrations is not None else None}
     return out
 
 

@@ -188,12 +188,18 @@ def region_scores(latents: Sequence[np.ndarray], null: RegionNull, keep_below: f
     model log10 NFA is below `keep_below`: a superset of the regions `segment` reports, so a calibration
     fitted on them counts at least as many false alarms; the leaves down to NFA = 10^keep_below give the
     tail fit data even on one or two normal images."""
+    return [t for found in region_scores_by_scale(latents, null, keep_below) for t in found]
+
+
+def region_scores_by_scale(latents: Sequence[np.ndarray], null: RegionNull, keep_below: float = SCORE_FLOOR
+                           ) -> list[list[float]]:
+    """`region_scores`, one list per scale."""
     shapes = [tuple(np.shape(z)[1:]) for z in latents]
     strata = null.log10_strata(shapes)
-    out: list[float] = []
+    out: list[list[float]] = []
     for scale, z in enumerate(latents):
         found = calibrated_scale_regions(chi2_energy(z), null, scale, strata, max_log10_nfa=keep_below)
-        out.extend(-v for v in found.log10_pfa.tolist() if v != 0.0)  # 0: not above the normal mean
+        out.append([-v for v in found.log10_pfa.tolist() if v != 0.0])  # 0: not above the normal mean
     return out
 
 
@@ -241,7 +247,7 @@ def segment(
     else:
         log10_nt = 0.0  # the count of tests depends on the region size: it is inside each value
         strata = null.log10_strata(shapes)
-        remap = null.calibration.log10_nfa if (calibrate and null.calibrated) else None
+        remap = calibrate and null.calibrated
 
     best_nfa = np.zeros((h, w), dtype=np.float64)
     best_ref = np.full((h, w), -1, dtype=np.int64)
@@ -256,8 +262,8 @@ def segment(
             found = scale_regions(u, int(np.shape(z)[0]), -log10_nt, tail)
         else:
             found = calibrated_scale_regions(u, null, scale, strata)
-            if remap is not None and found.log10_pfa.size:
-                found = _remapped(found, remap)
+            if remap and found.log10_pfa.size:
+                found = _remapped(found, lambda m, level=scale: null.calibrated_log10_nfa(level, m))
         per_scale_pfa.append(found.pfa_map.astype(np.float32))
         if found.log10_pfa.size == 0:
             continue

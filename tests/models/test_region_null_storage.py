@@ -68,3 +68,32 @@ def test_few_images_fall_back_to_the_paper_count_and_say_so():
     small = train(_textures(3), UFlowConfig(**TINY))
     assert small.region_null is None
     assert any("uncalibrated" in w for w in small.calibration["warnings"])
+
+
+def test_few_held_out_regions_keep_one_curve_and_say_why(model):
+    null = model.region_null  # ten tiny images: far fewer held-out regions per scale than a curve of its own needs
+    assert model.config.calibrate_per_scale and null.scale_calibrations is None
+    assert "one calibration curve for every scale" in null.notes[0]
+
+
+def test_new_revisions_calibrate_each_scale_and_older_ones_keep_one_curve(monkeypatch):
+    import core.nfa.region_null
+
+    monkeypatch.setattr(core.nfa.region_null, "MIN_SCALE_SCORES", 1)
+    model = train(_textures(10), UFlowConfig(**TINY))
+    null = model.region_null
+    assert len(null.scale_calibrations) == len(model.channels) and not null.notes
+    assert null.calibration is not None  # the single curve is stored too
+    pred = model.predict(_textures(1, seed=8))[0]
+    weights, description = model.to_bytes()
+    description = dict(description)
+    stored = dict(description["calibration"])
+    stored["regions"] = {k: v for k, v in stored["regions"].items() if k != "scale_calibrations"}
+    description["calibration"] = stored
+    description["config"] = {k: v for k, v in description["config"].items() if k != "calibrate_per_scale"}
+    old = UFlowModel.from_bytes(weights, description, backbone=model.backbone)
+    assert old.region_null.scale_calibrations is None and old.regions_calibrated
+    assert not old.config.calibrate_per_scale  # as stored before the option existed
+    one_curve = model.region_null
+    one_curve.scale_calibrations = None
+    np.testing.assert_array_equal(old.segment(pred).log_nfa, model.segment(pred, null=one_curve).log_nfa)

@@ -127,3 +127,63 @@ def test_the_tail_scale_is_an_upper_bound_that_covers_the_true_mean_at_its_confi
         assert 0.93 <= np.mean(bounds >= 2.0) <= 0.97  # TAIL_CONFIDENCE = 0.95
     few, many = upper_mean_excess(np.full(5, 1.0)), upper_mean_excess(np.full(500, 1.0))
     assert few > 1.5 and 1.0 < many < 1.1  # wide with few regions, the mean excess with many
+
+
+def _with_spikes(rng):
+    """Correlated latents whose coarsest scale has a heavy tail: now and then a cell 2-3 times as energetic."""
+    z = correlated(rng)
+    _, h, w = SHAPES[0]
+    for _ in range(rng.poisson(1.0)):
+        z[0][:, rng.integers(0, h), rng.integers(0, w)] *= rng.uniform(2.0, 3.0)
+    return z
+
+
+@pytest.fixture(scope="module")
+def spiky_nulls():
+    held = [_with_spikes(np.random.default_rng([7, i])) for i in range(40)]
+    return fit_region_null(held), fit_region_null(held, per_scale=True, min_scale_scores=10)
+
+
+def test_per_scale_curves_keep_a_heavy_tailed_scale_from_hiding_the_others(spiky_nulls):
+    pooled, per_scale = spiky_nulls
+    assert pooled.scale_calibrations is None and len(per_scale.scale_calibrations) == len(SHAPES)
+    assert per_scale.scale_calibrations[0].scores[0] == pooled.calibration.scores[0]  # the spikes' scale
+    rng = np.random.default_rng(8)
+    found = np.zeros(2, dtype=int)
+    for _ in range(20):
+        z = _with_spikes(rng)
+        y, x = rng.integers(4, 24, size=2)
+        z[2][:, y:y + 6, x:x + 6] *= 1.5  # a moderate defect seen by the finest scale only
+        for i, null in enumerate(spiky_nulls):
+            found[i] += segment(z, (32, 32), k=2, mode="calibrated", null=null).mask[y:y + 6, x:x + 6].any()
+    assert found[1] >= found[0] + 5  # measured 11 of 20 against 1
+
+
+def test_per_scale_curves_need_enough_held_out_regions_at_every_scale():
+    held = [_with_spikes(np.random.default_rng([7, i])) for i in range(40)]
+    few = fit_region_null(held, per_scale=True)  # the default needs 100 scores per scale: these give fewer
+    assert few.scale_calibrations is None and few.calibrated
+    assert "one calibration curve for every scale" in few.notes[0] and not few.warnings
+    assert RegionNull.from_dict(json.loads(json.dumps(few.to_dict()))).notes == few.notes
+
+
+def test_per_scale_curves_keep_the_nominal_rate(spiky_nulls):
+    rng = np.random.default_rng(9)
+    fresh = [_with_spikes(rng) for _ in range(100)]
+    counts = np.array([[segment(z, (32, 32), mode="calibrated", null=spiky_nulls[1]).count_at(k) for k in (0, 1, 2)]
+                       for z in fresh])
+    means = counts.mean(0)
+    assert means[0] <= 2.0 and means[1] <= 0.4 and means[2] <= 0.1
+
+
+def test_per_scale_curves_round_trip_and_older_nulls_keep_one_curve(spiky_nulls):
+    pooled, per_scale = spiky_nulls
+    again = RegionNull.from_dict(json.loads(json.dumps(per_scale.to_dict())))
+    assert again.to_dict() == per_scale.to_dict() and again.scale_calibrations is not None
+    stored_before = per_scale.to_dict()
+    del stored_before["scale_calibrations"]
+    older = RegionNull.from_dict(stored_before)
+    assert older.scale_calibrations is None and older.calibrated
+    z = _with_spikes(np.random.default_rng(10))
+    np.testing.assert_array_equal(segment(z, (32, 32), mode="calibrated", null=older).log_nfa,
+                                  segment(z, (32, 32), mode="calibrated", null=pooled).log_nfa)

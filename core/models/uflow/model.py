@@ -78,6 +78,8 @@ class UFlowConfig:
     # at k = 2 0.554 -> 0.585, mIoU at k = 0 0.117 -> 0.120; generated leather mIoU 0.084 -> 0.130; more parts)
     merge_scales: bool = True  # regions of different scales that overlap are one region (core.nfa.segment; rendered
     # hides: no false region left where a coarse region kept a ring around a finer one)
+    calibrate_per_scale: bool = True  # the region calibration has one curve per latent scale, joined by a union
+    # bound (core.nfa.region_null), instead of one curve whose heaviest-tailed scale sets every scale's threshold
     seed: int = 0
     tiling: bool = True  # images over twice input_size on a side are scored in tiles (core.models.uflow.tiling)
     tile_px: int | None = None  # source pixels per tile, the pixel scale (None: input_size, native resolution)
@@ -121,7 +123,7 @@ class UFlowConfig:
     def from_dict(cls, d: dict[str, Any]) -> "UFlowConfig":
         known = {f.name for f in fields(cls)}
         tuples = ("strides", "pool_strides")
-        d = {"merge_scales": False, **d}  # revisions stored before it keep each scale's regions apart
+        d = {"merge_scales": False, "calibrate_per_scale": False, **d}  # as revisions stored before these options
         return cls(**{k: (tuple(v) if k in tuples and v is not None else v) for k, v in d.items() if k in known})
 
 

@@ -374,7 +374,7 @@ def train(images: Sequence[ImageInput], config: UFlowConfig | None = None, progr
     calibration = calibration_report(cal_latents, seed=config.seed)
     if held_out_latents:
         region_latents = [calibrate(img) for img in held_out_latents]
-        calibration["regions"] = fit_region_null(region_latents).to_dict()
+        calibration["regions"] = fit_region_null(region_latents, per_scale=config.calibrate_per_scale).to_dict()
         if config.extent_quantile > 0:
             fine = model.strides[0]  # the map at input pixels: the finest field's cells times its stride
             maps = [model.map_of(z, (z[-1].shape[1] * fine, z[-1].shape[2] * fine)) for z in region_latents]
