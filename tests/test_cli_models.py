@@ -25,11 +25,13 @@ def _project(tmp_path):
     project = Project.create(tmp_path / "proj")
     import_paths(project, [folder], "lot", workers=1)
     with project.session() as s:
-        parent = ModelRevision(kind="uflow", name="first", config={})
+        parent = ModelRevision(kind="uflow", name="first", config={},
+                               calibration={"regions": {"calibration": {"n_images": 76}, "scale_calibrations": [{}, {}]}})
         s.add(parent)
         s.flush()
         child = ModelRevision(kind="uflow", name="fine-tuned", config={"config": {"image_flips": 3}},
-                              parent_id=parent.id)
+                              parent_id=parent.id, calibration={"regions": {"calibration": {"n_images": 16}, "notes": [
+                                  "one curve for every scale: a scale has only 24 held-out region scores"]}})
         s.add(child)
         s.flush()
         for image_id, verdict in zip((1, 2, 3, 4), ("good", "good", "defect", "defect")):
@@ -53,6 +55,10 @@ def test_models_lists_figures_lineage_and_the_active_one_and_promotes(tmp_path, 
     assert report["active_model_revision_id"] == second  # nothing promoted yet: the newest
     assert by_id[second]["lineage"] == [second, first] and by_id[second]["active"]
     assert (by_id[first]["image_flips"], by_id[second]["image_flips"]) == (0, 3)
+    assert by_id[first]["region_calibration"] == ("false alarms measured on 76 held-out normal images, one curve per "
+                                                  "latent scale")
+    assert by_id[second]["region_calibration"].endswith("one curve for every latent scale; a scale has only 24 "
+                                                        "held-out region scores")
     assert by_id[first]["figures"]["image_auroc"] == 1.0 and by_id[second]["figures"]["image_auroc"] == 0.0
     assert by_id[first]["figures"]["defect_flagged"] == 1.0 and by_id[first]["figures"]["n_evaluated"] == 4
 

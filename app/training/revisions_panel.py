@@ -253,6 +253,8 @@ class RevisionsPanel(QtWidgets.QWidget):
                 per = "; ".join(f"{c} ch: mean z²/C {m:.2f}, KS {ks:.2f}" for c, m, ks in info.calibration_scales)
                 verdict = "latents close to N(0, 1)" if info.calibration_ok else "latents NOT close to N(0, 1): NFA thresholds are off"
                 lines.append(f"Calibration: {verdict} ({per})")
+            if info.region_calibration:
+                lines.append(f"Regions: {info.region_calibration}")
         else:
             lines.append("Training-free detector: nothing to calibrate.")
         return "<br>".join(lines)

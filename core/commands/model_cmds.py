@@ -31,6 +31,7 @@ def describe(project, k: float = 0.0, with_pixels: bool = False) -> dict:
             "dataset_revision_id": info.dataset_revision_id, "n_train": info.n_train,
             "duration_s": info.duration_s, "calibration": info.calibration_text,
             "calibration_ok": info.calibration_ok, "calibration_warnings": list(info.calibration_warnings),
+            "region_calibration": info.region_calibration,
             "n_results": info.n_results, "figures": figures, "view_mode": info.view_mode, "views": list(info.views),
             "per_view": [_view_entry(project, info.id, v, k, with_pixels) for v in info.per_view],
         })

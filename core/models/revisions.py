@@ -65,10 +65,26 @@ class RevisionInfo:
     views: tuple[str, ...] = ()  # the per-view sub-models, or the stacking order
     per_view: tuple["ViewInfo", ...] = ()  # per-view revisions: each view's sub-model
     image_flips: int = 0  # flipped copies of each training image (UFlowConfig.image_flips)
+    region_calibration: str = ""  # how the regions' false alarms were measured (region_calibration_text)
 
     @property
     def calibration_text(self) -> str:
         return _calibration_text(self.kind, self.calibration_ok, self.calibration_scales)
+
+
+def region_calibration_text(cal: dict) -> str:
+    """One line on a U-Flow revision's region calibration (core.nfa.region_null), from its stored calibration."""
+    views = cal.get("views")
+    if views:  # a per-view revision: each view's model has its own
+        return "; ".join(f"{view}: {region_calibration_text(c or {})}" for view, c in views.items())
+    regions = cal.get("regions")
+    if not regions or not regions.get("calibration"):
+        return "uncalibrated: the paper's count of tests (too few normal images to hold any out)"
+    n = int(regions["calibration"].get("n_images") or 0)
+    if regions.get("scale_calibrations"):
+        return f"false alarms measured on {n} held-out normal images, one curve per latent scale"
+    text = f"false alarms measured on {n} held-out normal images, one curve for every latent scale"
+    return "; ".join([text] + [note.split(": ", 1)[-1] for note in regions.get("notes") or []])
 
 
 def _calibration_text(kind: str, ok: bool | None, scales: tuple) -> str:
@@ -155,7 +171,8 @@ def list_revisions(project) -> list[RevisionInfo]:
                 view_mode=view_mode(r.config) if r.kind == "uflow" else None,
                 views=tuple(view_order(r.config)) if r.kind == "uflow" else (),
                 per_view=_view_infos(s, r) if r.kind == "uflow" else (),
-                image_flips=int(cfg.get("image_flips") or 0)))
+                image_flips=int(cfg.get("image_flips") or 0),
+                region_calibration=region_calibration_text(cal) if r.kind == "uflow" and cal else ""))
     return out
 
 

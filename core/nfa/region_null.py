@@ -257,8 +257,8 @@ def fit_region_null(latents_per_image: Sequence[Sequence[np.ndarray]], source: s
     if per_scale and fewest >= min_scale_scores:
         null.scale_calibrations = [RegionCalibration.fit(found, n) for found in by_scale]
     elif per_scale:
-        null.notes.append(f"one calibration curve for every scale: a scale has only {fewest} held-out region scores "
-                          f"(a curve per scale needs {min_scale_scores})")
+        null.notes.append(f"one curve for every scale: a scale has only {fewest} held-out region scores, a curve of "
+                          f"its own needs {min_scale_scores}")
     curves = null.scale_calibrations or [null.calibration]
     for level, cal in enumerate(curves):
         if not cal.fitted:

@@ -73,7 +73,7 @@ def test_few_images_fall_back_to_the_paper_count_and_say_so():
 def test_few_held_out_regions_keep_one_curve_and_say_why(model):
     null = model.region_null  # ten tiny images: far fewer held-out regions per scale than a curve of its own needs
     assert model.config.calibrate_per_scale and null.scale_calibrations is None
-    assert "one calibration curve for every scale" in null.notes[0]
+    assert "one curve for every scale: a scale has only" in null.notes[0]
 
 
 def test_new_revisions_calibrate_each_scale_and_older_ones_keep_one_curve(monkeypatch):
@@ -97,3 +97,14 @@ def test_new_revisions_calibrate_each_scale_and_older_ones_keep_one_curve(monkey
     one_curve = model.region_null
     one_curve.scale_calibrations = None
     np.testing.assert_array_equal(old.segment(pred).log_nfa, model.segment(pred, null=one_curve).log_nfa)
+
+
+def test_revision_text_says_how_the_regions_were_calibrated(model):
+    from core.models.revisions import region_calibration_text
+
+    text = region_calibration_text(model.calibration)
+    assert text.startswith("false alarms measured on 10 held-out normal images, one curve for every latent scale; "
+                           "a scale has only ")
+    assert region_calibration_text({}).startswith("uncalibrated")
+    per_view = region_calibration_text({"views": {"diffuse": model.calibration, "grazing": {}}})
+    assert per_view.startswith("diffuse: false alarms measured on 10") and "; grazing: uncalibrated" in per_view

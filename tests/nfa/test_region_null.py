@@ -163,7 +163,7 @@ def test_per_scale_curves_need_enough_held_out_regions_at_every_scale():
     held = [_with_spikes(np.random.default_rng([7, i])) for i in range(40)]
     few = fit_region_null(held, per_scale=True)  # the default needs 100 scores per scale: these give fewer
     assert few.scale_calibrations is None and few.calibrated
-    assert "one calibration curve for every scale" in few.notes[0] and not few.warnings
+    assert "one curve for every scale: a scale has only" in few.notes[0] and not few.warnings
     assert RegionNull.from_dict(json.loads(json.dumps(few.to_dict()))).notes == few.notes
 
 
