@@ -24,6 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.uflow_sweep import configurations, sweep_parser  # noqa: E402
 from core.evaluation import BY_K, _figures_at, _read_mask, discover  # noqa: E402
+from core.metrics.pixel_eval import eval_pair  # noqa: E402
+from core.metrics.pro import aupro  # noqa: E402
+from core.metrics.ranking import image_auroc, pixel_auroc  # noqa: E402
 from core.models.uflow import train  # noqa: E402
 from core.nfa import region_null  # noqa: E402
 
@@ -57,6 +60,12 @@ def main() -> None:
         masks = ([_read_mask(m, p.original_shape) for m, p in zip(data.masks, preds)] if data.has_masks else None)
         print(f"{args.category_dir} shots={args.shots} set={text!r}: {sum(defective)} defective and "
               f"{len(defective) - sum(defective)} good test images, {per_scale.calibration.n_images} held-out images")
+        ranking = f"image AUROC {image_auroc([p.score for p in preds], defective):.3f}"
+        if masks is not None:
+            pairs = [eval_pair(p.anomaly_map, m, p.original_shape) for p, m in zip(preds, masks)]
+            maps, truths = [a for a, _ in pairs], [m for _, m in pairs]
+            ranking += f", pixel AUROC {pixel_auroc(maps, truths):.3f}, AUPRO {aupro(maps, truths, max_fpr=0.3):.3f}"
+        print(f"  {ranking} (the maps: the same for both curves)")
         for level, cal in enumerate(per_scale.scale_calibrations):
             print(f"  scale {level} ({per_scale.scales[level].channels} channels): {len(cal.scores)} held-out region "
                   f"scores, largest {[round(t, 1) for t in cal.scores[:5]]}, tail scale {cal.beta:.2f}")
