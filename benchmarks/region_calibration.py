@@ -7,7 +7,8 @@ Trains U-Flow once (cached backbone features, as benchmarks/uflow_sweep.py; `--t
 tiled training needs) with `calibrate_per_scale`, which stores both curves where every scale has enough held-out
 region scores (core.nfa.region_null.MIN_SCALE_SCORES; `--min-scale-scores 0` fits them whatever the count), then segments
 the test images with each and prints `contrario eval`'s figures by k: regions per good image, good images with a
-region, defective images whose mask overlaps the defect (any region where there is no mask) and mIoU. Also the
+region, defective images whose mask overlaps the defect (any region where there is no mask) and mIoU; before them
+the maps' image and pixel AUROC and AUPRO, which the calibration does not change. Also the
 held-out regions' largest model scores per scale: where one scale's tail is much heavier than the others', one
 curve lets it set every scale's threshold.
 """
