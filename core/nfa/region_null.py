@@ -32,10 +32,10 @@ the model claims. Assumption: the test images' normal regions behave like the he
 product, same acquisition); the tail beyond the held-out sample is exponential in -log10 NFA.
 
 Per-scale calibration (`fit_region_null(per_scale=True)`): the gamma law fits each scale's region sums
-differently (on real latents the coarsest scale's single cells have the heaviest tail), so one curve for every
-scale lets the heaviest-tailed scale set the threshold of all of them. With one curve per scale, fitted on
-that scale's held-out regions, a region of scale l out of L gets log10 NFA = log10 L + log10 rate_l(t): the
-false alarms per normal image summed over the scales stay at most 10^-k (a union bound over the scales). Each
+differently (MTD, all images: held-out region scores up to 56.9 at the finest scale, 3.7 and 13.0 at the coarser
+ones), so one curve for every scale lets the heaviest-tailed scale set the threshold of all of them. With one
+curve per scale, fitted on that scale's held-out regions, a region of scale l out of L gets log10 NFA = log10 L +
+log10 rate_l(t): the false alarms per normal image summed over the scales stay at most 10^-k (a union bound). Each
 curve then rests on its own scale's regions only, so it is used only where every scale has at least
 MIN_SCALE_SCORES held-out region scores: with fewer, a scale's tail is fitted on a handful of points, its upper
 confidence bound is wide, and the curves lose more than one curve does (MTD, 16 images: 24 scores at the
