@@ -108,3 +108,13 @@ def test_revision_text_says_how_the_regions_were_calibrated(model):
     assert region_calibration_text({}).startswith("uncalibrated")
     per_view = region_calibration_text({"views": {"diffuse": model.calibration, "grazing": {}}})
     assert per_view.startswith("diffuse: false alarms measured on 10") and "; grazing: uncalibrated" in per_view
+
+
+def test_eval_figures_report_the_region_calibration(model):
+    from core.evaluation import _nfa_figures
+    from core.progress import no_progress
+
+    preds = model.predict(_textures(3, seed=9))
+    null = _nfa_figures(model, preds, [False, False, True], None, 0.0, no_progress)["region_null"]
+    assert null["n_images"] == 10 and null["per_scale"] is None
+    assert "a curve of its own needs" in null["notes"][0]
