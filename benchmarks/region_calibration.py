@@ -2,6 +2,7 @@
 
     python benchmarks/region_calibration.py /work/shared/data/mtd/magnetic_tile [--shots 16] [--set ...]
     python benchmarks/region_calibration.py DIR --tiled          # images scored in tiles (rendered hides, ...)
+    python benchmarks/region_calibration.py DIR --shots 100 --draw 0   # 100 training images drawn at random
 
 Trains U-Flow once (cached backbone features, as benchmarks/uflow_sweep.py; `--tiled` computes them instead, as
 tiled training needs) with `calibrate_per_scale`, which stores both curves where every scale has enough held-out
@@ -19,6 +20,7 @@ import copy
 import sys
 from pathlib import Path
 
+import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -35,13 +37,18 @@ from core.nfa import region_null  # noqa: E402
 def main() -> None:
     parser = sweep_parser()
     parser.add_argument("--tiled", action="store_true", help="no feature cache: the images are scored in tiles")
+    parser.add_argument("--draw", type=int, default=None, metavar="SEED",
+                        help="with --shots: that many training images drawn at random (this seed), not the first ones")
     parser.add_argument("--min-scale-scores", type=int, default=None,
                         help="held-out region scores every scale needs for curves of its own (default: the library's)")
     args = parser.parse_args()
     if args.min_scale_scores is not None:
         region_null.MIN_SCALE_SCORES = args.min_scale_scores
     torch.set_num_threads(args.threads)
-    data = discover(args.category_dir, args.shots)
+    data = discover(args.category_dir, None if args.draw is not None else args.shots)
+    if args.draw is not None and args.shots:
+        rng = np.random.default_rng(args.draw)
+        data.train = [data.train[i] for i in sorted(rng.choice(len(data.train), args.shots, replace=False).tolist())]
     runs = ([(text, config, None) for text, config, _ in configurations(args.set, args.cache)] if args.tiled
             else configurations(args.set, args.cache))
     for text, config, backbone in runs:
