@@ -9,7 +9,9 @@ the map is the patch scores upsampled to the input and blurred (Gaussian, std 4 
 image score its maximum (the largest raw patch score, PatchCore's own, is printed too). U-Flow runs with
 `contrario eval`'s defaults (or --set overrides), its a contrario regions included (--no-nfa skips them).
 Both are evaluated with the same code (core.evaluation). Prints one row each and their ratio; --json writes
-both result dicts. Timings are only meaningful on a quiet machine.
+both result dicts. --peer-exposure adds a row for the peer on inputs evened out as U-Flow's are (each image's
+mean grey level brought to the training images' median: core.models.preprocess.with_exposure). Timings are only
+meaningful on a quiet machine.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -30,7 +33,7 @@ from core.evaluation import _read_mask, discover, run_eval  # noqa: E402
 from core.metrics.pixel_eval import eval_pair  # noqa: E402
 from core.metrics.ranking import image_auroc, pixel_auroc  # noqa: E402
 from core.models.backbones import FeatureExtractor, build_backbone, get_spec  # noqa: E402
-from core.models.preprocess import load_rgb, target_shape  # noqa: E402
+from core.models.preprocess import load_rgb, mean_levels, target_shape, with_exposure  # noqa: E402
 from core.models.uflow import UFlowConfig  # noqa: E402
 from core.models.uflow.model import smooth_map  # noqa: E402
 
@@ -40,13 +43,16 @@ MAP_SIGMA = 4.0
 
 
 @torch.no_grad()
-def patch_features(backbone: FeatureExtractor, images, config: UFlowConfig, batch_size: int = 8):
+def patch_features(backbone: FeatureExtractor, images, config: UFlowConfig, batch_size: int = 8,
+                   exposure: list[float] | None = None):
     """Per image: (C, H8, W8) locally averaged, concatenated stride-8/16 features, its input and original shape."""
     spec = backbone.spec
     levels = [spec.strides.index(s) for s in PEER_STRIDES]
     out = []
     for start in range(0, len(images), batch_size):
         loaded = [load_rgb(p) for p in images[start:start + batch_size]]
+        if exposure is not None:
+            loaded = [with_exposure(im, exposure) for im in loaded]
         shapes = [target_shape(im.shape, config.input_size, config.resize, max(spec.strides)) for im in loaded]
         for im, shape in zip(loaded, shapes):
             maps = backbone(im.input_tensor(shape))
@@ -77,13 +83,16 @@ def nearest_distance(queries: torch.Tensor, bank: torch.Tensor, chunk: int = 409
     return torch.cat(out)
 
 
-def run_peer(category_dir: Path, config: UFlowConfig, shots: int | None, backbone: FeatureExtractor) -> dict:
+def run_peer(category_dir: Path, config: UFlowConfig, shots: int | None, backbone: FeatureExtractor,
+             even_exposure: bool = False) -> dict:
     data = discover(category_dir, shots)
     t0 = time.perf_counter()
-    bank = build_bank(patch_features(backbone, data.train, config))
+    exposure = ([float(v) for v in np.median([mean_levels(load_rgb(p)) for p in data.train], axis=0)]
+                if even_exposure else None)
+    bank = build_bank(patch_features(backbone, data.train, config, exposure=exposure))
     fit_seconds = time.perf_counter() - t0
     t1 = time.perf_counter()
-    test_feats = patch_features(backbone, data.test, config)
+    test_feats = patch_features(backbone, data.test, config, exposure=exposure)
     patch_max, scores, maps = [], [], []
     for feats, input_shape, _ in test_feats:
         d = nearest_distance(feats.flatten(1).T, bank).view(1, 1, *feats.shape[-2:])
@@ -116,6 +125,7 @@ def main() -> None:
     parser.add_argument("--set", default="", help="U-Flow config overrides, e.g. \"feature_pooling=1\"")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--peer-exposure", action="store_true", help="also run the peer on evened-out exposures")
     parser.add_argument("--no-nfa", action="store_true", help="skip U-Flow's a contrario regions (by_k figures)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -125,12 +135,15 @@ def main() -> None:
         raise SystemExit("backbone mismatch")
     uflow = run_eval(args.category_dir, config, shots=args.shots, backbone=backbone, with_nfa=not args.no_nfa)
     peer = run_peer(args.category_dir, config, args.shots, backbone)
+    peer_even = run_peer(args.category_dir, config, args.shots, backbone, even_exposure=True) if args.peer_exposure else None
     ks = [round(v, 3) for v in uflow["holdout_ks"]]
     print(f"{args.category_dir} shots={args.shots or 'all'} set={args.set or 'defaults'}")
     print("| model | image AUROC | pixel AUROC | fit s | ms / test image |")
     print("|---|---|---|---|---|")
     print(_row("U-Flow", uflow, "train_seconds"))
     print(_row("memory bank", peer, "fit_seconds"))
+    if peer_even is not None:
+        print(_row("memory bank, exposure evened out", peer_even, "fit_seconds"))
     print(f"(memory bank image AUROC with the largest raw patch score instead: {peer['image_auroc_patch_max']:.4f})")
     ratio_pix = (f"{uflow['pixel_auroc'] / peer['pixel_auroc']:.3f}"
                  if uflow.get("pixel_auroc") and peer.get("pixel_auroc") else "—")
@@ -145,7 +158,8 @@ def main() -> None:
             print(f"| {k} | {f['regions_per_good_image']:.3f} | {f['good_images_with_detection']:.3f} "
                   f"| {f['defect_images_with_detection']:.3f} | {miou} |")
     if args.json is not None:
-        args.json.write_text(json.dumps({"uflow": uflow, "memory_bank": peer}, indent=1))
+        args.json.write_text(json.dumps({"uflow": uflow, "memory_bank": peer, "memory_bank_even_exposure": peer_even},
+                                        indent=1))
 
 
 if __name__ == "__main__":

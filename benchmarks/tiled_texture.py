@@ -125,7 +125,7 @@ def margin_error(model, image: np.ndarray) -> dict:
     """Mean and largest |z| difference between the default margin and one 6 cells wider (closer to exact)."""
     from core.models.preprocess import load_rgb
 
-    loaded = load_rgb(image)
+    loaded = model.prepared(load_rgb(image))
     default = tiling.predict_tiled(model, loaded, tiling.plan_tiles(model, loaded.shape))
     margin = tiling.default_cells(model.multiple)[1]
     wide = tiling.predict_tiled(model, loaded, tiling.plan_tiles(model, loaded.shape, margin=margin + 6))

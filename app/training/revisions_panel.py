@@ -248,6 +248,8 @@ class RevisionsPanel(QtWidgets.QWidget):
             lines.append(f"Training set: {info.n_train or '—'} images (dataset revision #{info.dataset_revision_id}) · "
                          f"{info.backbone} at {info.input_size} px · {info.train_steps} steps · "
                          + (f"each image also flipped {info.image_flips} ways · " if info.image_flips else "")
+                         + (f"exposure evened out to mean grey {', '.join(f'{v:.0f}' for v in info.exposure_reference)} · "
+                            if info.exposure_reference else "")
                          + f"{format_duration(info.duration_s)}")
             if info.calibration_scales:
                 per = "; ".join(f"{c} ch: mean z²/C {m:.2f}, KS {ks:.2f}" for c, m, ks in info.calibration_scales)

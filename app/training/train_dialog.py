@@ -132,6 +132,12 @@ class TrainDialog(QtWidgets.QDialog):
                               "Only for products whose normal look does not depend on orientation (textures, "
                               "hides, fruit), not for parts with a fixed orientation")
         form.addRow("Augmentation", self.flips)
+        self.even_exposure = QtWidgets.QCheckBox("Even out each image's exposure")
+        self.even_exposure.setChecked(True)
+        self.even_exposure.setToolTip("Scale each image's brightness to the training images' typical level before "
+                                      "the model sees it: exposure and lamp drift are not defects. Turn it off only "
+                                      "if a defect can darken or brighten a whole image")
+        form.addRow("Exposure", self.even_exposure)
         self.per_view = QtWidgets.QCheckBox("One model per view")
         self.per_view.setToolTip("Items with several views (lightings, cameras): one model per view name, each "
                                  "trained on that view's images; each image is scored by its view's model")
@@ -266,7 +272,8 @@ class TrainDialog(QtWidgets.QDialog):
         if not ids:  # an empty list would mean "every verified-good image" to the job
             raise ContrarioError("no verified-good image left to train on: lower the validation share")
         payload = train_payload(self.project, image_ids=ids, parent_revision=parent.id if parent else None,
-                                views=self.views_mode(), flips=self.flips.isChecked())
+                                views=self.views_mode(), flips=self.flips.isChecked(),
+                                keep_exposure=not self.even_exposure.isChecked())
         payload["config"].update(self.config())
         return payload
 
@@ -298,7 +305,8 @@ class TrainDialog(QtWidgets.QDialog):
             "source": self.source, "batch_id": self.batch_box.currentData(), "shots": self.shots.value(),
             "validation_percent": self.validation.value(), "backbone": self.backbone_box.currentData(),
             "input_size": self.input_size.value(), "steps": self.steps.value(), "batch_size": self.batch_size.value(),
-            "views": self.views_mode(), "flips": self.flips.isChecked()})
+            "views": self.views_mode(), "flips": self.flips.isChecked(),
+            "even_exposure": self.even_exposure.isChecked()})
 
     def _restore_choices(self, batches) -> None:
         saved = self.project.get_setting(CHOICES_KEY) or {}
@@ -317,6 +325,7 @@ class TrainDialog(QtWidgets.QDialog):
         if self.backbone_box.isEnabled() and self.backbone_box.findData(saved.get("backbone")) >= 0:
             self.backbone_box.setCurrentIndex(self.backbone_box.findData(saved["backbone"]))
         self.flips.setChecked(saved.get("flips") is True)
+        self.even_exposure.setChecked(saved.get("even_exposure") is not False)
         if self.per_view.isEnabled():
             self.per_view.setChecked(saved.get("views") == "per_view")
             self.stack_views.setChecked(saved.get("views") == "stacked")

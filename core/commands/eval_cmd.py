@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from core.commands.tile_options import add_tile_options, tile_overrides
-from core.commands.training_options import FLIPS_HELP
+from core.commands.training_options import FLIPS_HELP, KEEP_EXPOSURE_HELP
 
 
 def register(subparsers) -> None:
@@ -23,6 +23,7 @@ def register(subparsers) -> None:
     p.add_argument("--steps", type=int, default=None, help="optimiser steps (default: grows with the training images)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--flips", action="store_true", help=FLIPS_HELP)
+    p.add_argument("--keep-exposure", action="store_true", help=KEEP_EXPOSURE_HELP)
     p.add_argument("--k", type=float, default=0.0, help="NFA threshold: log10 NFA <= -k")
     add_tile_options(p)
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
@@ -47,6 +48,8 @@ def run(args: argparse.Namespace) -> int:
     overrides.update(tile_overrides(args))
     if args.flips:
         overrides["image_flips"] = 3
+    if args.keep_exposure:
+        overrides["exposure_gain"] = False
     config = UFlowConfig(**overrides)
     bar = tqdm(total=1000, unit="‰", bar_format="{l_bar}{bar}| {elapsed}<{remaining} {postfix}", file=sys.stderr)
 

@@ -7,7 +7,7 @@ import json
 import sys
 
 from core.commands.tile_options import add_tile_options, tile_overrides
-from core.commands.training_options import FLIPS_HELP
+from core.commands.training_options import FLIPS_HELP, KEEP_EXPOSURE_HELP
 from core.domain.enums import JobStatus
 from core.errors import one_line
 
@@ -25,6 +25,7 @@ def register(sub) -> None:
     p.add_argument("--input-size", type=int, help="side of the network input in pixels")
     p.add_argument("--steps", type=int, help="training budget in optimiser steps (default: grows with the training images)")
     p.add_argument("--flips", action="store_true", help=FLIPS_HELP)
+    p.add_argument("--keep-exposure", action="store_true", help=KEEP_EXPOSURE_HELP)
     add_tile_options(p)
     views = p.add_mutually_exclusive_group()
     views.add_argument("--per-view", action="store_true",
@@ -109,6 +110,7 @@ def cmd_train(args) -> int:
             parent_revision=args.from_revision, backbone=args.backbone, input_size=args.input_size,
             steps=args.steps, activate=args.activate, tiling=tile_overrides(args),
             views="per_view" if args.per_view else "stacked" if args.stack_views else None, flips=args.flips,
+            keep_exposure=args.keep_exposure,
             score_after=({"batch": args.batch} if args.batch else {}) if args.score else None,
         )
         return _submit_and_watch(project, "train", payload, args)

@@ -10,7 +10,7 @@ model grid maps back to the original image by a plain resize to its height and w
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Union
 
@@ -24,6 +24,7 @@ from core.io.pixels import scale_to_255
 from core.io.resample import Window, resized
 
 RESIZE_POLICIES = ("square", "keep_aspect")
+MAX_GAIN = 4.0  # exposure gains (with_exposure) stay within [1 / MAX_GAIN, MAX_GAIN]
 
 
 @dataclass
@@ -35,6 +36,7 @@ class LoadedImage:
     source: str
     scale: float = 1.0  # factor to [0, 255] (core.io.pixels.scale_to_255)
     views: int = 1  # > 1: pixel-aligned views stacked along channels, 3 each (stack_views)
+    gains: tuple[float, ...] | None = None  # per view, applied to the model input only (with_exposure)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -65,6 +67,12 @@ class LoadedImage:
         px = resized(self._rgb(self.pixels), tuple(out_shape), window)
         if self.scale != 1.0:
             px *= np.float32(self.scale)
+        if self.gains is not None:
+            if px.ndim == 2:
+                px *= np.float32(self.gains[0])
+            else:
+                px *= np.repeat(np.asarray(self.gains, dtype=np.float32), 3)[:px.shape[2]]
+            np.clip(px, 0.0, 255.0, out=px)
         t = torch.from_numpy(px)
         return t[None].expand(3, -1, -1).contiguous() if px.ndim == 2 else t.permute(2, 0, 1).contiguous()
 
@@ -90,6 +98,28 @@ class StackedViews:
 
 
 ImageInput = Union[str, Path, np.ndarray, DecodedImage, LoadedImage, StackedViews]
+
+
+def mean_levels(image: LoadedImage, max_pixels: int = 1_000_000) -> list[float]:
+    """Mean grey level (0..255) of each view, over a regular subsample of at most `max_pixels` pixels."""
+    h, w = image.shape
+    step = max(1, int(np.ceil(np.sqrt(h * w / max_pixels))))
+    px = image._rgb(image.pixels[::step, ::step])
+    if px.ndim == 2:
+        return [float(px.mean(dtype=np.float64)) * image.scale]
+    px = px[:, :, :3 * image.views]
+    return [float(px[:, :, 3 * v:3 * v + 3].mean(dtype=np.float64)) * image.scale for v in range(image.views)]
+
+
+def with_exposure(image: LoadedImage, reference: list[float]) -> LoadedImage:
+    """`image` with a gain per view that brings its mean grey level to `reference` (one level per view), at most
+    MAX_GAIN either way. The gain is what a camera's exposure or a lamp's intensity changes between images of one
+    product; local defects keep their contrast to their surroundings (saturated pixels clip at 255, as in a camera)."""
+    levels = mean_levels(image)
+    if len(levels) != len(reference):
+        raise ImageError(f"{image.source} has {len(levels)} views but the model expects {len(reference)}")
+    gains = tuple(float(np.clip(r / max(m, 1e-3), 1.0 / MAX_GAIN, MAX_GAIN)) for r, m in zip(reference, levels))
+    return replace(image, gains=gains)
 
 
 def load_rgb(image: ImageInput) -> LoadedImage:

@@ -65,6 +65,7 @@ class RevisionInfo:
     views: tuple[str, ...] = ()  # the per-view sub-models, or the stacking order
     per_view: tuple["ViewInfo", ...] = ()  # per-view revisions: each view's sub-model
     image_flips: int = 0  # flipped copies of each training image (UFlowConfig.image_flips)
+    exposure_reference: tuple[float, ...] = ()  # mean grey level per view inputs are brought to; (): as stored
     region_calibration: str = ""  # how the regions' false alarms were measured (region_calibration_text)
 
     @property
@@ -172,6 +173,8 @@ def list_revisions(project) -> list[RevisionInfo]:
                 views=tuple(view_order(r.config)) if r.kind == "uflow" else (),
                 per_view=_view_infos(s, r) if r.kind == "uflow" else (),
                 image_flips=int(cfg.get("image_flips") or 0),
+                exposure_reference=tuple((((r.figures or {}).get("training") or {}).get("exposure_reference")
+                                          if cfg.get("exposure_gain") else None) or ()),
                 region_calibration=region_calibration_text(cal) if r.kind == "uflow" and cal else ""))
     return out
 

@@ -39,12 +39,14 @@ def test_mvtec_project_trains_on_its_train_batch_and_keeps_a_validation_share(qt
         payload = d.payload()
         assert payload["image_ids"] == [i for i, _ in chosen] and payload["shots"] is None
         assert "image_flips" not in payload["config"]  # flips are the user's call: off unless ticked
+        assert d.even_exposure.isChecked() and "exposure_gain" not in payload["config"]  # the model's default: on
         d.flips.setChecked(True)
-        assert d.payload()["config"]["image_flips"] == 3
+        d.even_exposure.setChecked(False)
+        assert d.payload()["config"]["image_flips"] == 3 and d.payload()["config"]["exposure_gain"] is False
         d.validation.setValue(30)
         d.save_choices()
         again = _dialog(qtbot, project)
         assert (again.shots.value(), again.validation.value(), again.source) == (3, 30, "batch")
-        assert again.flips.isChecked()
+        assert again.flips.isChecked() and not again.even_exposure.isChecked()
     finally:
         project.close()

@@ -144,9 +144,9 @@ def test_latent_calibration_on_held_out_images(mtd_root, lite0):
         assert raw * s ** 2 == pytest.approx(1.0, rel=1e-3)
     pred = model.predict(good[:1])[0]
     with torch.no_grad():
-        from core.models.preprocess import load_rgb, to_input_tensor
+        from core.models.preprocess import load_rgb
 
-        raw, _ = model.run_flow(model.extract(to_input_tensor(load_rgb(good[0]).rgb, pred.input_shape)))
+        raw, _ = model.run_flow(model.extract(model.prepared(load_rgb(good[0])).input_tensor(pred.input_shape)))
     for z, r, s in zip(pred.latents, raw, scale):
         np.testing.assert_allclose(z, r[0].numpy() * s, rtol=1e-4, atol=1e-4)  # float32 sums differ by CPU
     again = UFlowModel.from_bytes(*model.to_bytes(), backbone=lite0)

@@ -18,7 +18,7 @@ import torch
 
 from core.errors import ModelError
 from core.models.backbones import FeatureExtractor, get_spec
-from core.models.preprocess import ImageInput, LoadedImage, fingerprint, load_rgb
+from core.models.preprocess import ImageInput, LoadedImage, fingerprint, load_rgb, mean_levels, with_exposure
 from core.models.uflow import tiling
 from core.models.uflow.calibration import calibration_report, edge_profile, edge_weights, mean_z2_per_scale
 from core.models.uflow.flow import nll_per_image
@@ -187,6 +187,20 @@ def _flipped(images: list[LoadedImage], count: int) -> tuple[list[LoadedImage], 
     return out, copies
 
 
+def _exposure_reference(config: UFlowConfig, images: list[LoadedImage],
+                        parent: UFlowModel | None) -> list[float] | None:
+    """Mean grey level per view that every model input is brought to: the median over the training images (a
+    fine-tuned model keeps its parent's, whose feature standardisation it inherits); None: inputs as stored."""
+    if not config.exposure_gain:
+        return None
+    if parent is not None:
+        return parent.exposure_reference
+    levels = [mean_levels(im) for im in images]
+    if len({len(v) for v in levels}) > 1:
+        raise ModelError("the training images have different numbers of views; train one model per kind of image")
+    return [float(v) for v in np.median(np.array(levels), axis=0)]
+
+
 def _normalised(model: UFlowModel, feats: list[torch.Tensor]) -> list[torch.Tensor]:
     return [(t[None] - m)[0] / s[0] for t, m, s in zip(feats, model.feature_mean, model.feature_std)]
 
@@ -294,12 +308,14 @@ def train(images: Sequence[ImageInput], config: UFlowConfig | None = None, progr
         config = dataclasses.replace(config, backbone_weights=parent.backbone_weights, input_size=parent.input_size,
                               resize=parent.resize, strides=init_from.strides, flow_steps=parent.flow_steps,
                               clamp=parent.clamp, hidden_ratio=parent.hidden_ratio,
-                              random_backbone=parent.random_backbone,
+                              random_backbone=parent.random_backbone, exposure_gain=parent.exposure_gain,
                               tile_px=config.tile_px or parent.tile_px)
     model = fresh_model()
 
     progress(0.05, "extracting features")
-    with_copies, copies = _flipped(loaded, config.image_flips)
+    reference = _exposure_reference(config, [loaded[i] for i in train_idx], init_from)
+    inputs = loaded if reference is None else [with_exposure(im, reference) for im in loaded]
+    with_copies, copies = _flipped(inputs, config.image_flips)
     raw_feats, n_tiled = _features(model, with_copies, cancel,
                                    lambda f: progress(0.05 + 0.25 * f, "extracting features"))
 
@@ -394,7 +410,8 @@ def train(images: Sequence[ImageInput], config: UFlowConfig | None = None, progr
     model.meta = {
         "fingerprint": fingerprint([loaded[i] for i in train_idx]),
         "training": {"n_images": len(train_idx), "n_holdout": len(hold_idx), "crossfit_folds": len(folds),
-                     "image_flips": config.image_flips, "steps": n_steps, "feature_noise": config.noise_for(len(train_idx)),
+                     "image_flips": config.image_flips, "exposure_reference": reference, "steps": n_steps,
+                     "feature_noise": config.noise_for(len(train_idx)),
                      "tiled_images": n_tiled, "pixel_scale": tiling.pixel_scale(config) if n_tiled else None,
                      "selected_step": best[2] or n_steps,
                      "final_nll_per_dim": float(np.mean(losses[-20:])) if losses else None,
