@@ -204,6 +204,9 @@ class TrainDialog(QtWidgets.QDialog):
             box.setEnabled(not fine_tune)
             if fine_tune:
                 box.setChecked(False)
+        self.even_exposure.setEnabled(not fine_tune)
+        if fine_tune:  # the parent's feature standardisation was fitted on inputs at its exposure
+            self.even_exposure.setChecked(bool(parent.exposure_reference))
         hint = "fine-tuning keeps the parent's backbone and input size" if fine_tune else ""
         self.backbone_box.setToolTip(hint)
         self.input_size.setToolTip(hint)
@@ -325,7 +328,8 @@ class TrainDialog(QtWidgets.QDialog):
         if self.backbone_box.isEnabled() and self.backbone_box.findData(saved.get("backbone")) >= 0:
             self.backbone_box.setCurrentIndex(self.backbone_box.findData(saved["backbone"]))
         self.flips.setChecked(saved.get("flips") is True)
-        self.even_exposure.setChecked(saved.get("even_exposure") is not False)
+        if self.even_exposure.isEnabled():
+            self.even_exposure.setChecked(saved.get("even_exposure") is not False)
         if self.per_view.isEnabled():
             self.per_view.setChecked(saved.get("views") == "per_view")
             self.stack_views.setChecked(saved.get("views") == "stacked")

@@ -50,3 +50,24 @@ def test_mvtec_project_trains_on_its_train_batch_and_keeps_a_validation_share(qt
         assert again.flips.isChecked() and not again.even_exposure.isChecked()
     finally:
         project.close()
+
+
+def test_fine_tuning_keeps_the_parents_exposure_setting(qtbot, tmp_path):
+    from core.store.schema import ModelRevision
+
+    project = Project.create(tmp_path / "p")
+    import_mvtec(project, _mvtec_folder(tmp_path / "mv", n_train=4), "mv")
+    try:
+        with project.session() as s:
+            for name, gain in (("evened", True), ("as stored", False)):
+                s.add(ModelRevision(kind="uflow", name=name, config={"config": {"exposure_gain": gain}},
+                                    figures={"training": {"exposure_reference": [90.0] if gain else None}}))
+        d = _dialog(qtbot, project)
+        by_name = {d.start_box.itemText(i): i for i in range(d.start_box.count())}
+        for name, checked in (("evened", True), ("as stored", False)):
+            d.start_box.setCurrentIndex(next(i for text, i in by_name.items() if name in text))
+            assert not d.even_exposure.isEnabled() and d.even_exposure.isChecked() is checked
+        d.start_box.setCurrentIndex(next(i for text, i in by_name.items() if d.start_box.itemData(i) is None))
+        assert d.even_exposure.isEnabled()
+    finally:
+        project.close()
