@@ -22,7 +22,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -33,7 +32,7 @@ from core.evaluation import _read_mask, discover, run_eval  # noqa: E402
 from core.metrics.pixel_eval import eval_pair  # noqa: E402
 from core.metrics.ranking import image_auroc, pixel_auroc  # noqa: E402
 from core.models.backbones import FeatureExtractor, build_backbone, get_spec  # noqa: E402
-from core.models.preprocess import load_rgb, mean_levels, target_shape, with_exposure  # noqa: E402
+from core.models.preprocess import load_rgb, mean_levels, median_levels, target_shape, with_exposure  # noqa: E402
 from core.models.uflow import UFlowConfig  # noqa: E402
 from core.models.uflow.model import smooth_map  # noqa: E402
 
@@ -87,9 +86,11 @@ def run_peer(category_dir: Path, config: UFlowConfig, shots: int | None, backbon
              even_exposure: bool = False) -> dict:
     data = discover(category_dir, shots)
     t0 = time.perf_counter()
-    exposure = ([float(v) for v in np.median([mean_levels(load_rgb(p)) for p in data.train], axis=0)]
-                if even_exposure else None)
-    bank = build_bank(patch_features(backbone, data.train, config, exposure=exposure))
+    train_images, exposure = data.train, None
+    if even_exposure:  # decoded once: their levels set the reference, then they give the bank's features
+        train_images = [load_rgb(p) for p in data.train]
+        exposure = median_levels([mean_levels(im) for im in train_images])
+    bank = build_bank(patch_features(backbone, train_images, config, exposure=exposure))
     fit_seconds = time.perf_counter() - t0
     t1 = time.perf_counter()
     test_feats = patch_features(backbone, data.test, config, exposure=exposure)

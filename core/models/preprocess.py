@@ -111,11 +111,19 @@ def mean_levels(image: LoadedImage, max_pixels: int = 1_000_000) -> list[float]:
     return [float(px[:, :, 3 * v:3 * v + 3].mean(dtype=np.float64)) * image.scale for v in range(image.views)]
 
 
-def with_exposure(image: LoadedImage, reference: list[float]) -> LoadedImage:
-    """`image` with a gain per view that brings its mean grey level to `reference` (one level per view), at most
-    MAX_GAIN either way. The gain is what a camera's exposure or a lamp's intensity changes between images of one
-    product; local defects keep their contrast to their surroundings (saturated pixels clip at 255, as in a camera)."""
-    levels = mean_levels(image)
+def median_levels(levels: list[list[float]]) -> list[float]:
+    """The median of each view's mean_levels over images: the reference that with_exposure brings inputs to."""
+    if len({len(v) for v in levels}) > 1:
+        raise ImageError("the training images have different numbers of views; train one model per kind of image")
+    return [float(v) for v in np.median(np.array(levels), axis=0)]
+
+
+def with_exposure(image: LoadedImage, reference: list[float], levels: list[float] | None = None) -> LoadedImage:
+    """`image` with a gain per view that brings its mean grey level (`levels`, measured when not given) to
+    `reference` (one level per view), at most MAX_GAIN either way. The gain is what a camera's exposure or a lamp's
+    intensity changes between images of one product; local defects keep their contrast to their surroundings
+    (saturated pixels clip at 255, as in a camera)."""
+    levels = mean_levels(image) if levels is None else levels
     if len(levels) != len(reference):
         raise ImageError(f"{image.source} has {len(levels)} views but the model expects {len(reference)}")
     gains = tuple(float(np.clip(r / max(m, 1e-3), 1.0 / MAX_GAIN, MAX_GAIN)) for r, m in zip(reference, levels))

@@ -173,8 +173,7 @@ def list_revisions(project) -> list[RevisionInfo]:
                 views=tuple(view_order(r.config)) if r.kind == "uflow" else (),
                 per_view=_view_infos(s, r) if r.kind == "uflow" else (),
                 image_flips=int(cfg.get("image_flips") or 0),
-                exposure_reference=tuple((((r.figures or {}).get("training") or {}).get("exposure_reference")
-                                          if cfg.get("exposure_gain") else None) or ()),
+                exposure_reference=tuple(((r.figures or {}).get("training") or {}).get("exposure_reference") or ()),
                 region_calibration=region_calibration_text(cal) if r.kind == "uflow" and cal else ""))
     return out
 

@@ -18,7 +18,7 @@ import torch
 
 from core.errors import ModelError
 from core.models.backbones import FeatureExtractor, get_spec
-from core.models.preprocess import ImageInput, LoadedImage, fingerprint, load_rgb, mean_levels, with_exposure
+from core.models.preprocess import ImageInput, LoadedImage, fingerprint, load_rgb, mean_levels, median_levels, with_exposure
 from core.models.uflow import tiling
 from core.models.uflow.calibration import calibration_report, edge_profile, edge_weights, mean_z2_per_scale
 from core.models.uflow.flow import nll_per_image
@@ -187,20 +187,6 @@ def _flipped(images: list[LoadedImage], count: int) -> tuple[list[LoadedImage], 
     return out, copies
 
 
-def _exposure_reference(config: UFlowConfig, images: list[LoadedImage],
-                        parent: UFlowModel | None) -> list[float] | None:
-    """Mean grey level per view that every model input is brought to: the median over the training images (a
-    fine-tuned model keeps its parent's, whose feature standardisation it inherits); None: inputs as stored."""
-    if not config.exposure_gain:
-        return None
-    if parent is not None:
-        return parent.exposure_reference
-    levels = [mean_levels(im) for im in images]
-    if len({len(v) for v in levels}) > 1:
-        raise ModelError("the training images have different numbers of views; train one model per kind of image")
-    return [float(v) for v in np.median(np.array(levels), axis=0)]
-
-
 def _normalised(model: UFlowModel, feats: list[torch.Tensor]) -> list[torch.Tensor]:
     return [(t[None] - m)[0] / s[0] for t, m, s in zip(feats, model.feature_mean, model.feature_std)]
 
@@ -313,8 +299,14 @@ def train(images: Sequence[ImageInput], config: UFlowConfig | None = None, progr
     model = fresh_model()
 
     progress(0.05, "extracting features")
-    reference = _exposure_reference(config, [loaded[i] for i in train_idx], init_from)
-    inputs = loaded if reference is None else [with_exposure(im, reference) for im in loaded]
+    # Inputs at one exposure: the median level of the training images, or for a fine-tuned model its parent's
+    # (whose feature standardisation it inherits).
+    inputs, reference = loaded, None
+    if config.exposure_gain:
+        levels = [mean_levels(im) for im in loaded]
+        reference = (init_from.exposure_reference if init_from is not None
+                     else median_levels([levels[i] for i in train_idx]))
+        inputs = [with_exposure(im, reference, v) for im, v in zip(loaded, levels)]
     with_copies, copies = _flipped(inputs, config.image_flips)
     raw_feats, n_tiled = _features(model, with_copies, cancel,
                                    lambda f: progress(0.05 + 0.25 * f, "extracting features"))
