@@ -169,7 +169,7 @@ def test_calibration_check_uses_images_that_did_not_set_the_scale(mtd_root, lite
 def test_automatic_budget_grows_with_the_training_set_and_an_explicit_one_is_kept():
     auto = UFlowConfig()
     assert auto.train_steps is None
-    assert [auto.steps_for(n) for n in (1, 16, 100, 686, 5000)] == [200, 200, 200, 1372, 1500]
+    assert [auto.steps_for(n) for n in (1, 16, 100, 686, 5000)] == [200, 200, 400, 2744, 3000]
     assert UFlowConfig(train_steps=37).steps_for(5000) == 37
     assert auto.noise_for(16) == auto.feature_noise  # few images: the full smoothing
     assert auto.noise_for(64) == pytest.approx(auto.feature_noise / 2)  # four times the images: half the noise
