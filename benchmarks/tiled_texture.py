@@ -26,6 +26,7 @@ from scipy import ndimage
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.uflow_sweep import parse_set  # noqa: E402
 from core.metrics.pixel_eval import eval_pair  # noqa: E402
 from core.metrics.ranking import pixel_auroc  # noqa: E402
 from core.models.uflow import (  # noqa: E402
@@ -145,6 +146,7 @@ def main() -> None:
     parser.add_argument("--modes", default="tiles,whole")
     parser.add_argument("--extra-good", type=int, default=0,
                         help="more good test images, drawn after the others (the same defective images)")
+    parser.add_argument("--set", default="", help='UFlowConfig overrides, e.g. "feature_pool=1"')
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     if args.small:
@@ -156,7 +158,7 @@ def main() -> None:
     good += [grain(extra, *size) for _ in range(args.extra_good)]
     print(json.dumps({"image": f"{size[1]}x{size[0]}", **counts, "k": args.k}), flush=True)
     for mode in args.modes.split(","):
-        overrides = {"seed": args.seed, "tiling": mode == "tiles"}
+        overrides = {"seed": args.seed, "tiling": mode == "tiles", **parse_set(args.set)}
         if args.steps:
             overrides["train_steps"] = args.steps
         config = UFlowConfig(**overrides)

@@ -33,8 +33,10 @@ class UFlowConfig:
     input_size: int = 256  # side of the square input, or sqrt of the area for keep_aspect
     resize: str = "square"  # see core.models.preprocess
     strides: tuple[int, ...] | None = None  # backbone scales to use (None = the backbone's model_strides)
-    feature_pool: int = 1  # side (cells) of an average over each cell's neighbourhood before the flow; 1 = none
-    pool_strides: tuple[int, ...] = (8, 16)  # the scales that average (the coarsest keeps its own cells)
+    feature_pool: int = 3  # side (cells) of an average over each cell's neighbourhood before the flow; 1 = none
+    pool_strides: tuple[int, ...] = (8,)  # the scales that average: the finest, whose 8 px cells see the least
+    # context (MTD, all images: found at k = 2 0.702 -> 0.750, pixel AUROC 0.831 -> 0.834; 16 images unchanged).
+    # Also averaging stride 16 cost 16-image MTD 0.015 image AUROC
     flow_steps: int = 4  # Glow blocks per stage
     clamp: float = 2.0
     hidden_ratio: float = 1.0  # subnet filters / input channels
@@ -128,7 +130,7 @@ class UFlowConfig:
         known = {f.name for f in fields(cls)}
         tuples = ("strides", "pool_strides")
         # revisions stored before these options
-        d = {"merge_scales": False, "calibrate_per_scale": False, "exposure_gain": False, **d}
+        d = {"merge_scales": False, "calibrate_per_scale": False, "exposure_gain": False, "feature_pool": 1, **d}
         return cls(**{k: (tuple(v) if k in tuples and v is not None else v) for k, v in d.items() if k in known})
 
 
