@@ -3,7 +3,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from core.models.uflow import UFlowConfig, UFlowModel
+from core.models.uflow import UFlowConfig, UFlowModel, train
 
 SMALL = dict(input_size=64, hidden_ratio=0.25, flow_steps=2, strides=(8, 16, 32), random_backbone=True)
 
@@ -42,3 +42,14 @@ def test_revisions_stored_before_the_option_do_not_average():
     assert UFlowConfig.from_dict(stored).feature_pool == 1
     assert UFlowConfig.from_dict(UFlowConfig().to_dict()).feature_pool == 3
     assert UFlowConfig.from_dict(UFlowConfig().to_dict()).pool_strides == (8,)
+
+
+def test_fine_tuning_keeps_the_parents_features():
+    rng = np.random.default_rng(1)
+    goods = [rng.uniform(60, 200, (64, 64, 3)).astype(np.float32) for _ in range(2)]
+    tiny = dict(SMALL, train_steps=2, batch_size=2)
+    parent = train(goods, UFlowConfig(**tiny, feature_pool=1))
+    child = train(goods, UFlowConfig(**tiny), init_from=parent)
+    assert child.config.feature_pool == 1
+    pooled_parent = train(goods, UFlowConfig(**tiny, pool_strides=(8, 16)))
+    assert train(goods, UFlowConfig(**tiny), init_from=pooled_parent).config.pool_strides == (8, 16)
