@@ -46,6 +46,7 @@ from scipy import ndimage
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.uflow_sweep import parse_set  # noqa: E402
 from core.demo.cases import LEATHER_HIDES, write_case_images  # noqa: E402
 from core.demo.hides import COLOUR_KINDS, LIGHTS, RELIEF_KINDS  # noqa: E402
 from core.evaluation import discover  # noqa: E402
@@ -206,7 +207,7 @@ def save_model(model, args, name: str) -> None:
 
 
 def overrides(args, tiling: bool) -> dict:
-    out = {"seed": args.seed, "tiling": tiling}
+    out = {"seed": args.seed, "tiling": tiling, **parse_set(args.set)}
     if args.steps:
         out["train_steps"] = args.steps
     return out
@@ -289,6 +290,7 @@ def main() -> None:
     parser.add_argument("--save-models", metavar="DIR", help="keep the trained models in DIR")
     parser.add_argument("--folder", help="keep the rendered hides here (default: a temporary folder)")
     parser.add_argument("--json", metavar="OUT", help="also write the figures as JSON")
+    parser.add_argument("--set", default="", help='UFlowConfig overrides, e.g. "feature_pool=1"')
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     size = (640, 480) if args.small else (4000, 3000)
