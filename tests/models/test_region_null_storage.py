@@ -57,6 +57,8 @@ def test_calibration_split_folds_cover_every_image_once():
     hold, folds = _calibration_split(16, UFlowConfig())
     assert hold == [] and len(folds) == 2 and sorted(i for f in folds for i in f) == list(range(16))
     assert _calibration_split(3, UFlowConfig()) == ([], [])  # too few: uncalibrated
+    hold, folds = _calibration_split(4, UFlowConfig(crossfit_folds=4))  # one model per image, trained on the others
+    assert hold == [] and sorted(folds) == [[0], [1], [2], [3]]
     hold, folds = _calibration_split(400, UFlowConfig())  # many images: a held-out tenth, no extra models
     assert folds == [] and len(hold) == 40
     hold, folds = _calibration_split(16, UFlowConfig(crossfit_folds=0))

@@ -54,10 +54,10 @@ class UFlowConfig:
     # images gave normal test images mean z^2 6-17 instead of 1-1.6)
     holdout_fraction: float = 0.1  # normal images kept out of training for calibration (from crossfit_below on)
     crossfit_below: int = 300  # fewer training images: calibrate on cross-fitted latents instead of a held-out part
-    crossfit_folds: int = 2  # extra models for cross-fitting (each trained without one fold); < 2 = off. Two
-    # halves: each extra model sees half the images, so its latents on the other half are at least as far out
-    # as the full model's on new images, a conservative null when few images under-represent the goods (MTD,
-    # 16 images: good images flagged at k = 2 0.163 instead of 0.216 with 3 folds, training 86 s instead of 125)
+    crossfit_folds: int = 2  # extra models for cross-fitting (each trained without one fold; at most one per
+    # image); < 2 = off. Two halves: each extra model sees half the images, so its latents on the other half are at
+    # least as far out as the full model's on new images, a conservative null when few images under-represent the
+    # goods (MTD, 16 images: good images flagged at k = 2 0.163 instead of 0.216 with 3 folds, training 86 s instead of 125)
     select_on_holdout: bool = False  # keep the step with the lowest held-out NLL (checked every 50 steps)
     noise_reference_images: int = 16  # > 0: the noise shrinks as sqrt(this / n) for n training images above it
     # (more images estimate the density at a finer bandwidth; MTD, 686 images: 0.5 -> 0.076 raised image AUROC)

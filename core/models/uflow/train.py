@@ -163,7 +163,7 @@ def _calibration_split(n: int, config: UFlowConfig) -> tuple[list[int], list[lis
     if n < MIN_CALIBRATION_IMAGES:
         return [], []
     if n < config.crossfit_below and config.crossfit_folds >= 2:
-        k = min(config.crossfit_folds, n // 2)
+        k = min(config.crossfit_folds, n)
         return [], [sorted(order[i::k]) for i in range(k)]
     if config.holdout_fraction <= 0:
         return [], []
