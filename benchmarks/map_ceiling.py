@@ -34,11 +34,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.uflow_sweep import configurations, sweep_parser  # noqa: E402
 from core.evaluation import _pixel_figures_per_defect, _read_mask, discover  # noqa: E402
+from core.metrics.overlap import iou  # noqa: E402
 from core.metrics.pixel_eval import eval_pair  # noqa: E402
 from core.metrics.ranking import image_auroc, pixel_auroc  # noqa: E402
 from core.models.uflow import mean_z2_per_scale, train  # noqa: E402
@@ -47,11 +49,6 @@ CROSS_SAMPLE = 200_000  # pixels drawn from each set for the cross-type pixel AU
 
 GLOBAL_QUANTILES = np.linspace(0.80, 0.9995, 60)  # of all test pixels
 IMAGE_QUANTILES = np.linspace(0.50, 0.999, 40)  # of each image's pixels
-
-
-def iou(pred: np.ndarray, mask: np.ndarray) -> float:
-    union = np.logical_or(pred, mask).sum()
-    return float(np.logical_and(pred, mask).sum() / union) if union else 0.0
 
 
 def ceilings(maps: list[np.ndarray], masks: list[np.ndarray], kinds: list[str]) -> dict:
@@ -128,36 +125,38 @@ def halo(maps: list[np.ndarray], masks: list[np.ndarray], kinds: list[str]) -> d
     return out
 
 
-def scale_maps_pixel_auroc(preds, masks: list[np.ndarray]) -> dict:
+def cell_energy(preds) -> list[list[np.ndarray]]:
+    """Per image, per scale (coarsest first): each cell's sum z^2 / C."""
+    return [[(z.astype(np.float64) ** 2).mean(0) for z in p.latents] for p in preds]
+
+
+def scale_maps_pixel_auroc(energy: list[list[np.ndarray]], masks: list[np.ndarray]) -> dict:
     """Pooled pixel AUROC of the map of each scale's sum z^2 / C alone (coarsest first) and of their mean."""
-    import torch.nn.functional as F
 
-    def upsampled(z: np.ndarray, shape) -> np.ndarray:
-        u = torch.from_numpy((z.astype(np.float32) ** 2).mean(0))[None, None]
-        return F.interpolate(u, size=shape, mode="bilinear", align_corners=False)[0, 0].numpy()
+    def upsampled(u: np.ndarray, shape) -> np.ndarray:
+        t = torch.from_numpy(u.astype(np.float32))[None, None]
+        return F.interpolate(t, size=shape, mode="bilinear", align_corners=False)[0, 0].numpy()
 
-    per_scale = [[upsampled(p.latents[level], m.shape) for p, m in zip(preds, masks)]
-                 for level in range(len(preds[0].latents))]
+    per_scale = [[upsampled(e[level], m.shape) for e, m in zip(energy, masks)] for level in range(len(energy[0]))]
     out = {f"scale {level}": pixel_auroc(maps, masks) for level, maps in enumerate(per_scale)}
     out["mean over scales"] = pixel_auroc([np.mean(stack, 0) for stack in zip(*per_scale)], masks)
     return out
 
 
-def far_cells_mean_z2(preds, masks: list[np.ndarray], kinds: list[str]) -> dict:
+def far_cells_mean_z2(energy: list[list[np.ndarray]], masks: list[np.ndarray], kinds: list[str]) -> dict:
     """{type: per scale (coarsest first), the median over images of the median sum z^2 / C of the cells at least a
     quarter of the grid from the defect}; the good images' cells all count."""
-    import torch.nn.functional as F
     from scipy import ndimage
 
     out: dict[str, list[float]] = {}
     for kind in sorted(set(kinds)):
         per_scale = []
-        for level in range(len(preds[0].latents)):
+        for level in range(len(energy[0])):
             medians = []
-            for p, m, k in zip(preds, masks, kinds):
+            for e, m, k in zip(energy, masks, kinds):
                 if k != kind:
                     continue
-                u = (p.latents[level].astype(np.float64) ** 2).mean(0)
+                u = e[level]
                 on_grid = F.interpolate(torch.from_numpy(m.astype(np.float32))[None, None], size=u.shape,
                                         mode="area")[0, 0].numpy() > 0
                 if on_grid.any():
@@ -173,15 +172,13 @@ def far_cells_mean_z2(preds, masks: list[np.ndarray], kinds: list[str]) -> dict:
 
 def region_figures(model, preds, truths: list[np.ndarray], kinds: list[str], k: float = 0.0) -> dict:
     """Per type: the regions' mIoU at k and the medians of mask / defect area, of recall and of precision."""
-    from core.metrics.overlap import iou as mask_iou
-
     rows: dict[str, list[tuple[float, float, float, float]]] = {}
     for p, truth, kind in zip(preds, truths, kinds):
         if kind == "good" or not truth.any():
             continue
         mask = model.segment(p, p.original_shape, k=k).mask_at(k)
         hit = float(np.logical_and(mask, truth).sum())
-        rows.setdefault(kind, []).append((mask_iou(mask, truth), mask.sum() / truth.sum(), hit / truth.sum(),
+        rows.setdefault(kind, []).append((iou(mask, truth), mask.sum() / truth.sum(), hit / truth.sum(),
                                           hit / max(int(mask.sum()), 1)))
     rows["all"] = [r for kind_rows in list(rows.values()) for r in kind_rows]
     out = {}
@@ -223,12 +220,12 @@ def main() -> None:
             row.setdefault("pixel_auroc_without", {})[kind] = pixel_auroc([maps[i] for i in others],
                                                                          [masks[i] for i in others])
         row["pixel_auroc_across_types"] = cross_pixel_auroc(maps, masks, kinds)
-        row["far_cells_mean_z2"] = far_cells_mean_z2(preds, masks, kinds)
+        energy = cell_energy(preds)
+        row["far_cells_mean_z2"] = far_cells_mean_z2(energy, masks, kinds)
         row["halo_above_good_q99"] = halo(maps, masks, kinds)
-        row["pixel_auroc_of_scale_maps"] = scale_maps_pixel_auroc(preds, masks)
-        row["image_auroc_of_mean_z2"] = [
-            image_auroc([float((p.latents[level].astype(np.float64) ** 2).mean()) for p in preds], defective)
-            for level in range(len(preds[0].latents))]
+        row["pixel_auroc_of_scale_maps"] = scale_maps_pixel_auroc(energy, masks)
+        row["image_auroc_of_mean_z2"] = [image_auroc([float(e[level].mean()) for e in energy], defective)
+                                         for level in range(len(energy[0]))]
         truths = [_read_mask(m, p.original_shape) for p, m in zip(preds, data.masks)]
         row["regions_at_k0"] = region_figures(model, preds, truths, kinds)
         results.append(row)
