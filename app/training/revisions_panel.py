@@ -20,6 +20,13 @@ from core.models.honesty import honesty_curve
 from core.models.validation import comparison_with_curves
 
 
+def _copies_text(info: revs.RevisionInfo) -> str:
+    """The flipped or turned copies a revision learned: by name where stored, else how many."""
+    if len(info.orientations) == 7:
+        return "every flip and turn of the square (7 copies)"
+    return ", ".join(info.orientations) if info.orientations else f"flipped {info.image_flips} ways"
+
+
 def _fmt(value: float | None, digits: int = 3) -> str:
     return "—" if value is None else f"{value:.{digits}f}"
 
@@ -247,7 +254,7 @@ class RevisionsPanel(QtWidgets.QWidget):
         if info.kind == "uflow":
             lines.append(f"Training set: {info.n_train or '—'} images (dataset revision #{info.dataset_revision_id}) · "
                          f"{info.backbone} at {info.input_size} px · {info.train_steps} steps · "
-                         + (f"each image also flipped {info.image_flips} ways · " if info.image_flips else "")
+                         + (f"each image also learned {_copies_text(info)} · " if info.image_flips else "")
                          + (f"exposure evened out to mean grey {', '.join(f'{v:.0f}' for v in info.exposure_reference)} · "
                             if info.exposure_reference else "")
                          + f"{format_duration(info.duration_s)}")

@@ -127,10 +127,14 @@ class TrainDialog(QtWidgets.QDialog):
         form.addRow("Input size (px)", self.input_size)
         form.addRow("Training steps", self.steps)
         form.addRow("Batch size", self.batch_size)
-        self.flips = QtWidgets.QCheckBox("Also learn each image flipped")
-        self.flips.setToolTip("Left-right, up-down and both: four times the examples of normal for few images. "
-                              "Only for products whose normal look does not depend on orientation (textures, "
-                              "hides, fruit), not for parts with a fixed orientation")
+        self.flips = QtWidgets.QComboBox()
+        for label, key in (("Flips and turns that look normal (checked on the images)", "auto"),
+                           ("Always flipped three ways", "on"), ("None", "off")):
+            self.flips.addItem(label, key)
+        self.flips.setToolTip("Copies of each training image flipped or turned: more examples of normal for few "
+                              "images. Automatic keeps the copies whose look the training images show to be "
+                              "normal (textures, hides, fruit: all of them; a part in a fixed pose: none), with "
+                              "fewer than 300 images. Always: left-right, up-down and both, unchecked")
         form.addRow("Augmentation", self.flips)
         self.even_exposure = QtWidgets.QCheckBox("Even out each image's exposure")
         self.even_exposure.setChecked(True)
@@ -275,7 +279,7 @@ class TrainDialog(QtWidgets.QDialog):
         if not ids:  # an empty list would mean "every verified-good image" to the job
             raise ContrarioError("no verified-good image left to train on: lower the validation share")
         payload = train_payload(self.project, image_ids=ids, parent_revision=parent.id if parent else None,
-                                views=self.views_mode(), flips=self.flips.isChecked(),
+                                views=self.views_mode(), flips=self.flips.currentData(),
                                 keep_exposure=not self.even_exposure.isChecked())
         payload["config"].update(self.config())
         return payload
@@ -308,7 +312,7 @@ class TrainDialog(QtWidgets.QDialog):
             "source": self.source, "batch_id": self.batch_box.currentData(), "shots": self.shots.value(),
             "validation_percent": self.validation.value(), "backbone": self.backbone_box.currentData(),
             "input_size": self.input_size.value(), "steps": self.steps.value(), "batch_size": self.batch_size.value(),
-            "views": self.views_mode(), "flips": self.flips.isChecked(),
+            "views": self.views_mode(), "flips": self.flips.currentData(),
             "even_exposure": self.even_exposure.isChecked()})
 
     def _restore_choices(self, batches) -> None:
@@ -327,7 +331,9 @@ class TrainDialog(QtWidgets.QDialog):
                 spin.setValue(saved[key])
         if self.backbone_box.isEnabled() and self.backbone_box.findData(saved.get("backbone")) >= 0:
             self.backbone_box.setCurrentIndex(self.backbone_box.findData(saved["backbone"]))
-        self.flips.setChecked(saved.get("flips") is True)
+        flips = {True: "on", False: "auto"}.get(saved.get("flips"), saved.get("flips"))  # saved as a tick before
+        if self.flips.findData(flips) >= 0:
+            self.flips.setCurrentIndex(self.flips.findData(flips))
         if self.even_exposure.isEnabled():
             self.even_exposure.setChecked(saved.get("even_exposure") is not False)
         if self.per_view.isEnabled():

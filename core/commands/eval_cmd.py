@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 from core.commands.tile_options import add_tile_options, tile_overrides
-from core.commands.training_options import FLIPS_HELP, KEEP_EXPOSURE_HELP
+from core.commands.training_options import KEEP_EXPOSURE_HELP, add_flip_options
+from core.jobs.payloads import flip_overrides
 
 
 def register(subparsers) -> None:
@@ -22,7 +23,7 @@ def register(subparsers) -> None:
     p.add_argument("--resize", choices=["square", "keep_aspect"], default=None)
     p.add_argument("--steps", type=int, default=None, help="optimiser steps (default: grows with the training images)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--flips", action="store_true", help=FLIPS_HELP)
+    add_flip_options(p)
     p.add_argument("--keep-exposure", action="store_true", help=KEEP_EXPOSURE_HELP)
     p.add_argument("--k", type=float, default=0.0, help="NFA threshold: log10 NFA <= -k")
     add_tile_options(p)
@@ -46,8 +47,7 @@ def run(args: argparse.Namespace) -> int:
         if value is not None:
             overrides[name] = value
     overrides.update(tile_overrides(args))
-    if args.flips:
-        overrides["image_flips"] = 3
+    overrides.update(flip_overrides(args.flips))
     if args.keep_exposure:
         overrides["exposure_gain"] = False
     config = UFlowConfig(**overrides)

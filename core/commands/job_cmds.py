@@ -7,7 +7,7 @@ import json
 import sys
 
 from core.commands.tile_options import add_tile_options, tile_overrides
-from core.commands.training_options import FLIPS_HELP, KEEP_EXPOSURE_HELP
+from core.commands.training_options import KEEP_EXPOSURE_HELP, add_flip_options
 from core.domain.enums import JobStatus
 from core.errors import one_line
 
@@ -24,7 +24,7 @@ def register(sub) -> None:
     p.add_argument("--backbone", help="feature extractor (default tf_efficientnet_lite0, offline)")
     p.add_argument("--input-size", type=int, help="side of the network input in pixels")
     p.add_argument("--steps", type=int, help="training budget in optimiser steps (default: grows with the training images)")
-    p.add_argument("--flips", action="store_true", help=FLIPS_HELP)
+    add_flip_options(p)
     p.add_argument("--keep-exposure", action="store_true", help=KEEP_EXPOSURE_HELP)
     add_tile_options(p)
     views = p.add_mutually_exclusive_group()

@@ -1,9 +1,16 @@
-"""`--flips` and `--keep-exposure`, shared by `eval` and `train`."""
+"""`--flips` / `--no-flips` and `--keep-exposure`, shared by `eval` and `train`."""
 
 from __future__ import annotations
 
-FLIPS_HELP = ("also train on each image flipped left-right, up-down and both (for products whose normal look does "
-              "not depend on orientation: textures, hides, fruit; not for parts with a fixed orientation)")
+FLIPS_HELP = ("always also train on each image flipped left-right, up-down and both (by default the flips and turns "
+              "are added only when the training images show they look normal, with fewer than 300 images)")
+NO_FLIPS_HELP = "never train on flipped or turned copies of the images"
 KEEP_EXPOSURE_HELP = ("score every image at its own exposure; by default each image's brightness is scaled to the "
                       "training images' median mean grey level first (exposure and lamp drift are not defects), "
                       "which also hides a defect that only darkens or brightens the whole image")
+
+
+def add_flip_options(parser) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--flips", dest="flips", action="store_const", const="on", default="auto", help=FLIPS_HELP)
+    group.add_argument("--no-flips", dest="flips", action="store_const", const="off", help=NO_FLIPS_HELP)

@@ -20,15 +20,26 @@ def batch_id_by_name(session, name: str) -> int:
     return batch_id
 
 
+FLIPS = {"auto": None, "on": 3, "off": 0}  # UFlowConfig.image_flips; None: its default, the automatic check
+
+
+def flip_overrides(flips: str | bool | None) -> dict:
+    """UFlowConfig overrides for "auto" (or None / False), "on" (or True) and "off"."""
+    key = {True: "on", False: "auto", None: "auto"}.get(flips, flips) if not isinstance(flips, str) else flips
+    if key not in FLIPS:
+        raise ContrarioError(f"flips must be one of {', '.join(FLIPS)}, got {flips!r}")
+    return {} if FLIPS[key] is None else {"image_flips": FLIPS[key]}
+
+
 def train_payload(project, image_ids=None, batch=None, shots=None, parent_revision=None, backbone=None,
                   input_size=None, steps=None, activate=False, score_after: dict | None = None,
-                  tiling: dict | None = None, views: str | None = None, flips: bool = False,
+                  tiling: dict | None = None, views: str | None = None, flips: str | bool = "auto",
                   keep_exposure: bool = False) -> dict:
     """`score_after` ({"batch": name} or {}) queues an inference job with the new revision when training ends;
     `tiling` ({"tiling": False} or {"tile_px": PX}) sets how large images are tiled (UFlowConfig fields);
     `views` (core.domain.view_modes: "per_view" or "stacked") trains per view or on stacked aligned views;
-    `flips` also trains on each image flipped three ways (UFlowConfig.image_flips); `keep_exposure` scores images at
-    their own exposure (UFlowConfig.exposure_gain off)."""
+    `flips` ("auto", "on" or "off": FLIPS) sets UFlowConfig.image_flips; `keep_exposure`
+    scores images at their own exposure (UFlowConfig.exposure_gain off)."""
     if views is not None and views not in VIEW_MODES:
         raise ContrarioError(f"unknown view mode {views!r}; choose one of {', '.join(VIEW_MODES)}")
     if views is not None and parent_revision is not None:
@@ -51,8 +62,7 @@ def train_payload(project, image_ids=None, batch=None, shots=None, parent_revisi
                 "MVTec folder), or use the training-free detector")
     config = {k: v for k, v in dict(backbone=backbone, input_size=input_size, train_steps=steps).items() if v}
     config.update(tiling or {})
-    if flips:
-        config["image_flips"] = 3
+    config.update(flip_overrides(flips))
     if keep_exposure:
         config["exposure_gain"] = False
     return {"image_ids": list(image_ids) if image_ids else None, "batch_id": batch_id, "shots": shots,

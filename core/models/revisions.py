@@ -64,7 +64,8 @@ class RevisionInfo:
     view_mode: str | None = None  # core.domain.view_modes: "per_view", "stacked", or None (one model)
     views: tuple[str, ...] = ()  # the per-view sub-models, or the stacking order
     per_view: tuple["ViewInfo", ...] = ()  # per-view revisions: each view's sub-model
-    image_flips: int = 0  # flipped copies of each training image (UFlowConfig.image_flips)
+    image_flips: int = 0  # flipped or turned copies of each training image (UFlowConfig.image_flips)
+    orientations: tuple[str, ...] = ()  # which (core.models.uflow.orientation.TRANSFORMS); (): stored before
     exposure_reference: tuple[float, ...] = ()  # mean grey level per view inputs are brought to; (): as stored
     region_calibration: str = ""  # how the regions' false alarms were measured (region_calibration_text)
 
@@ -109,6 +110,17 @@ class ViewInfo:
     @property
     def calibration_text(self) -> str:
         return _calibration_text("uflow", self.calibration_ok, self.calibration_scales)
+
+
+def _training(r) -> dict:
+    return (r.figures or {}).get("training") or {}
+
+
+def _image_flips(r, cfg: dict) -> int:
+    """Copies per training image: as trained (the automatic check may keep none), else as configured."""
+    if "image_flips" in _training(r):
+        return int(_training(r)["image_flips"])
+    return max(int(cfg.get("image_flips") or 0), 0)
 
 
 def _scales(cal: dict) -> tuple[tuple[int, float, float], ...]:
@@ -172,7 +184,7 @@ def list_revisions(project) -> list[RevisionInfo]:
                 view_mode=view_mode(r.config) if r.kind == "uflow" else None,
                 views=tuple(view_order(r.config)) if r.kind == "uflow" else (),
                 per_view=_view_infos(s, r) if r.kind == "uflow" else (),
-                image_flips=int(cfg.get("image_flips") or 0),
+                image_flips=_image_flips(r, cfg), orientations=tuple(_training(r).get("orientations") or ()),
                 exposure_reference=tuple(((r.figures or {}).get("training") or {}).get("exposure_reference") or ()),
                 region_calibration=region_calibration_text(cal) if r.kind == "uflow" and cal else ""))
     return out

@@ -38,16 +38,18 @@ def test_mvtec_project_trains_on_its_train_batch_and_keeps_a_validation_share(qt
         assert "2 kept for validation" in d.count_label.text()
         payload = d.payload()
         assert payload["image_ids"] == [i for i, _ in chosen] and payload["shots"] is None
-        assert "image_flips" not in payload["config"]  # flips are the user's call: off unless ticked
+        assert d.flips.currentData() == "auto" and "image_flips" not in payload["config"]  # the model's check
         assert d.even_exposure.isChecked() and "exposure_gain" not in payload["config"]  # the model's default: on
-        d.flips.setChecked(True)
+        d.flips.setCurrentIndex(d.flips.findData("off"))
+        assert d.payload()["config"]["image_flips"] == 0
+        d.flips.setCurrentIndex(d.flips.findData("on"))
         d.even_exposure.setChecked(False)
         assert d.payload()["config"]["image_flips"] == 3 and d.payload()["config"]["exposure_gain"] is False
         d.validation.setValue(30)
         d.save_choices()
         again = _dialog(qtbot, project)
         assert (again.shots.value(), again.validation.value(), again.source) == (3, 30, "batch")
-        assert again.flips.isChecked() and not again.even_exposure.isChecked()
+        assert again.flips.currentData() == "on" and not again.even_exposure.isChecked()
     finally:
         project.close()
 
@@ -71,3 +73,15 @@ def test_fine_tuning_keeps_the_parents_exposure_setting(qtbot, tmp_path):
         assert d.even_exposure.isEnabled()
     finally:
         project.close()
+
+
+def test_the_revision_details_name_the_copies_it_learned():
+    from types import SimpleNamespace
+
+    from app.training.revisions_panel import _copies_text
+    from core.models.uflow.orientation import TRANSFORMS
+
+    assert _copies_text(SimpleNamespace(orientations=TRANSFORMS, image_flips=7)) == \
+        "every flip and turn of the square (7 copies)"
+    assert _copies_text(SimpleNamespace(orientations=TRANSFORMS[:1], image_flips=1)) == "flip left-right"
+    assert _copies_text(SimpleNamespace(orientations=(), image_flips=3)) == "flipped 3 ways"  # stored before

@@ -104,3 +104,13 @@ def test_worker_interrupted_is_not_swallowed_by_except_exception(tmp_path):
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+def test_flips_are_checked_by_default_forced_or_off_on_request(trained_project):
+    from core.errors import ContrarioError
+
+    configs = {flips: train_payload(trained_project, batch="train", flips=flips)["config"]
+               for flips in ("auto", "on", "off", True, False)}
+    assert [configs[f].get("image_flips") for f in ("auto", "on", "off", True, False)] == [None, 3, 0, 3, None]
+    with pytest.raises(ContrarioError, match="flips must be one of auto, on, off"):
+        train_payload(trained_project, batch="train", flips="sometimes")

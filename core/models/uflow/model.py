@@ -21,6 +21,7 @@ from core.nfa.extent import DEFAULT_QUANTILE, HALF_MAXIMUM
 from core.progress import NEVER_CANCELLED, CancelToken, ProgressCallback, no_progress
 
 FORMAT = "contrario-uflow/1"
+AUTO_FLIPS = -1  # UFlowConfig.image_flips: the flips and turns the training images show to look normal
 
 
 @dataclass
@@ -46,9 +47,11 @@ class UFlowConfig:
     batch_size: int = 16
     crop_cells: int = 4  # keep_aspect training crops, in coarsest-scale cells
     flip_augment: bool = False  # horizontal/vertical flips of the cached features
-    image_flips: int = 0  # extra training samples per image from flipped images (1: left-right; 3: and up-down,
-    # both): backbone features of the flipped image, not a flipped feature map; only for products whose normal
-    # look does not depend on orientation
+    image_flips: int = -1  # extra training samples per image from flipped or turned images (the first
+    # image_flips of core.models.uflow.orientation.TRANSFORMS: 1 left-right, 3 and up-down and both, 7 and the turns
+    # and transposes): backbone features of the transformed image, not a transformed feature map. AUTO_FLIPS (-1):
+    # the transforms the training images show to look normal (orientation.normal_transforms), with fewer than
+    # crossfit_below images resized whole, else none (16 images: MTD image AUROC 0.780 -> see README)
     feature_noise: float = 0.5  # std of Gaussian noise on the standardised features while training, at up to
     # noise_reference_images images: a smoothing bandwidth of the learned density (without it, 16 training
     # images gave normal test images mean z^2 6-17 instead of 1-1.6)
@@ -100,8 +103,8 @@ class UFlowConfig:
         self.pool_strides = tuple(int(s) for s in self.pool_strides)
         if self.feature_pool < 1 or self.feature_pool % 2 == 0:
             raise ModelError(f"feature_pool must be an odd number of cells, got {self.feature_pool}")
-        if self.image_flips not in (0, 1, 3):
-            raise ModelError(f"image_flips must be 0, 1 or 3, got {self.image_flips}")
+        if self.image_flips not in (AUTO_FLIPS, 0, 1, 3, 7):
+            raise ModelError(f"image_flips must be {AUTO_FLIPS} (automatic), 0, 1, 3 or 7, got {self.image_flips}")
         if self.stack_views < 1:
             raise ModelError(f"stack_views must be at least 1, got {self.stack_views}")
         if not 0.0 <= self.extent_fraction < 1.0:
@@ -130,7 +133,8 @@ class UFlowConfig:
         known = {f.name for f in fields(cls)}
         tuples = ("strides", "pool_strides")
         # revisions stored before these options
-        d = {"merge_scales": False, "calibrate_per_scale": False, "exposure_gain": False, "feature_pool": 1, **d}
+        d = {"merge_scales": False, "calibrate_per_scale": False, "exposure_gain": False, "feature_pool": 1,
+             "image_flips": 0, **d}
         return cls(**{k: (tuple(v) if k in tuples and v is not None else v) for k, v in d.items() if k in known})
 
 

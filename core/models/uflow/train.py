@@ -19,10 +19,10 @@ import torch
 from core.errors import ModelError
 from core.models.backbones import FeatureExtractor, get_spec
 from core.models.preprocess import ImageInput, LoadedImage, fingerprint, load_rgb, mean_levels, median_levels, with_exposure
-from core.models.uflow import tiling
+from core.models.uflow import orientation, tiling
 from core.models.uflow.calibration import calibration_report, edge_profile, edge_weights, mean_z2_per_scale
 from core.models.uflow.flow import nll_per_image
-from core.models.uflow.model import UFlowConfig, UFlowModel
+from core.models.uflow.model import AUTO_FLIPS, UFlowConfig, UFlowModel
 from core.nfa.extent import map_level
 from core.nfa.region_null import fit_region_null
 from core.progress import NEVER_CANCELLED, CancelToken, ProgressCallback, no_progress, report_steps
@@ -171,20 +171,24 @@ def _calibration_split(n: int, config: UFlowConfig) -> tuple[list[int], list[lis
     return sorted(order[:n_hold]), []
 
 
-FLIPS = ((slice(None), slice(None, None, -1)), (slice(None, None, -1), slice(None)),
-         (slice(None, None, -1), slice(None, None, -1)))
-
-
 def _flipped(images: list[LoadedImage], count: int) -> tuple[list[LoadedImage], list[list[int]]]:
-    """`images` followed by `count` flipped copies of each, and per image the indices of its copies."""
+    """`images` followed by copies of each under the first `count` orientation.TRANSFORMS, and per image the
+    indices of its copies."""
     out = list(images)
     copies: list[list[int]] = []
     for im in images:
         copies.append([])
-        for rows, cols in FLIPS[:count]:
+        for t in range(count):
             copies[-1].append(len(out))
-            out.append(dataclasses.replace(im, pixels=np.ascontiguousarray(im.pixels[rows, cols])))
+            out.append(dataclasses.replace(im, pixels=np.ascontiguousarray(orientation.transformed(im.pixels, t))))
     return out, copies
+
+
+def _auto_orientations(config: UFlowConfig, n_train: int) -> bool:
+    """Whether image_flips = AUTO_FLIPS checks the copies: few images, resized whole (tiles of large images
+    already give many cells each, and a tiled copy costs as much as its original)."""
+    return (config.image_flips == AUTO_FLIPS and not config.tiling
+            and orientation.MIN_IMAGES <= n_train < config.crossfit_below)
 
 
 def _normalised(model: UFlowModel, feats: list[torch.Tensor]) -> list[torch.Tensor]:
@@ -308,14 +312,25 @@ def train(images: Sequence[ImageInput], config: UFlowConfig | None = None, progr
         reference = (init_from.exposure_reference if init_from is not None
                      else median_levels([levels[i] for i in train_idx]))
         inputs = [with_exposure(im, reference, v) for im, v in zip(loaded, levels)]
-    with_copies, copies = _flipped(inputs, config.image_flips)
+    auto_flips = _auto_orientations(config, len(train_idx))
+    n_copies = len(orientation.TRANSFORMS) if auto_flips else max(config.image_flips, 0)
+    with_copies, copies = _flipped(inputs, n_copies)
     raw_feats, n_tiled = _features(model, with_copies, cancel,
                                    lambda f: progress(0.05 + 0.25 * f, "extracting features"))
+    n_tiled //= 1 + n_copies  # copies tile like their originals
+    kept_transforms, shifts = list(range(n_copies)), None
+    if auto_flips:
+        progress(0.30, "checking which flips and turns look normal")
+        kept_transforms, shifts = orientation.normal_transforms(
+            [raw_feats[i] for i in train_idx], [[raw_feats[c] for c in copies[i]] for i in train_idx], config.seed)
+        for own in copies:
+            for t in set(range(n_copies)) - set(kept_transforms):
+                raw_feats[own[t]] = None
+        copies = [[own[t] for t in kept_transforms] for own in copies]
 
     def and_copies(idx: list[int]) -> list[int]:
         return idx + [c for i in idx for c in copies[i]]
 
-    n_tiled //= 1 + config.image_flips  # copies tile like their originals
     tile_cells = max(1, config.input_size // model.multiple) if n_tiled else None
     features_seconds = time.perf_counter() - started
 
@@ -329,7 +344,7 @@ def train(images: Sequence[ImageInput], config: UFlowConfig | None = None, progr
         fit_idx = and_copies(fit_idx)
         if init_from is None:
             _standardise(target, [raw_feats[i] for i in fit_idx])
-        feats = [_normalised(target, raw_feats[i]) for i in range(len(raw_feats))]
+        feats = [None if f is None else _normalised(target, f) for f in raw_feats]
         log = _optimise(target, [feats[i] for i in fit_idx], [feats[i] for i in check_idx], config, gen, cancel,
                         lambda f, m: progress(0.30 + span * (run + f), f"{label}{m}"), tile_cells, n_images)
         return feats, log
@@ -403,7 +418,10 @@ def train(images: Sequence[ImageInput], config: UFlowConfig | None = None, progr
     model.meta = {
         "fingerprint": fingerprint([loaded[i] for i in train_idx]),
         "training": {"n_images": len(train_idx), "n_holdout": len(hold_idx), "crossfit_folds": len(folds),
-                     "image_flips": config.image_flips, "exposure_reference": reference, "steps": n_steps,
+                     "image_flips": len(kept_transforms),
+                     "orientations": [orientation.TRANSFORMS[t] for t in kept_transforms],
+                     "orientation_shifts": None if shifts is None else np.round(np.minimum(shifts, 1e6), 3).tolist(),
+                     "exposure_reference": reference, "steps": n_steps,
                      "feature_noise": config.noise_for(len(train_idx)),
                      "tiled_images": n_tiled, "pixel_scale": tiling.pixel_scale(config) if n_tiled else None,
                      "selected_step": best[2] or n_steps,
