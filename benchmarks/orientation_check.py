@@ -54,6 +54,9 @@ def known_texture(kind: str, n: int = 16, seed: int = 0) -> list[np.ndarray]:
 def check(name: str, images, config: UFlowConfig, model: UFlowModel) -> None:
     started = time.perf_counter()
     loaded = [load_rgb(im) for im in images]
+    if config.tiling and train._tiles_most(config, loaded):
+        print(f"{name}: large enough to be tiled, so training adds no copies and there is nothing to check")
+        return
     with_copies, copies = train._flipped(loaded, len(orientation.TRANSFORMS))
     feats, _ = train._features(model, with_copies, NEVER_CANCELLED, lambda f: None)
     extracted = time.perf_counter()
