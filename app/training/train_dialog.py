@@ -11,6 +11,7 @@ import importlib.util
 from PySide6 import QtWidgets
 
 from core.errors import ContrarioError
+from core.jobs.payloads import flip_choice
 from core.models.revisions import RevisionInfo, list_revisions, training_free_available, training_set
 from core.models.validation import by_file_name, hold_out
 
@@ -331,8 +332,8 @@ class TrainDialog(QtWidgets.QDialog):
                 spin.setValue(saved[key])
         if self.backbone_box.isEnabled() and self.backbone_box.findData(saved.get("backbone")) >= 0:
             self.backbone_box.setCurrentIndex(self.backbone_box.findData(saved["backbone"]))
-        flips = {True: "on", False: "auto"}.get(saved.get("flips"), saved.get("flips"))  # saved as a tick before
-        if self.flips.findData(flips) >= 0:
+        flips = flip_choice(saved.get("flips"))
+        if flips is not None:
             self.flips.setCurrentIndex(self.flips.findData(flips))
         if self.even_exposure.isEnabled():
             self.even_exposure.setChecked(saved.get("even_exposure") is not False)

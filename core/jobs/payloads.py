@@ -23,10 +23,18 @@ def batch_id_by_name(session, name: str) -> int:
 FLIPS = {"auto": None, "on": 3, "off": 0}  # UFlowConfig.image_flips; None: its default, the automatic check
 
 
+def flip_choice(flips: str | bool | None) -> str | None:
+    """The FLIPS key of `flips`: a key itself, or a tick as saved before the choice had three ways (True: "on",
+    False or None: "auto"); None when it is neither."""
+    if isinstance(flips, str):
+        return flips if flips in FLIPS else None
+    return "on" if flips is True else "auto" if flips in (False, None) else None
+
+
 def flip_overrides(flips: str | bool | None) -> dict:
     """UFlowConfig overrides for "auto" (or None / False), "on" (or True) and "off"."""
-    key = {True: "on", False: "auto", None: "auto"}.get(flips, flips) if not isinstance(flips, str) else flips
-    if key not in FLIPS:
+    key = flip_choice(flips)
+    if key is None:
         raise ContrarioError(f"flips must be one of {', '.join(FLIPS)}, got {flips!r}")
     return {} if FLIPS[key] is None else {"image_flips": FLIPS[key]}
 

@@ -113,13 +113,15 @@ class ViewInfo:
 
 
 def _training(r) -> dict:
+    """A revision's training figures ({} when none were stored)."""
     return (r.figures or {}).get("training") or {}
 
 
 def _image_flips(r, cfg: dict) -> int:
     """Copies per training image: as trained (the automatic check may keep none), else as configured."""
-    if "image_flips" in _training(r):
-        return int(_training(r)["image_flips"])
+    trained = _training(r)
+    if "image_flips" in trained:
+        return int(trained["image_flips"])
     return max(int(cfg.get("image_flips") or 0), 0)
 
 
@@ -132,7 +134,7 @@ def _view_infos(session, rev: ModelRevision) -> tuple[ViewInfo, ...]:
     """Each view's sub-model of a per-view revision: training images, calibration, images scored."""
     if not is_per_view(rev.config):
         return ()
-    training = ((rev.figures or {}).get("training") or {}).get("views") or {}
+    training = _training(rev).get("views") or {}
     trained = {view: int(t.get("n_images") or 0) + int(t.get("n_holdout") or 0) for view, t in training.items()}
     scored = Counter(session.scalars(select(Image.view).join(InferenceResult, InferenceResult.image_id == Image.id)
                                      .where(InferenceResult.model_revision_id == rev.id)))
@@ -176,7 +178,7 @@ def list_revisions(project) -> list[RevisionInfo]:
                 id=r.id, name=r.name or f"{r.kind} #{r.id}", kind=r.kind, parent_id=r.parent_id,
                 created_at=r.created_at, backbone=r.backbone or cfg.get("backbone"),
                 input_size=cfg.get("input_size"),
-                train_steps=((r.figures or {}).get("training") or {}).get("steps") or cfg.get("train_steps"),
+                train_steps=_training(r).get("steps") or cfg.get("train_steps"),
                 dataset_revision_id=r.dataset_revision_id, n_train=sizes.get(r.dataset_revision_id),
                 duration_s=r.duration_s, calibration_ok=cal.get("ok") if cal else None,
                 calibration_scales=scales, calibration_warnings=tuple(cal.get("warnings", [])),
@@ -185,7 +187,7 @@ def list_revisions(project) -> list[RevisionInfo]:
                 views=tuple(view_order(r.config)) if r.kind == "uflow" else (),
                 per_view=_view_infos(s, r) if r.kind == "uflow" else (),
                 image_flips=_image_flips(r, cfg), orientations=tuple(_training(r).get("orientations") or ()),
-                exposure_reference=tuple(((r.figures or {}).get("training") or {}).get("exposure_reference") or ()),
+                exposure_reference=tuple(_training(r).get("exposure_reference") or ()),
                 region_calibration=region_calibration_text(cal) if r.kind == "uflow" and cal else ""))
     return out
 
