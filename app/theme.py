@@ -41,5 +41,6 @@ def apply_theme(app: QtWidgets.QApplication) -> None:
     pal.setColor(roles.PlaceholderText, c("#8a9099"))
     pal.setColor(QtGui.QPalette.ColorGroup.Disabled, roles.ButtonText, c("#70757d"))
     pal.setColor(QtGui.QPalette.ColorGroup.Disabled, roles.Text, c("#70757d"))
+    pal.setColor(QtGui.QPalette.ColorGroup.Disabled, roles.WindowText, c("#70757d"))  # check box and label text
     app.setPalette(pal)
     app.setStyleSheet(STYLE)

@@ -279,7 +279,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--steps", type=int, default=None, help="optimiser steps (default: the model's; --small 40)")
     parser.add_argument("--lights", help="comma-separated (default: all five; --small: diffuse,grazing-nw)")
-    parser.add_argument("--modes", default="tiles,whole")
+    parser.add_argument("--modes", default="tiles,whole", help='per-light models: "tiles", "whole" or both; "" for none')
     parser.add_argument("--stacked", action="store_true",
                         help="also one model on each hide's lights stacked along channels (tiled)")
     parser.add_argument("--mixed", action="store_true",
@@ -316,7 +316,7 @@ def main() -> None:
         defects = planted(folder)
         kept: dict[str, dict] = {}
         for light in lights:
-            for mode in args.modes.split(","):
+            for mode in filter(None, args.modes.split(",")):
                 keep = kept.setdefault(light, {}) if mode == "tiles" else None
                 rows.append(run_light(folder, light, mode, args, defects, fine_side, keep))
                 print(json.dumps(rows[-1]), flush=True)

@@ -257,6 +257,7 @@ class RevisionsPanel(QtWidgets.QWidget):
                          + (f"each image also learned {_copies_text(info)} · " if info.image_flips else "")
                          + (f"exposure evened out to mean grey {', '.join(f'{v:.0f}' for v in info.exposure_reference)} · "
                             if info.exposure_reference else "")
+                         + ("one flow per scale · " if not info.scale_context else "")
                          + f"{format_duration(info.duration_s)}")
             if info.calibration_scales:
                 per = "; ".join(f"{c} ch: mean z²/C {m:.2f}, KS {ks:.2f}" for c, m, ks in info.calibration_scales)

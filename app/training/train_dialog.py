@@ -143,6 +143,11 @@ class TrainDialog(QtWidgets.QDialog):
                                       "the model sees it: exposure and lamp drift are not defects. Turn it off only "
                                       "if a defect can darken or brighten a whole image")
         form.addRow("Exposure", self.even_exposure)
+        self.independent_scales = QtWidgets.QCheckBox("One flow per scale (uniform textures)")
+        self.independent_scales.setToolTip("Each scale gets a flow of its own instead of the U shape that carries the "
+                                           "coarser scales into the finer ones: sharper maps on uniform textures "
+                                           "(leather, fabric, grain), weaker on parts with a layout")
+        form.addRow("Scales", self.independent_scales)
         self.per_view = QtWidgets.QCheckBox("One model per view")
         self.per_view.setToolTip("Items with several views (lightings, cameras): one model per view name, each "
                                  "trained on that view's images; each image is scored by its view's model")
@@ -212,6 +217,9 @@ class TrainDialog(QtWidgets.QDialog):
         self.even_exposure.setEnabled(not fine_tune)
         if fine_tune:  # the parent's feature standardisation was fitted on inputs at its exposure
             self.even_exposure.setChecked(bool(parent.exposure_reference))
+        self.independent_scales.setEnabled(not fine_tune)
+        if fine_tune:  # the flow's layout is the parent's
+            self.independent_scales.setChecked(not parent.scale_context)
         hint = "fine-tuning keeps the parent's backbone and input size" if fine_tune else ""
         self.backbone_box.setToolTip(hint)
         self.input_size.setToolTip(hint)
@@ -281,7 +289,8 @@ class TrainDialog(QtWidgets.QDialog):
             raise ContrarioError("no verified-good image left to train on: lower the validation share")
         payload = train_payload(self.project, image_ids=ids, parent_revision=parent.id if parent else None,
                                 views=self.views_mode(), flips=self.flips.currentData(),
-                                keep_exposure=not self.even_exposure.isChecked())
+                                keep_exposure=not self.even_exposure.isChecked(),
+                                independent_scales=self.independent_scales.isChecked())
         payload["config"].update(self.config())
         return payload
 
@@ -314,7 +323,8 @@ class TrainDialog(QtWidgets.QDialog):
             "validation_percent": self.validation.value(), "backbone": self.backbone_box.currentData(),
             "input_size": self.input_size.value(), "steps": self.steps.value(), "batch_size": self.batch_size.value(),
             "views": self.views_mode(), "flips": self.flips.currentData(),
-            "even_exposure": self.even_exposure.isChecked()})
+            "even_exposure": self.even_exposure.isChecked(),
+            "independent_scales": self.independent_scales.isChecked()})
 
     def _restore_choices(self, batches) -> None:
         saved = self.project.get_setting(CHOICES_KEY) or {}
@@ -337,6 +347,8 @@ class TrainDialog(QtWidgets.QDialog):
             self.flips.setCurrentIndex(self.flips.findData(flips))
         if self.even_exposure.isEnabled():
             self.even_exposure.setChecked(saved.get("even_exposure") is not False)
+        if self.independent_scales.isEnabled():
+            self.independent_scales.setChecked(saved.get("independent_scales") is True)
         if self.per_view.isEnabled():
             self.per_view.setChecked(saved.get("views") == "per_view")
             self.stack_views.setChecked(saved.get("views") == "stacked")

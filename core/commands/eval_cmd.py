@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from core.commands.tile_options import add_tile_options, tile_overrides
-from core.commands.training_options import KEEP_EXPOSURE_HELP, add_flip_options
+from core.commands.training_options import add_training_options
 from core.jobs.payloads import flip_overrides
 
 
@@ -23,8 +23,7 @@ def register(subparsers) -> None:
     p.add_argument("--resize", choices=["square", "keep_aspect"], default=None)
     p.add_argument("--steps", type=int, default=None, help="optimiser steps (default: grows with the training images)")
     p.add_argument("--seed", type=int, default=0)
-    add_flip_options(p)
-    p.add_argument("--keep-exposure", action="store_true", help=KEEP_EXPOSURE_HELP)
+    add_training_options(p)
     p.add_argument("--k", type=float, default=0.0, help="NFA threshold: log10 NFA <= -k")
     add_tile_options(p)
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
@@ -50,6 +49,8 @@ def run(args: argparse.Namespace) -> int:
     overrides.update(flip_overrides(args.flips))
     if args.keep_exposure:
         overrides["exposure_gain"] = False
+    if args.independent_scales:
+        overrides["scale_context"] = False
     config = UFlowConfig(**overrides)
     bar = tqdm(total=1000, unit="‰", bar_format="{l_bar}{bar}| {elapsed}<{remaining} {postfix}", file=sys.stderr)
 

@@ -7,7 +7,7 @@ import json
 import sys
 
 from core.commands.tile_options import add_tile_options, tile_overrides
-from core.commands.training_options import KEEP_EXPOSURE_HELP, add_flip_options
+from core.commands.training_options import add_training_options
 from core.domain.enums import JobStatus
 from core.errors import one_line
 
@@ -24,8 +24,7 @@ def register(sub) -> None:
     p.add_argument("--backbone", help="feature extractor (default tf_efficientnet_lite0, offline)")
     p.add_argument("--input-size", type=int, help="side of the network input in pixels")
     p.add_argument("--steps", type=int, help="training budget in optimiser steps (default: grows with the training images)")
-    add_flip_options(p)
-    p.add_argument("--keep-exposure", action="store_true", help=KEEP_EXPOSURE_HELP)
+    add_training_options(p)
     add_tile_options(p)
     views = p.add_mutually_exclusive_group()
     views.add_argument("--per-view", action="store_true",
@@ -110,7 +109,7 @@ def cmd_train(args) -> int:
             parent_revision=args.from_revision, backbone=args.backbone, input_size=args.input_size,
             steps=args.steps, activate=args.activate, tiling=tile_overrides(args),
             views="per_view" if args.per_view else "stacked" if args.stack_views else None, flips=args.flips,
-            keep_exposure=args.keep_exposure,
+            keep_exposure=args.keep_exposure, independent_scales=args.independent_scales,
             score_after=({"batch": args.batch} if args.batch else {}) if args.score else None,
         )
         return _submit_and_watch(project, "train", payload, args)

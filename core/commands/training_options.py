@@ -1,4 +1,4 @@
-"""`--flips` / `--no-flips` and `--keep-exposure`, shared by `eval` and `train`."""
+"""`--flips` / `--no-flips`, `--keep-exposure` and `--independent-scales`, shared by `eval` and `train`."""
 
 from __future__ import annotations
 
@@ -8,9 +8,19 @@ NO_FLIPS_HELP = "never train on flipped or turned copies of the images"
 KEEP_EXPOSURE_HELP = ("score every image at its own exposure; by default each image's brightness is scaled to the "
                       "training images' median mean grey level first (exposure and lamp drift are not defects), "
                       "which also hides a defect that only darkens or brightens the whole image")
+INDEPENDENT_SCALES_HELP = ("one flow per scale instead of the U shape that carries each coarser scale into the finer "
+                           "ones: sharper maps on uniform textures (leather, fabric, grain), weaker on parts with a "
+                           "layout")
 
 
 def add_flip_options(parser) -> None:
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--flips", dest="flips", action="store_const", const="on", default="auto", help=FLIPS_HELP)
     group.add_argument("--no-flips", dest="flips", action="store_const", const="off", help=NO_FLIPS_HELP)
+
+
+def add_training_options(parser) -> None:
+    """The flips, `--keep-exposure` and `--independent-scales`."""
+    add_flip_options(parser)
+    parser.add_argument("--keep-exposure", action="store_true", help=KEEP_EXPOSURE_HELP)
+    parser.add_argument("--independent-scales", action="store_true", help=INDEPENDENT_SCALES_HELP)

@@ -42,12 +42,13 @@ def flip_overrides(flips: str | bool | None) -> dict:
 def train_payload(project, image_ids=None, batch=None, shots=None, parent_revision=None, backbone=None,
                   input_size=None, steps=None, activate=False, score_after: dict | None = None,
                   tiling: dict | None = None, views: str | None = None, flips: str | bool = "auto",
-                  keep_exposure: bool = False) -> dict:
+                  keep_exposure: bool = False, independent_scales: bool = False) -> dict:
     """`score_after` ({"batch": name} or {}) queues an inference job with the new revision when training ends;
     `tiling` ({"tiling": False} or {"tile_px": PX}) sets how large images are tiled (UFlowConfig fields);
     `views` (core.domain.view_modes: "per_view" or "stacked") trains per view or on stacked aligned views;
     `flips` ("auto", "on" or "off": FLIPS) sets UFlowConfig.image_flips; `keep_exposure`
-    scores images at their own exposure (UFlowConfig.exposure_gain off)."""
+    scores images at their own exposure (UFlowConfig.exposure_gain off); `independent_scales` trains one flow per
+    scale (UFlowConfig.scale_context off). A fine-tuned revision keeps its parent's exposure and scales."""
     if views is not None and views not in VIEW_MODES:
         raise ContrarioError(f"unknown view mode {views!r}; choose one of {', '.join(VIEW_MODES)}")
     if views is not None and parent_revision is not None:
@@ -73,6 +74,8 @@ def train_payload(project, image_ids=None, batch=None, shots=None, parent_revisi
     config.update(flip_overrides(flips))
     if keep_exposure:
         config["exposure_gain"] = False
+    if independent_scales:
+        config["scale_context"] = False
     return {"image_ids": list(image_ids) if image_ids else None, "batch_id": batch_id, "shots": shots,
             "parent_revision_id": parent_revision, "config": config, "activate": bool(activate),
             "score_after": score_after, "views": views}

@@ -67,6 +67,7 @@ class RevisionInfo:
     image_flips: int = 0  # flipped or turned copies of each training image (UFlowConfig.image_flips)
     orientations: tuple[str, ...] = ()  # which (core.models.uflow.orientation.TRANSFORMS); (): stored before
     exposure_reference: tuple[float, ...] = ()  # mean grey level per view inputs are brought to; (): as stored
+    scale_context: bool = True  # the U-shaped flow; False: one flow per scale (UFlowConfig.scale_context)
     region_calibration: str = ""  # how the regions' false alarms were measured (region_calibration_text)
 
     @property
@@ -188,6 +189,7 @@ def list_revisions(project) -> list[RevisionInfo]:
                 per_view=_view_infos(s, r) if r.kind == "uflow" else (),
                 image_flips=_image_flips(r, cfg), orientations=tuple(_training(r).get("orientations") or ()),
                 exposure_reference=tuple(_training(r).get("exposure_reference") or ()),
+                scale_context=cfg.get("scale_context") is not False,
                 region_calibration=region_calibration_text(cal) if r.kind == "uflow" and cal else ""))
     return out
 

@@ -40,21 +40,25 @@ def test_mvtec_project_trains_on_its_train_batch_and_keeps_a_validation_share(qt
         assert payload["image_ids"] == [i for i, _ in chosen] and payload["shots"] is None
         assert d.flips.currentData() == "auto" and "image_flips" not in payload["config"]  # the model's check
         assert d.even_exposure.isChecked() and "exposure_gain" not in payload["config"]  # the model's default: on
+        assert not d.independent_scales.isChecked() and "scale_context" not in payload["config"]  # the U shape
         d.flips.setCurrentIndex(d.flips.findData("off"))
         assert d.payload()["config"]["image_flips"] == 0
         d.flips.setCurrentIndex(d.flips.findData("on"))
         d.even_exposure.setChecked(False)
+        d.independent_scales.setChecked(True)
         assert d.payload()["config"]["image_flips"] == 3 and d.payload()["config"]["exposure_gain"] is False
+        assert d.payload()["config"]["scale_context"] is False
         d.validation.setValue(30)
         d.save_choices()
         again = _dialog(qtbot, project)
         assert (again.shots.value(), again.validation.value(), again.source) == (3, 30, "batch")
         assert again.flips.currentData() == "on" and not again.even_exposure.isChecked()
+        assert again.independent_scales.isChecked()
     finally:
         project.close()
 
 
-def test_fine_tuning_keeps_the_parents_exposure_setting(qtbot, tmp_path):
+def test_fine_tuning_keeps_the_parents_exposure_and_scales(qtbot, tmp_path):
     from core.store.schema import ModelRevision
 
     project = Project.create(tmp_path / "p")
@@ -62,15 +66,17 @@ def test_fine_tuning_keeps_the_parents_exposure_setting(qtbot, tmp_path):
     try:
         with project.session() as s:
             for name, gain in (("evened", True), ("as stored", False)):
-                s.add(ModelRevision(kind="uflow", name=name, config={"config": {"exposure_gain": gain}},
+                s.add(ModelRevision(kind="uflow", name=name,
+                                    config={"config": {"exposure_gain": gain, "scale_context": gain}},
                                     figures={"training": {"exposure_reference": [90.0] if gain else None}}))
         d = _dialog(qtbot, project)
         by_name = {d.start_box.itemText(i): i for i in range(d.start_box.count())}
         for name, checked in (("evened", True), ("as stored", False)):
             d.start_box.setCurrentIndex(next(i for text, i in by_name.items() if name in text))
             assert not d.even_exposure.isEnabled() and d.even_exposure.isChecked() is checked
+            assert not d.independent_scales.isEnabled() and d.independent_scales.isChecked() is not checked
         d.start_box.setCurrentIndex(next(i for text, i in by_name.items() if d.start_box.itemData(i) is None))
-        assert d.even_exposure.isEnabled()
+        assert d.even_exposure.isEnabled() and d.independent_scales.isEnabled()
     finally:
         project.close()
 

@@ -114,3 +114,8 @@ def test_flips_are_checked_by_default_forced_or_off_on_request(trained_project):
     assert [configs[f].get("image_flips") for f in ("auto", "on", "off", True, False)] == [None, 3, 0, 3, None]
     with pytest.raises(ContrarioError, match="flips must be one of auto, on, off"):
         train_payload(trained_project, batch="train", flips="sometimes")
+
+
+def test_one_flow_per_scale_on_request(trained_project):
+    assert "scale_context" not in train_payload(trained_project, batch="train")["config"]
+    assert train_payload(trained_project, batch="train", independent_scales=True)["config"]["scale_context"] is False

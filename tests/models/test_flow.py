@@ -18,6 +18,23 @@ def test_layout_splits_half_and_keeps_pixel_shuffle_divisible():
     assert all(c % 4 == 0 for c in layout.up_channels)
 
 
+def test_without_context_each_scale_is_a_flow_of_its_own():
+    layout = plan_layout([320, 112, 40], context=False)
+    assert layout.stage_channels == layout.latent_channels == (320, 112, 40) and layout.up_channels == ()
+    flow, _ = build_uflow([16, 8], steps=2, context=False)
+    _perturb(flow)
+    coarse, fine = torch.randn(2, 16, 3, 5), torch.randn(2, 8, 6, 10)
+    z, _ = flow([coarse, fine])
+    assert [tuple(t.shape) for t in z] == [(2, 16, 3, 5), (2, 8, 6, 10)]
+    z_other, _ = flow([torch.randn(2, 16, 3, 5), fine])
+    assert torch.equal(z[1], z_other[1])  # the fine latents do not see the coarse scale
+    with_context, _ = build_uflow([16, 8], steps=2)
+    _perturb(with_context)
+    a, _ = with_context([coarse, fine])
+    b, _ = with_context([torch.randn(2, 16, 3, 5), fine])
+    assert not torch.allclose(a[1], b[1])  # the U shape carries it into them
+
+
 def test_flow_is_invertible_on_any_aspect():
     flow, _ = build_uflow([16, 8], steps=2)
     _perturb(flow)

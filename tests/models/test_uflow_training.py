@@ -255,3 +255,19 @@ def test_border_factors_bring_each_ring_of_normal_latents_to_mean_one():
     assert w[0, 0] < w[0, 20] < w[15, 20] and w[0, 0] < w[15, 0] < w[15, 20]
     ring = np.concatenate([(img[0] * w)[:, 1, 4:-4].ravel() for img in images])  # second row, off the corners
     assert (ring ** 2).mean() == pytest.approx(1.0, abs=0.12)
+
+
+def test_one_flow_per_scale_trains_saves_and_fine_tunes(mtd_pair, tmp_path, lite0):
+    good, test = mtd_pair
+    model = train(good, UFlowConfig(**TINY, scale_context=False), backbone=lite0)
+    pred = model.predict(test[:1])[0]
+    assert [z.shape for z in pred.latents] == [(320, 2, 2), (112, 4, 4), (40, 8, 8)]  # each scale's own features
+    assert [sc["channels"] for sc in model.calibration["scales"]] == [320, 112, 40]
+    model.save(tmp_path / "ckpt")
+    loaded = UFlowModel.load(tmp_path / "ckpt")
+    assert loaded.config.scale_context is False
+    np.testing.assert_array_equal(loaded.predict(test[:1])[0].anomaly_map, pred.anomaly_map)
+    child = train(good, UFlowConfig(**{**TINY, "train_steps": 2}), init_from=loaded, backbone=lite0)
+    assert child.config.scale_context is False
+    stored = {k: v for k, v in UFlowConfig().to_dict().items() if k != "scale_context"}
+    assert UFlowConfig.from_dict(stored).scale_context is True  # revisions stored before: the U shape

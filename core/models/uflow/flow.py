@@ -6,6 +6,9 @@ After every stage but the last, the channels are split: one part is that scale's
 is upsampled invertibly (2x2 pixel shuffle, 4C -> C, log-det 0) and concatenated to the next finer
 scale's features. The graph is fully convolutional: any input size works as long as each scale is
 exactly twice the size of the coarser one.
+
+With `context` off there is no split and no upsampling: one flow per scale, each scale's latent holds all of its
+features and none of a coarser scale's.
 """
 
 from __future__ import annotations
@@ -28,7 +31,10 @@ class FlowLayout:
     up_channels: tuple[int, ...]
 
 
-def plan_layout(feature_channels_coarse_first: list[int]) -> FlowLayout:
+def plan_layout(feature_channels_coarse_first: list[int], context: bool = True) -> FlowLayout:
+    if not context:
+        channels = tuple(feature_channels_coarse_first)
+        return FlowLayout(channels, channels, ())
     stage, latent, up = [], [], []
     carried = 0
     for level, c in enumerate(feature_channels_coarse_first):
@@ -57,9 +63,10 @@ def _subnet(kernel: int, hidden_ratio: float):
 
 
 def build_uflow(feature_channels_coarse_first: list[int], steps: int = 4, clamp: float = 2.0,
-                hidden_ratio: float = 1.0, seed: int = 0, base_size: int = 4) -> tuple[Ff.GraphINN, FlowLayout]:
+                hidden_ratio: float = 1.0, seed: int = 0, base_size: int = 4,
+                context: bool = True) -> tuple[Ff.GraphINN, FlowLayout]:
     """The GraphINN with one input per scale (coarsest first) and one output latent per scale."""
-    layout = plan_layout(feature_channels_coarse_first)
+    layout = plan_layout(feature_channels_coarse_first, context)
     rng_state = np.random.get_state()  # AllInOneBlock draws its permutation from numpy's global RNG
     np.random.seed(seed)
     torch_state = torch.random.get_rng_state()
@@ -84,7 +91,7 @@ def build_uflow(feature_channels_coarse_first: list[int], steps: int = 4, clamp:
                              "affine_clamping": clamp, "permute_soft": False},
                             name=f"stage{level}_step{step}")
                 nodes.append(x)
-            if level < len(feature_channels_coarse_first) - 1:
+            if level < len(layout.up_channels):
                 split = Ff.Node(x, Fm.Split, {"section_sizes": [layout.latent_channels[level], layout.up_channels[level]],
                                               "dim": 0}, name=f"split_{level}")
                 nodes.append(split)

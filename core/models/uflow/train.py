@@ -298,6 +298,7 @@ def train(images: Sequence[ImageInput], config: UFlowConfig | None = None, progr
         config = dataclasses.replace(config, backbone_weights=parent.backbone_weights, input_size=parent.input_size,
                               resize=parent.resize, strides=init_from.strides, flow_steps=parent.flow_steps,
                               clamp=parent.clamp, hidden_ratio=parent.hidden_ratio,
+                              scale_context=parent.scale_context,
                               random_backbone=parent.random_backbone, exposure_gain=parent.exposure_gain,
                               feature_pool=parent.feature_pool, pool_strides=parent.pool_strides,
                               tile_px=config.tile_px or parent.tile_px)
