@@ -56,8 +56,14 @@ def train_payload(project, image_ids=None, batch=None, shots=None, parent_revisi
                              "from scratch (leave out --from-revision)")
     with project.session(readonly=True) as s:
         batch_id = batch_id_by_name(s, batch) if batch else None
-        if parent_revision is not None and s.get(ModelRevision, parent_revision) is None:
+        parent = s.get(ModelRevision, parent_revision) if parent_revision is not None else None
+        if parent_revision is not None and parent is None:
             raise ContrarioError(f"no model revision {parent_revision} to fine-tune from")
+        if parent is not None and independent_scales:
+            stored = parent.config or {}
+            if (stored.get("config") or stored).get("scale_context") is not False:
+                raise ContrarioError(f"model revision {parent_revision} has the U-shaped flow, and a fine-tuned "
+                                     "revision keeps its parent's: leave out --independent-scales")
         if image_ids:
             found = set(s.scalars(select(Image.id).where(Image.id.in_(image_ids),
                                                          Image.status == ImageStatus.OK.value)))

@@ -119,3 +119,15 @@ def test_flips_are_checked_by_default_forced_or_off_on_request(trained_project):
 def test_one_flow_per_scale_on_request(trained_project):
     assert "scale_context" not in train_payload(trained_project, batch="train")["config"]
     assert train_payload(trained_project, batch="train", independent_scales=True)["config"]["scale_context"] is False
+    from core.errors import ContrarioError
+
+    with trained_project.session() as s:
+        u_shaped = ModelRevision(kind="uflow", name="u", config={"config": {}})
+        per_scale = ModelRevision(kind="uflow", name="per scale", config={"config": {"scale_context": False}})
+        s.add_all([u_shaped, per_scale])
+        s.flush()
+        ids = u_shaped.id, per_scale.id
+    with pytest.raises(ContrarioError, match="has the U-shaped flow"):
+        train_payload(trained_project, batch="train", parent_revision=ids[0], independent_scales=True)
+    assert train_payload(trained_project, batch="train", parent_revision=ids[1],
+                         independent_scales=True)["parent_revision_id"] == ids[1]
