@@ -9,7 +9,7 @@ from pathlib import Path
 
 from core.commands.tile_options import add_tile_options, tile_overrides
 from core.commands.training_options import add_training_options
-from core.jobs.payloads import flip_overrides
+from core.jobs.payloads import training_overrides
 
 
 def register(subparsers) -> None:
@@ -46,11 +46,7 @@ def run(args: argparse.Namespace) -> int:
         if value is not None:
             overrides[name] = value
     overrides.update(tile_overrides(args))
-    overrides.update(flip_overrides(args.flips))
-    if args.keep_exposure:
-        overrides["exposure_gain"] = False
-    if args.independent_scales:
-        overrides["scale_context"] = False
+    overrides.update(training_overrides(args.flips, args.keep_exposure, args.independent_scales))
     config = UFlowConfig(**overrides)
     bar = tqdm(total=1000, unit="‰", bar_format="{l_bar}{bar}| {elapsed}<{remaining} {postfix}", file=sys.stderr)
 

@@ -9,6 +9,7 @@ from core.domain.enums import ImageStatus
 from core.domain.labels import confirmed_good_images
 from core.domain.view_modes import VIEW_MODES
 from core.errors import ContrarioError
+from core.models.revisions import uflow_config
 from core.store.schema import Batch, Image, ModelRevision
 
 
@@ -39,6 +40,17 @@ def flip_overrides(flips: str | bool | None) -> dict:
     return {} if FLIPS[key] is None else {"image_flips": FLIPS[key]}
 
 
+def training_overrides(flips: str | bool | None = "auto", keep_exposure: bool = False,
+                       independent_scales: bool = False) -> dict:
+    """UFlowConfig overrides of the options `train` and `eval` share (core.commands.training_options)."""
+    config = flip_overrides(flips)
+    if keep_exposure:
+        config["exposure_gain"] = False
+    if independent_scales:
+        config["scale_context"] = False
+    return config
+
+
 def train_payload(project, image_ids=None, batch=None, shots=None, parent_revision=None, backbone=None,
                   input_size=None, steps=None, activate=False, score_after: dict | None = None,
                   tiling: dict | None = None, views: str | None = None, flips: str | bool = "auto",
@@ -59,11 +71,9 @@ def train_payload(project, image_ids=None, batch=None, shots=None, parent_revisi
         parent = s.get(ModelRevision, parent_revision) if parent_revision is not None else None
         if parent_revision is not None and parent is None:
             raise ContrarioError(f"no model revision {parent_revision} to fine-tune from")
-        if parent is not None and independent_scales:
-            stored = parent.config or {}
-            if (stored.get("config") or stored).get("scale_context") is not False:
-                raise ContrarioError(f"model revision {parent_revision} has the U-shaped flow, and a fine-tuned "
-                                     "revision keeps its parent's: leave out --independent-scales")
+        if parent is not None and independent_scales and uflow_config(parent.config).get("scale_context") is not False:
+            raise ContrarioError(f"model revision {parent_revision} has the U-shaped flow, and a fine-tuned "
+                                 "revision keeps its parent's: leave out --independent-scales")
         if image_ids:
             found = set(s.scalars(select(Image.id).where(Image.id.in_(image_ids),
                                                          Image.status == ImageStatus.OK.value)))
@@ -77,11 +87,7 @@ def train_payload(project, image_ids=None, batch=None, shots=None, parent_revisi
                 "MVTec folder), or use the training-free detector")
     config = {k: v for k, v in dict(backbone=backbone, input_size=input_size, train_steps=steps).items() if v}
     config.update(tiling or {})
-    config.update(flip_overrides(flips))
-    if keep_exposure:
-        config["exposure_gain"] = False
-    if independent_scales:
-        config["scale_context"] = False
+    config.update(training_overrides(flips, keep_exposure, independent_scales))
     return {"image_ids": list(image_ids) if image_ids else None, "batch_id": batch_id, "shots": shots,
             "parent_revision_id": parent_revision, "config": config, "activate": bool(activate),
             "score_after": score_after, "views": views}

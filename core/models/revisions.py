@@ -157,7 +157,8 @@ def view_image_ids(project, view: str, image_ids: Iterable[int] | None = None) -
         return list(s.scalars(q))
 
 
-def _uflow_config(config: dict | None) -> dict:
+def uflow_config(config: dict | None) -> dict:
+    """The UFlowConfig fields of a stored revision config (a checkpoint description, or the fields themselves)."""
     config = dict(config or {})
     return dict(config.get("config") or config)
 
@@ -172,7 +173,7 @@ def list_revisions(project) -> list[RevisionInfo]:
                                 .group_by(InferenceResult.model_revision_id)).all())
         out = []
         for r in revs:
-            cfg = _uflow_config(r.config) if r.kind == "uflow" else {}
+            cfg = uflow_config(r.config) if r.kind == "uflow" else {}
             cal = r.calibration or {}
             scales = _scales(cal)
             out.append(RevisionInfo(

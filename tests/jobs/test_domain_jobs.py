@@ -131,3 +131,16 @@ def test_one_flow_per_scale_on_request(trained_project):
         train_payload(trained_project, batch="train", parent_revision=ids[0], independent_scales=True)
     assert train_payload(trained_project, batch="train", parent_revision=ids[1],
                          independent_scales=True)["parent_revision_id"] == ids[1]
+
+
+def test_eval_and_train_share_the_training_options():
+    from core.cli import build_parser
+    from core.jobs.payloads import training_overrides
+
+    parser = build_parser()
+    for argv in (["eval", "x", "--json", "o.json"], ["train", "p"]):
+        args = parser.parse_args(argv)
+        assert training_overrides(args.flips, args.keep_exposure, args.independent_scales) == {}
+        args = parser.parse_args(argv + ["--no-flips", "--keep-exposure", "--independent-scales"])
+        assert training_overrides(args.flips, args.keep_exposure, args.independent_scales) == \
+            {"image_flips": 0, "exposure_gain": False, "scale_context": False}
