@@ -3,7 +3,8 @@
     python benchmarks/uflow_sweep.py /work/shared/data/mtd/magnetic_tile --shots 16 \
         --set train_steps=300 --set "train_steps=600;lr=5e-4"
 
-Each --set is one configuration (semicolon-separated UFlowConfig fields); prints one line of figures each.
+Each --set is one configuration (semicolon-separated UFlowConfig fields); prints one line of figures each (with the
+held-out negative log-likelihood per dimension where the run holds images out).
 Timings are not meaningful here (features come from the cache); use benchmarks/eval_mtd.sh for them.
 --nfa adds the a contrario figures; --json writes the full figures (as `contrario eval` does) of the last --set.
 """
@@ -99,6 +100,7 @@ def main() -> None:
                           "holdout_mean_z2": [round(v, 2) for v in r["holdout_calibration"]],
                           "test_good_mean_z2": [round(v, 2) for v in r["calibration"]],
                           "miou_nfa": r.get("miou_nfa"), "good_with_detection": r.get("good_images_with_detection"),
+                          "holdout_nll_per_dim": r["training"].get("holdout_nll_per_dim"),
                           "train_s": round(r["train_seconds"], 1)}), flush=True)
 
 
