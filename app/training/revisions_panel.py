@@ -27,6 +27,14 @@ def _copies_text(info: revs.RevisionInfo) -> str:
     return ", ".join(info.orientations) if info.orientations else f"flipped {info.image_flips} ways"
 
 
+def _layout_text(info: revs.RevisionInfo) -> str:
+    """The flow's layout where it is not the U shape, and why."""
+    if info.scale_context:
+        return ""
+    return ("one flow per scale (every flip and turn of the images looked normal) · " if info.scale_context_chosen
+            else "one flow per scale · ")
+
+
 def _fmt(value: float | None, digits: int = 3) -> str:
     return "—" if value is None else f"{value:.{digits}f}"
 
@@ -257,7 +265,7 @@ class RevisionsPanel(QtWidgets.QWidget):
                          + (f"each image also learned {_copies_text(info)} · " if info.image_flips else "")
                          + (f"exposure evened out to mean grey {', '.join(f'{v:.0f}' for v in info.exposure_reference)} · "
                             if info.exposure_reference else "")
-                         + ("one flow per scale · " if not info.scale_context else "")
+                         + _layout_text(info)
                          + f"{format_duration(info.duration_s)}")
             if info.calibration_scales:
                 per = "; ".join(f"{c} ch: mean z²/C {m:.2f}, KS {ks:.2f}" for c, m, ks in info.calibration_scales)

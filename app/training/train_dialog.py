@@ -11,7 +11,7 @@ import importlib.util
 from PySide6 import QtWidgets
 
 from core.errors import ContrarioError
-from core.jobs.payloads import flip_choice
+from core.jobs.payloads import flip_choice, scales_choice
 from core.models.revisions import RevisionInfo, list_revisions, training_free_available, training_set
 from core.models.validation import by_file_name, hold_out
 
@@ -32,6 +32,15 @@ DEFAULT_VALIDATION_PERCENT = 20
 def backbone_offline(name: str) -> bool:
     package = BACKBONES.get(name)
     return package is not None and importlib.util.find_spec(package) is not None
+
+
+def _choice_box(choices, tooltip: str) -> QtWidgets.QComboBox:
+    """A combo box of (label, key) choices, the first selected; `currentData()` is the chosen key."""
+    box = QtWidgets.QComboBox()
+    for label, key in choices:
+        box.addItem(label, key)
+    box.setToolTip(tooltip)
+    return box
 
 
 def _default_spin(minimum: int, maximum: int, step: int, default_text: str) -> QtWidgets.QSpinBox:
@@ -128,14 +137,13 @@ class TrainDialog(QtWidgets.QDialog):
         form.addRow("Input size (px)", self.input_size)
         form.addRow("Training steps", self.steps)
         form.addRow("Batch size", self.batch_size)
-        self.flips = QtWidgets.QComboBox()
-        for label, key in (("Flips and turns that look normal (checked on the images)", "auto"),
-                           ("Always flipped three ways", "on"), ("None", "off")):
-            self.flips.addItem(label, key)
-        self.flips.setToolTip("Copies of each training image flipped or turned: more examples of normal for few "
-                              "images. Automatic keeps the copies whose look the training images show to be "
-                              "normal (textures, hides, fruit: all of them; a part in a fixed pose: none), with "
-                              "fewer than 300 images. Always: left-right, up-down and both, unchecked")
+        self.flips = _choice_box(
+            (("Flips and turns that look normal (checked on the images)", "auto"),
+             ("Always flipped three ways", "on"), ("None", "off")),
+            "Copies of each training image flipped or turned: more examples of normal for few images. Automatic "
+            "keeps the copies whose look the training images show to be normal (textures, hides, fruit: all of "
+            "them; a part in a fixed pose: none), with fewer than 300 images. Always: left-right, up-down and both, "
+            "unchecked")
         form.addRow("Augmentation", self.flips)
         self.even_exposure = QtWidgets.QCheckBox("Even out each image's exposure")
         self.even_exposure.setChecked(True)
@@ -143,11 +151,14 @@ class TrainDialog(QtWidgets.QDialog):
                                       "the model sees it: exposure and lamp drift are not defects. Turn it off only "
                                       "if a defect can darken or brighten a whole image")
         form.addRow("Exposure", self.even_exposure)
-        self.independent_scales = QtWidgets.QCheckBox("One flow per scale (uniform textures)")
-        self.independent_scales.setToolTip("Each scale gets a flow of its own instead of the U shape that carries the "
-                                           "coarser scales into the finer ones: sharper maps on uniform textures "
-                                           "(leather, fabric, grain), weaker on parts with a layout")
-        form.addRow("Scales", self.independent_scales)
+        self.scales = _choice_box(
+            (("Chosen from the training images", "auto"), ("U shape (parts with a layout)", "u-shape"),
+             ("One flow per scale (uniform textures)", "independent")),
+            "One flow per scale instead of the U shape that carries the coarser scales into the finer ones: sharper "
+            "maps on uniform textures (leather, fabric, grain), weaker on parts with a layout. Chosen: one flow per "
+            "scale when every flip and turn of the training images looks normal (fewer than 300 images, automatic "
+            "augmentation)")
+        form.addRow("Scales", self.scales)
         self.per_view = QtWidgets.QCheckBox("One model per view")
         self.per_view.setToolTip("Items with several views (lightings, cameras): one model per view name, each "
                                  "trained on that view's images; each image is scored by its view's model")
@@ -217,9 +228,9 @@ class TrainDialog(QtWidgets.QDialog):
         self.even_exposure.setEnabled(not fine_tune)
         if fine_tune:  # the parent's feature standardisation was fitted on inputs at its exposure
             self.even_exposure.setChecked(bool(parent.exposure_reference))
-        self.independent_scales.setEnabled(not fine_tune)
+        self.scales.setEnabled(not fine_tune)
         if fine_tune:  # the flow's layout is the parent's
-            self.independent_scales.setChecked(not parent.scale_context)
+            self.scales.setCurrentIndex(self.scales.findData("u-shape" if parent.scale_context else "independent"))
         hint = "fine-tuning keeps the parent's backbone and input size" if fine_tune else ""
         self.backbone_box.setToolTip(hint)
         self.input_size.setToolTip(hint)
@@ -290,7 +301,7 @@ class TrainDialog(QtWidgets.QDialog):
         payload = train_payload(self.project, image_ids=ids, parent_revision=parent.id if parent else None,
                                 views=self.views_mode(), flips=self.flips.currentData(),
                                 keep_exposure=not self.even_exposure.isChecked(),
-                                independent_scales=self.independent_scales.isChecked())
+                                scales=self.scales.currentData() if self.scales.isEnabled() else "auto")
         payload["config"].update(self.config())
         return payload
 
@@ -324,7 +335,7 @@ class TrainDialog(QtWidgets.QDialog):
             "input_size": self.input_size.value(), "steps": self.steps.value(), "batch_size": self.batch_size.value(),
             "views": self.views_mode(), "flips": self.flips.currentData(),
             "even_exposure": self.even_exposure.isChecked(),
-            "independent_scales": self.independent_scales.isChecked()})
+            "scales": self.scales.currentData()})
 
     def _restore_choices(self, batches) -> None:
         saved = self.project.get_setting(CHOICES_KEY) or {}
@@ -347,8 +358,9 @@ class TrainDialog(QtWidgets.QDialog):
             self.flips.setCurrentIndex(self.flips.findData(flips))
         if self.even_exposure.isEnabled():
             self.even_exposure.setChecked(saved.get("even_exposure") is not False)
-        if self.independent_scales.isEnabled():
-            self.independent_scales.setChecked(saved.get("independent_scales") is True)
+        scales = scales_choice(saved.get("scales", saved.get("independent_scales")))
+        if self.scales.isEnabled() and scales is not None:
+            self.scales.setCurrentIndex(self.scales.findData(scales))
         if self.per_view.isEnabled():
             self.per_view.setChecked(saved.get("views") == "per_view")
             self.stack_views.setChecked(saved.get("views") == "stacked")

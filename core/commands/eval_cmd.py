@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
         if value is not None:
             overrides[name] = value
     overrides.update(tile_overrides(args))
-    overrides.update(training_overrides(args.flips, args.keep_exposure, args.independent_scales))
+    overrides.update(training_overrides(args.flips, args.keep_exposure, args.scales))
     config = UFlowConfig(**overrides)
     bar = tqdm(total=1000, unit="‰", bar_format="{l_bar}{bar}| {elapsed}<{remaining} {postfix}", file=sys.stderr)
 

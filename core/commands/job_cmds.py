@@ -109,7 +109,7 @@ def cmd_train(args) -> int:
             parent_revision=args.from_revision, backbone=args.backbone, input_size=args.input_size,
             steps=args.steps, activate=args.activate, tiling=tile_overrides(args),
             views="per_view" if args.per_view else "stacked" if args.stack_views else None, flips=args.flips,
-            keep_exposure=args.keep_exposure, independent_scales=args.independent_scales,
+            keep_exposure=args.keep_exposure, scales=args.scales,
             score_after=({"batch": args.batch} if args.batch else {}) if args.score else None,
         )
         return _submit_and_watch(project, "train", payload, args)

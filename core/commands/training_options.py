@@ -1,4 +1,5 @@
-"""`--flips` / `--no-flips`, `--keep-exposure` and `--independent-scales`, shared by `eval` and `train`."""
+"""`--flips` / `--no-flips`, `--keep-exposure` and `--independent-scales` / `--u-shape`, shared by `eval` and
+`train`."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ KEEP_EXPOSURE_HELP = ("score every image at its own exposure; by default each im
                       "which also hides a defect that only darkens or brightens the whole image")
 INDEPENDENT_SCALES_HELP = ("one flow per scale instead of the U shape that carries each coarser scale into the finer "
                            "ones: sharper maps on uniform textures (leather, fabric, grain), weaker on parts with a "
-                           "layout")
+                           "layout; by default it is chosen when every flip and turn of the training images looks "
+                           "normal (fewer than 300 images resized whole, flips left automatic)")
+U_SHAPE_HELP = "always the U-shaped flow, even where the training images look like a uniform texture"
 
 
 def add_flip_options(parser) -> None:
@@ -20,7 +23,10 @@ def add_flip_options(parser) -> None:
 
 
 def add_training_options(parser) -> None:
-    """The flips, `--keep-exposure` and `--independent-scales`."""
+    """The flips, `--keep-exposure` and the scales (`args.scales`: a core.jobs.payloads.SCALES key)."""
     add_flip_options(parser)
     parser.add_argument("--keep-exposure", action="store_true", help=KEEP_EXPOSURE_HELP)
-    parser.add_argument("--independent-scales", action="store_true", help=INDEPENDENT_SCALES_HELP)
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--independent-scales", dest="scales", action="store_const", const="independent",
+                       default="auto", help=INDEPENDENT_SCALES_HELP)
+    group.add_argument("--u-shape", dest="scales", action="store_const", const="u-shape", help=U_SHAPE_HELP)

@@ -32,6 +32,17 @@ def flip_choice(flips: str | bool | None) -> str | None:
     return "on" if flips is True else "auto" if flips in (False, None) else None
 
 
+SCALES = {"auto": None, "u-shape": True, "independent": False}  # UFlowConfig.scale_context; None: chosen in training
+
+
+def scales_choice(scales: str | bool | None) -> str | None:
+    """The SCALES key of `scales`: a key itself, or a tick as saved before the choice had three ways (True:
+    "independent", False or None: "auto"); None when it is neither."""
+    if isinstance(scales, str):
+        return scales if scales in SCALES else None
+    return "independent" if scales is True else "auto" if scales in (False, None) else None
+
+
 def flip_overrides(flips: str | bool | None) -> dict:
     """UFlowConfig overrides for "auto" (or None / False), "on" (or True) and "off"."""
     key = flip_choice(flips)
@@ -41,26 +52,29 @@ def flip_overrides(flips: str | bool | None) -> dict:
 
 
 def training_overrides(flips: str | bool | None = "auto", keep_exposure: bool = False,
-                       independent_scales: bool = False) -> dict:
+                       scales: str = "auto") -> dict:
     """UFlowConfig overrides of the options `train` and `eval` share (core.commands.training_options)."""
     config = flip_overrides(flips)
     if keep_exposure:
         config["exposure_gain"] = False
-    if independent_scales:
-        config["scale_context"] = False
+    if scales not in SCALES:
+        raise ContrarioError(f"scales must be one of {', '.join(SCALES)}, got {scales!r}")
+    if SCALES[scales] is not None:
+        config["scale_context"] = SCALES[scales]
     return config
 
 
 def train_payload(project, image_ids=None, batch=None, shots=None, parent_revision=None, backbone=None,
                   input_size=None, steps=None, activate=False, score_after: dict | None = None,
                   tiling: dict | None = None, views: str | None = None, flips: str | bool = "auto",
-                  keep_exposure: bool = False, independent_scales: bool = False) -> dict:
+                  keep_exposure: bool = False, scales: str = "auto") -> dict:
     """`score_after` ({"batch": name} or {}) queues an inference job with the new revision when training ends;
     `tiling` ({"tiling": False} or {"tile_px": PX}) sets how large images are tiled (UFlowConfig fields);
     `views` (core.domain.view_modes: "per_view" or "stacked") trains per view or on stacked aligned views;
     `flips` ("auto", "on" or "off": FLIPS) sets UFlowConfig.image_flips; `keep_exposure`
-    scores images at their own exposure (UFlowConfig.exposure_gain off); `independent_scales` trains one flow per
-    scale (UFlowConfig.scale_context off). A fine-tuned revision keeps its parent's exposure and scales."""
+    scores images at their own exposure (UFlowConfig.exposure_gain off); `scales` ("auto", "u-shape" or
+    "independent": SCALES) sets UFlowConfig.scale_context. A fine-tuned revision keeps its parent's exposure and
+    scales."""
     if views is not None and views not in VIEW_MODES:
         raise ContrarioError(f"unknown view mode {views!r}; choose one of {', '.join(VIEW_MODES)}")
     if views is not None and parent_revision is not None:
@@ -71,9 +85,12 @@ def train_payload(project, image_ids=None, batch=None, shots=None, parent_revisi
         parent = s.get(ModelRevision, parent_revision) if parent_revision is not None else None
         if parent_revision is not None and parent is None:
             raise ContrarioError(f"no model revision {parent_revision} to fine-tune from")
-        if parent is not None and independent_scales and uflow_config(parent.config).get("scale_context") is not False:
-            raise ContrarioError(f"model revision {parent_revision} has the U-shaped flow, and a fine-tuned "
-                                 "revision keeps its parent's: leave out --independent-scales")
+        if parent is not None and SCALES.get(scales) is not None:
+            parent_u = uflow_config(parent.config).get("scale_context") is not False
+            if SCALES[scales] != parent_u:
+                layout = "the U-shaped flow" if parent_u else "one flow per scale"
+                raise ContrarioError(f"model revision {parent_revision} has {layout}, and a fine-tuned revision "
+                                     "keeps its parent's: leave the scales to the parent")
         if image_ids:
             found = set(s.scalars(select(Image.id).where(Image.id.in_(image_ids),
                                                          Image.status == ImageStatus.OK.value)))
@@ -87,7 +104,7 @@ def train_payload(project, image_ids=None, batch=None, shots=None, parent_revisi
                 "MVTec folder), or use the training-free detector")
     config = {k: v for k, v in dict(backbone=backbone, input_size=input_size, train_steps=steps).items() if v}
     config.update(tiling or {})
-    config.update(training_overrides(flips, keep_exposure, independent_scales))
+    config.update(training_overrides(flips, keep_exposure, scales))
     return {"image_ids": list(image_ids) if image_ids else None, "batch_id": batch_id, "shots": shots,
             "parent_revision_id": parent_revision, "config": config, "activate": bool(activate),
             "score_after": score_after, "views": views}

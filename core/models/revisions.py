@@ -68,6 +68,7 @@ class RevisionInfo:
     orientations: tuple[str, ...] = ()  # which (core.models.uflow.orientation.TRANSFORMS); (): stored before
     exposure_reference: tuple[float, ...] = ()  # mean grey level per view inputs are brought to; (): as stored
     scale_context: bool = True  # the U-shaped flow; False: one flow per scale (UFlowConfig.scale_context)
+    scale_context_chosen: bool = False  # training chose the layout from the images (not asked for, not inherited)
     region_calibration: str = ""  # how the regions' false alarms were measured (region_calibration_text)
 
     @property
@@ -191,6 +192,7 @@ def list_revisions(project) -> list[RevisionInfo]:
                 image_flips=_image_flips(r, cfg), orientations=tuple(_training(r).get("orientations") or ()),
                 exposure_reference=tuple(_training(r).get("exposure_reference") or ()),
                 scale_context=cfg.get("scale_context") is not False,
+                scale_context_chosen=_training(r).get("scale_context_chosen") is True,
                 region_calibration=region_calibration_text(cal) if r.kind == "uflow" and cal else ""))
     return out
 

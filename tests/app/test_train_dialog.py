@@ -6,7 +6,7 @@ from __future__ import annotations
 from test_imported_labels import _mvtec_folder
 
 from app import store_access
-from app.training.train_dialog import TrainDialog
+from app.training.train_dialog import CHOICES_KEY, TrainDialog
 from core.io.mvtec import import_mvtec
 from core.store.project import Project
 
@@ -40,12 +40,12 @@ def test_mvtec_project_trains_on_its_train_batch_and_keeps_a_validation_share(qt
         assert payload["image_ids"] == [i for i, _ in chosen] and payload["shots"] is None
         assert d.flips.currentData() == "auto" and "image_flips" not in payload["config"]  # the model's check
         assert d.even_exposure.isChecked() and "exposure_gain" not in payload["config"]  # the model's default: on
-        assert not d.independent_scales.isChecked() and "scale_context" not in payload["config"]  # the U shape
+        assert d.scales.currentData() == "auto" and "scale_context" not in payload["config"]  # chosen in training
         d.flips.setCurrentIndex(d.flips.findData("off"))
         assert d.payload()["config"]["image_flips"] == 0
         d.flips.setCurrentIndex(d.flips.findData("on"))
         d.even_exposure.setChecked(False)
-        d.independent_scales.setChecked(True)
+        d.scales.setCurrentIndex(d.scales.findData("independent"))
         assert d.payload()["config"]["image_flips"] == 3 and d.payload()["config"]["exposure_gain"] is False
         assert d.payload()["config"]["scale_context"] is False
         d.validation.setValue(30)
@@ -53,7 +53,11 @@ def test_mvtec_project_trains_on_its_train_batch_and_keeps_a_validation_share(qt
         again = _dialog(qtbot, project)
         assert (again.shots.value(), again.validation.value(), again.source) == (3, 30, "batch")
         assert again.flips.currentData() == "on" and not again.even_exposure.isChecked()
-        assert again.independent_scales.isChecked()
+        assert again.scales.currentData() == "independent"
+        again.scales.setCurrentIndex(again.scales.findData("u-shape"))
+        assert again.payload()["config"]["scale_context"] is True
+        project.set_setting(CHOICES_KEY, {"independent_scales": True})  # a choice saved when it was a tick
+        assert _dialog(qtbot, project).scales.currentData() == "independent"
     finally:
         project.close()
 
@@ -74,9 +78,11 @@ def test_fine_tuning_keeps_the_parents_exposure_and_scales(qtbot, tmp_path):
         for name, checked in (("evened", True), ("as stored", False)):
             d.start_box.setCurrentIndex(next(i for text, i in by_name.items() if name in text))
             assert not d.even_exposure.isEnabled() and d.even_exposure.isChecked() is checked
-            assert not d.independent_scales.isEnabled() and d.independent_scales.isChecked() is not checked
+            assert not d.scales.isEnabled()
+            assert d.scales.currentData() == ("u-shape" if checked else "independent")
+            assert "scale_context" not in d.payload()["config"]  # training takes the parent's
         d.start_box.setCurrentIndex(next(i for text, i in by_name.items() if d.start_box.itemData(i) is None))
-        assert d.even_exposure.isEnabled() and d.independent_scales.isEnabled()
+        assert d.even_exposure.isEnabled() and d.scales.isEnabled()
     finally:
         project.close()
 
@@ -91,3 +97,14 @@ def test_the_revision_details_name_the_copies_it_learned():
         "every flip and turn of the square (7 copies)"
     assert _copies_text(SimpleNamespace(orientations=TRANSFORMS[:1], image_flips=1)) == "flip left-right"
     assert _copies_text(SimpleNamespace(orientations=(), image_flips=3)) == "flipped 3 ways"  # stored before
+
+
+def test_the_revision_details_say_when_each_scale_has_its_own_flow_and_why():
+    from types import SimpleNamespace
+
+    from app.training.revisions_panel import _layout_text
+
+    assert _layout_text(SimpleNamespace(scale_context=True, scale_context_chosen=True)) == ""  # the U shape
+    assert _layout_text(SimpleNamespace(scale_context=False, scale_context_chosen=False)) == "one flow per scale · "
+    assert "every flip and turn of the images looked normal" in \
+        _layout_text(SimpleNamespace(scale_context=False, scale_context_chosen=True))

@@ -116,9 +116,10 @@ def test_flips_are_checked_by_default_forced_or_off_on_request(trained_project):
         train_payload(trained_project, batch="train", flips="sometimes")
 
 
-def test_one_flow_per_scale_on_request(trained_project):
+def test_the_scales_chosen_in_training_or_on_request(trained_project):
     assert "scale_context" not in train_payload(trained_project, batch="train")["config"]
-    assert train_payload(trained_project, batch="train", independent_scales=True)["config"]["scale_context"] is False
+    assert train_payload(trained_project, batch="train", scales="independent")["config"]["scale_context"] is False
+    assert train_payload(trained_project, batch="train", scales="u-shape")["config"]["scale_context"] is True
     from core.errors import ContrarioError
 
     with trained_project.session() as s:
@@ -128,9 +129,13 @@ def test_one_flow_per_scale_on_request(trained_project):
         s.flush()
         ids = u_shaped.id, per_scale.id
     with pytest.raises(ContrarioError, match="has the U-shaped flow"):
-        train_payload(trained_project, batch="train", parent_revision=ids[0], independent_scales=True)
+        train_payload(trained_project, batch="train", parent_revision=ids[0], scales="independent")
+    with pytest.raises(ContrarioError, match="has one flow per scale"):
+        train_payload(trained_project, batch="train", parent_revision=ids[1], scales="u-shape")
     assert train_payload(trained_project, batch="train", parent_revision=ids[1],
-                         independent_scales=True)["parent_revision_id"] == ids[1]
+                         scales="independent")["parent_revision_id"] == ids[1]
+    with pytest.raises(ContrarioError, match="scales must be one of auto, u-shape, independent"):
+        train_payload(trained_project, batch="train", scales="sideways")
 
 
 def test_eval_and_train_share_the_training_options():
@@ -140,7 +145,8 @@ def test_eval_and_train_share_the_training_options():
     parser = build_parser()
     for argv in (["eval", "x", "--json", "o.json"], ["train", "p"]):
         args = parser.parse_args(argv)
-        assert training_overrides(args.flips, args.keep_exposure, args.independent_scales) == {}
+        assert training_overrides(args.flips, args.keep_exposure, args.scales) == {}
         args = parser.parse_args(argv + ["--no-flips", "--keep-exposure", "--independent-scales"])
-        assert training_overrides(args.flips, args.keep_exposure, args.independent_scales) == \
+        assert training_overrides(args.flips, args.keep_exposure, args.scales) == \
             {"image_flips": 0, "exposure_gain": False, "scale_context": False}
+        assert training_overrides(scales=parser.parse_args(argv + ["--u-shape"]).scales) == {"scale_context": True}

@@ -84,3 +84,25 @@ def test_a_revision_records_the_copies_it_learned_and_old_configs_learned_none(l
     fixed = train(texture("disc", n=6), UFlowConfig.from_dict({**config.to_dict(), "image_flips": 1}), backbone=lite0)
     assert fixed.meta["training"]["orientations"] == ["flip left-right"]  # asked for: not checked
     assert UFlowConfig.from_dict({"input_size": 64}).image_flips == 0  # stored before the check existed
+
+
+def test_the_flow_layout_is_chosen_from_the_checked_orientations(lite0):
+    config = UFlowConfig(input_size=SIDE, train_steps=4, batch_size=2, hidden_ratio=0.25, flow_steps=2,
+                         tiling=False, crossfit_folds=0)
+    assert config.scale_context is None  # chosen in training
+    noise = train(texture("noise", n=6), config, backbone=lite0)  # every flip and turn looks normal: a texture
+    assert noise.config.scale_context is False and noise.meta["training"]["scale_context_chosen"] is True
+    assert noise.layout.latent_channels == tuple(noise.channels[::-1])  # each scale's own features
+    stripes = train(texture("stripes", n=6), config, backbone=lite0)  # a direction: the turns do not look normal
+    assert stripes.config.scale_context is True and stripes.layout.up_channels
+    disc = train(texture("disc", n=6), config, backbone=lite0)  # a layout
+    assert disc.config.scale_context is True
+    asked = train(texture("noise", n=6), UFlowConfig.from_dict({**config.to_dict(), "scale_context": True}),
+                  backbone=lite0)
+    assert asked.config.scale_context is True and asked.meta["training"]["scale_context_chosen"] is False
+    unchecked = train(texture("noise", n=6), UFlowConfig.from_dict({**config.to_dict(), "image_flips": 3}),
+                      backbone=lite0)
+    assert unchecked.config.scale_context is True  # flips set by hand: no check, the U shape
+    child = train(texture("noise", n=6), UFlowConfig.from_dict({**config.to_dict(), "train_steps": 2}),
+                  init_from=disc, backbone=lite0)
+    assert child.config.scale_context is True  # a fine-tuned revision keeps its parent's layout

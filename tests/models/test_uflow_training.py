@@ -7,6 +7,7 @@ import torch
 from core.errors import JobCancelled, ModelError
 from core.models.backbones import build_backbone
 from core.models.uflow import UFlowConfig, UFlowModel, train
+from core.models.uflow.flow import plan_layout
 from core.progress import CancelToken
 
 TINY = dict(input_size=64, train_steps=6, batch_size=2, hidden_ratio=0.25, flow_steps=2, tiling=False)
@@ -270,4 +271,5 @@ def test_one_flow_per_scale_trains_saves_and_fine_tunes(mtd_pair, tmp_path, lite
     child = train(good, UFlowConfig(**{**TINY, "train_steps": 2}), init_from=loaded, backbone=lite0)
     assert child.config.scale_context is False
     stored = {k: v for k, v in UFlowConfig().to_dict().items() if k != "scale_context"}
-    assert UFlowConfig.from_dict(stored).scale_context is True  # revisions stored before: the U shape
+    old = UFlowModel(UFlowConfig.from_dict({**stored, **TINY}), backbone=lite0)  # a revision stored before
+    assert old.layout == plan_layout(list(old.channels[::-1]), context=True)  # loads with the U shape

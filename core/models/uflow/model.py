@@ -41,11 +41,13 @@ class UFlowConfig:
     flow_steps: int = 4  # Glow blocks per stage
     clamp: float = 2.0
     hidden_ratio: float = 1.0  # subnet filters / input channels
-    scale_context: bool = True  # the U shape: each finer scale's flow also sees half of the coarser stage's output.
-    # False: one flow per scale, so a cell's latents hold only its own scale's features; uniform textures, where the
-    # context says nothing about what is normal and carries a defect's excess to the cells around it, get sharper
-    # maps (generated leather, 16 images: pixel AUROC 0.985 -> 0.996), while parts with a layout lose (MTD, all
-    # images: image AUROC 0.954 -> 0.923, found at k = 2 0.750 -> 0.610)
+    scale_context: bool | None = None  # True, the U shape: each finer scale's flow also sees half of the coarser
+    # stage's output. False: one flow per scale, so a cell's latents hold only its own scale's features; uniform
+    # textures, where the context says nothing about what is normal and carries a defect's excess to the cells
+    # around it, get sharper maps (generated leather, 16 images: pixel AUROC 0.985 -> 0.996), while parts with a
+    # layout lose (MTD, all images: image AUROC 0.954 -> 0.923, found at k = 2 0.750 -> 0.610). None: chosen when
+    # training (train.chosen_scale_context): one flow per scale where the orientation check finds every flip and
+    # turn of the training images normal, a look with no layout or direction; else the U shape. Stored resolved
     train_steps: int | None = None  # optimiser steps; None = the automatic budget of steps_for
     lr: float = 1e-3
     weight_decay: float = 1e-5
@@ -231,7 +233,7 @@ class UFlowModel:
         self.channels = tuple(spec.channels[i] * config.stack_views for i in self.scale_index)
         self.flow, self.layout = build_uflow(list(self.channels[::-1]), steps=config.flow_steps, clamp=config.clamp,
                                              hidden_ratio=config.hidden_ratio, seed=config.seed,
-                                             context=config.scale_context)
+                                             context=config.scale_context is not False)
         self.feature_mean = [torch.zeros(1, c, 1, 1) for c in self.channels]  # finest first
         self.feature_std = [torch.ones(1, c, 1, 1) for c in self.channels]
         self.meta: dict[str, Any] = {}  # fingerprint, training summary, calibration

@@ -191,6 +191,15 @@ def _auto_orientations(config: UFlowConfig, n_train: int) -> bool:
             and orientation.MIN_IMAGES <= n_train < config.crossfit_below)
 
 
+def chosen_scale_context(checked: bool, kept_transforms: list[int]) -> bool:
+    """UFlowConfig.scale_context when left to training: False (one flow per scale) where the orientation check ran
+    and kept every flip and turn. Assumption: training images whose look no symmetry of the square changes show a
+    uniform texture, with no layout or direction for the coarser scales to carry; a fixed pose, a grain direction
+    or a one-sided light fails at least one transform and keeps the U shape, as does every case the check does not
+    cover (300 images or more, tiles, flips set by hand)."""
+    return not (checked and len(kept_transforms) == len(orientation.TRANSFORMS))
+
+
 def _normalised(model: UFlowModel, feats: list[torch.Tensor]) -> list[torch.Tensor]:
     return [(t[None] - m)[0] / s[0] for t, m, s in zip(feats, model.feature_mean, model.feature_std)]
 
@@ -298,7 +307,7 @@ def train(images: Sequence[ImageInput], config: UFlowConfig | None = None, progr
         config = dataclasses.replace(config, backbone_weights=parent.backbone_weights, input_size=parent.input_size,
                               resize=parent.resize, strides=init_from.strides, flow_steps=parent.flow_steps,
                               clamp=parent.clamp, hidden_ratio=parent.hidden_ratio,
-                              scale_context=parent.scale_context,
+                              scale_context=parent.scale_context is not False,
                               random_backbone=parent.random_backbone, exposure_gain=parent.exposure_gain,
                               feature_pool=parent.feature_pool, pool_strides=parent.pool_strides,
                               tile_px=config.tile_px or parent.tile_px)
@@ -328,6 +337,10 @@ def train(images: Sequence[ImageInput], config: UFlowConfig | None = None, progr
             for t in set(range(n_copies)) - set(kept_transforms):
                 raw_feats[own[t]] = None
         copies = [[own[t] for t in kept_transforms] for own in copies]
+    scale_context_chosen = config.scale_context is None
+    if scale_context_chosen:
+        config = dataclasses.replace(config, scale_context=chosen_scale_context(auto_flips, kept_transforms))
+        model = fresh_model()  # the same seeded flow for the U shape; the model keeps the resolved config
 
     def and_copies(idx: list[int]) -> list[int]:
         return idx + [c for i in idx for c in copies[i]]
@@ -421,6 +434,7 @@ def train(images: Sequence[ImageInput], config: UFlowConfig | None = None, progr
         "training": {"n_images": len(train_idx), "n_holdout": len(hold_idx), "crossfit_folds": len(folds),
                      "image_flips": len(kept_transforms),
                      "orientations": [orientation.TRANSFORMS[t] for t in kept_transforms],
+                     "scale_context_chosen": scale_context_chosen,
                      "orientation_shifts": None if shifts is None else np.round(np.minimum(shifts, 1e6), 3).tolist(),
                      "exposure_reference": reference, "steps": n_steps,
                      "feature_noise": config.noise_for(len(train_idx)),
