@@ -159,6 +159,8 @@ class TrainDialog(QtWidgets.QDialog):
             "scale when every flip and turn of the training images looks normal (fewer than 300 images, automatic "
             "augmentation)")
         form.addRow("Scales", self.scales)
+        self._scales_choice = "auto"  # the user's choice, shown again when leaving a fine-tune's parent layout
+        self.scales.currentIndexChanged.connect(self._on_scales_changed)
         self.per_view = QtWidgets.QCheckBox("One model per view")
         self.per_view.setToolTip("Items with several views (lightings, cameras): one model per view name, each "
                                  "trained on that view's images; each image is scored by its view's model")
@@ -214,6 +216,10 @@ class TrainDialog(QtWidgets.QDialog):
         rev_id = self.start_box.currentData()
         return self.revisions.get(rev_id) if rev_id is not None else None
 
+    def _on_scales_changed(self, *_args) -> None:
+        if self.scales.isEnabled():
+            self._scales_choice = self.scales.currentData()
+
     def _on_start_changed(self, *_args) -> None:
         parent = self.parent_revision()
         fine_tune = parent is not None
@@ -229,8 +235,8 @@ class TrainDialog(QtWidgets.QDialog):
         if fine_tune:  # the parent's feature standardisation was fitted on inputs at its exposure
             self.even_exposure.setChecked(bool(parent.exposure_reference))
         self.scales.setEnabled(not fine_tune)
-        if fine_tune:  # the flow's layout is the parent's
-            self.scales.setCurrentIndex(self.scales.findData("u-shape" if parent.scale_context else "independent"))
+        layout = ("u-shape" if parent.scale_context else "independent") if fine_tune else self._scales_choice
+        self.scales.setCurrentIndex(self.scales.findData(layout))  # fine-tuning: the parent's layout
         hint = "fine-tuning keeps the parent's backbone and input size" if fine_tune else ""
         self.backbone_box.setToolTip(hint)
         self.input_size.setToolTip(hint)
@@ -359,8 +365,10 @@ class TrainDialog(QtWidgets.QDialog):
         if self.even_exposure.isEnabled():
             self.even_exposure.setChecked(saved.get("even_exposure") is not False)
         scales = scales_choice(saved.get("scales", saved.get("independent_scales")))
-        if self.scales.isEnabled() and scales is not None:
-            self.scales.setCurrentIndex(self.scales.findData(scales))
+        if scales is not None:
+            self._scales_choice = scales
+            if self.scales.isEnabled():
+                self.scales.setCurrentIndex(self.scales.findData(scales))
         if self.per_view.isEnabled():
             self.per_view.setChecked(saved.get("views") == "per_view")
             self.stack_views.setChecked(saved.get("views") == "stacked")

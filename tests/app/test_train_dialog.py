@@ -83,6 +83,12 @@ def test_fine_tuning_keeps_the_parents_exposure_and_scales(qtbot, tmp_path):
             assert "scale_context" not in d.payload()["config"]  # training takes the parent's
         d.start_box.setCurrentIndex(next(i for text, i in by_name.items() if d.start_box.itemData(i) is None))
         assert d.even_exposure.isEnabled() and d.scales.isEnabled()
+        assert d.scales.currentData() == "auto"  # from scratch: the user's choice again, not the parent's layout
+        d.scales.setCurrentIndex(d.scales.findData("independent"))
+        d.start_box.setCurrentIndex(next(i for text, i in by_name.items() if "evened" in text))
+        assert d.scales.currentData() == "u-shape"
+        d.start_box.setCurrentIndex(next(i for text, i in by_name.items() if d.start_box.itemData(i) is None))
+        assert d.scales.currentData() == "independent"
     finally:
         project.close()
 
