@@ -341,7 +341,7 @@ class TrainDialog(QtWidgets.QDialog):
             "input_size": self.input_size.value(), "steps": self.steps.value(), "batch_size": self.batch_size.value(),
             "views": self.views_mode(), "flips": self.flips.currentData(),
             "even_exposure": self.even_exposure.isChecked(),
-            "scales": self.scales.currentData()})
+            "scales": self._scales_choice})  # not a fine-tuned parent's layout
 
     def _restore_choices(self, batches) -> None:
         saved = self.project.get_setting(CHOICES_KEY) or {}

@@ -87,8 +87,10 @@ def test_fine_tuning_keeps_the_parents_exposure_and_scales(qtbot, tmp_path):
         d.scales.setCurrentIndex(d.scales.findData("independent"))
         d.start_box.setCurrentIndex(next(i for text, i in by_name.items() if "evened" in text))
         assert d.scales.currentData() == "u-shape"
+        d.save_choices()  # while fine-tuning: the user's choice is saved, not the parent's layout
         d.start_box.setCurrentIndex(next(i for text, i in by_name.items() if d.start_box.itemData(i) is None))
         assert d.scales.currentData() == "independent"
+        assert project.get_setting(CHOICES_KEY)["scales"] == "independent"
     finally:
         project.close()
 
