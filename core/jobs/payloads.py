@@ -9,7 +9,7 @@ from core.domain.enums import ImageStatus
 from core.domain.labels import confirmed_good_images
 from core.domain.view_modes import VIEW_MODES
 from core.errors import ContrarioError
-from core.models.revisions import uflow_config
+from core.models.revisions import u_shaped, uflow_config
 from core.store.schema import Batch, Image, ModelRevision
 
 
@@ -22,25 +22,25 @@ def batch_id_by_name(session, name: str) -> int:
 
 
 FLIPS = {"auto": None, "on": 3, "off": 0}  # UFlowConfig.image_flips; None: its default, the automatic check
-
-
-def flip_choice(flips: str | bool | None) -> str | None:
-    """The FLIPS key of `flips`: a key itself, or a tick as saved before the choice had three ways (True: "on",
-    False or None: "auto"); None when it is neither."""
-    if isinstance(flips, str):
-        return flips if flips in FLIPS else None
-    return "on" if flips is True else "auto" if flips in (False, None) else None
-
-
 SCALES = {"auto": None, "u-shape": True, "independent": False}  # UFlowConfig.scale_context; None: chosen in training
 
 
+def _choice(value: str | bool | None, keys, ticked: str) -> str | None:
+    """The key of `value` among `keys`: a key itself, or a tick as saved before the choice had three ways (True:
+    `ticked`, False or None: "auto"); None when it is neither."""
+    if isinstance(value, str):
+        return value if value in keys else None
+    return ticked if value is True else "auto" if value in (False, None) else None
+
+
+def flip_choice(flips: str | bool | None) -> str | None:
+    """The FLIPS key of `flips` (a tick saved before: "on")."""
+    return _choice(flips, FLIPS, "on")
+
+
 def scales_choice(scales: str | bool | None) -> str | None:
-    """The SCALES key of `scales`: a key itself, or a tick as saved before the choice had three ways (True:
-    "independent", False or None: "auto"); None when it is neither."""
-    if isinstance(scales, str):
-        return scales if scales in SCALES else None
-    return "independent" if scales is True else "auto" if scales in (False, None) else None
+    """The SCALES key of `scales` (a tick saved before: "independent")."""
+    return _choice(scales, SCALES, "independent")
 
 
 def flip_overrides(flips: str | bool | None) -> dict:
@@ -86,7 +86,7 @@ def train_payload(project, image_ids=None, batch=None, shots=None, parent_revisi
         if parent_revision is not None and parent is None:
             raise ContrarioError(f"no model revision {parent_revision} to fine-tune from")
         if parent is not None and SCALES.get(scales) is not None:
-            parent_u = uflow_config(parent.config).get("scale_context") is not False
+            parent_u = u_shaped(uflow_config(parent.config))
             if SCALES[scales] != parent_u:
                 layout = "the U-shaped flow" if parent_u else "one flow per scale"
                 raise ContrarioError(f"model revision {parent_revision} has {layout}, and a fine-tuned revision "

@@ -164,6 +164,12 @@ def uflow_config(config: dict | None) -> dict:
     return dict(config.get("config") or config)
 
 
+def u_shaped(fields: dict) -> bool:
+    """Whether a revision's UFlowConfig fields (uflow_config) built the U-shaped flow: all but an explicit
+    `scale_context` False (revisions stored before the field, or before it was resolved, have the U shape)."""
+    return fields.get("scale_context") is not False
+
+
 def list_revisions(project) -> list[RevisionInfo]:
     """Every model revision, oldest first."""
     active = active_revision(project)
@@ -191,7 +197,7 @@ def list_revisions(project) -> list[RevisionInfo]:
                 per_view=_view_infos(s, r) if r.kind == "uflow" else (),
                 image_flips=_image_flips(r, cfg), orientations=tuple(_training(r).get("orientations") or ()),
                 exposure_reference=tuple(_training(r).get("exposure_reference") or ()),
-                scale_context=cfg.get("scale_context") is not False,
+                scale_context=u_shaped(cfg),
                 scale_context_chosen=_training(r).get("scale_context_chosen") is True,
                 region_calibration=region_calibration_text(cal) if r.kind == "uflow" and cal else ""))
     return out
