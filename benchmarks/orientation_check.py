@@ -4,6 +4,9 @@ orientation is known.
     python benchmarks/orientation_check.py /work/shared/data/mtd/magnetic_tile --shots 16
     python benchmarks/orientation_check.py --known
 
+With more than orientation.MAX_IMAGES images, or images large enough to be tiled, it checks what training
+checks for the flow's layout: a random sample of the images, or of tile windows.
+
 Prints, per transform, the shift of the copies' scores over the images' at each scale (finest first), in
 interquartile ranges of the images' scores, and whether training would add the copies (every shift <= orientation.MAX_SHIFT_IQR).
 --known generates 16 images of each: noise (no orientation), horizontal stripes (flips keep them, turns do not),
@@ -26,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.evaluation import discover  # noqa: E402
 from core.models.preprocess import load_rgb  # noqa: E402
-from core.models.uflow import UFlowConfig, UFlowModel, orientation  # noqa: E402
+from core.models.uflow import UFlowConfig, UFlowModel, orientation, tiling  # noqa: E402
 from core.progress import NEVER_CANCELLED  # noqa: E402
 
 train = importlib.import_module("core.models.uflow.train")
@@ -54,9 +57,11 @@ def known_texture(kind: str, n: int = 16, seed: int = 0) -> list[np.ndarray]:
 def check(name: str, images, config: UFlowConfig, model: UFlowModel) -> None:
     started = time.perf_counter()
     loaded = [load_rgb(im) for im in images]
-    if config.tiling and train._tiles_most(config, loaded):
-        print(f"{name}: large enough to be tiled, so training adds no copies and there is nothing to check")
-        return
+    tiled = bool(config.tiling) and train._tiles_most(config, loaded)
+    if tiled or len(loaded) > orientation.MAX_IMAGES:
+        # as training checks the layout where it adds no copies: a sample of images, or of windows of tiled ones
+        loaded = train.layout_samples(loaded, tiled, config.seed, tiling.pixel_scale(config))
+        name += f" ({len(loaded)} {'tile windows' if tiled else 'images drawn'}: the layout check)"
     with_copies, copies = train._flipped(loaded, len(orientation.TRANSFORMS))
     feats, _ = train._features(model, with_copies, NEVER_CANCELLED, lambda f: None)
     extracted = time.perf_counter()

@@ -219,7 +219,8 @@ def trained_row(light: str, mode: str, category, train_inputs, test_inputs, conf
     model = train(train_inputs, config, progress=Progress(f"{light} {mode}: train"))
     save_model(model, args, f"{light}-{mode}")
     out = {"light": light, "mode": mode, "train_s": round(time.perf_counter() - t0, 1),
-           "calibrated_regions": model.regions_calibrated}
+           "calibrated_regions": model.regions_calibrated,
+           "layout": "U shape" if model.config.scale_context else "one flow per scale"}
     out.update(evaluate(model, category, defects, args.k, fine_side, test_inputs, keep, variants=args.variants))
     return out
 

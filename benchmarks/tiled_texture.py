@@ -165,7 +165,9 @@ def main() -> None:
         t0 = time.perf_counter()
         model = train(train_images, config)
         out = {"mode": mode, "train_s": round(time.perf_counter() - t0, 1),
-               "calibrated_regions": model.regions_calibrated, **evaluate(model, good, bad, defects, args.k)}
+               "calibrated_regions": model.regions_calibrated,
+               "layout": "U shape" if model.config.scale_context else "one flow per scale",
+               **evaluate(model, good, bad, defects, args.k)}
         if model.region_null is not None and model.region_null.calibration is not None:
             cal = model.region_null.calibration
             out["region_calibration"] = {"images": cal.n_images, "scores": len(cal.scores), "fitted": cal.fitted,

@@ -156,8 +156,8 @@ class TrainDialog(QtWidgets.QDialog):
              ("One flow per scale (uniform textures)", "independent")),
             "One flow per scale instead of the U shape that carries the coarser scales into the finer ones: sharper "
             "maps on uniform textures (leather, fabric, grain), weaker on parts with a layout. Chosen: one flow per "
-            "scale when every flip and turn of the training images looks normal (fewer than 300 images, automatic "
-            "augmentation)")
+            "scale when every flip and turn of the training images (of tile-sized windows of large images) looks "
+            "normal")
         form.addRow("Scales", self.scales)
         self._scales_choice = "auto"  # the user's choice, shown again when leaving a fine-tune's parent layout
         self.scales.currentIndexChanged.connect(self._on_scales_changed)

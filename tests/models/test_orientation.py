@@ -3,11 +3,16 @@ known (real Lite0 features), and what a trained revision records."""
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 import pytest
 
 from core.models.backbones import build_backbone
+from core.models.preprocess import load_rgb
 from core.models.uflow import UFlowConfig, UFlowModel, orientation, train
+
+train_module = importlib.import_module("core.models.uflow.train")
 
 SIDE = 128
 
@@ -44,7 +49,6 @@ def test_the_seven_transforms_are_the_symmetries_of_the_square_other_than_identi
 
 
 def _check(kind: str, lite0) -> tuple[list[int], np.ndarray]:
-    from core.models.preprocess import load_rgb
     from core.models.uflow.train import _features, _flipped
     from core.progress import NEVER_CANCELLED
 
@@ -100,9 +104,39 @@ def test_the_flow_layout_is_chosen_from_the_checked_orientations(lite0):
     asked = train(texture("noise", n=6), UFlowConfig.from_dict({**config.to_dict(), "scale_context": True}),
                   backbone=lite0)
     assert asked.config.scale_context is True and asked.meta["training"]["scale_context_chosen"] is False
-    unchecked = train(texture("noise", n=6), UFlowConfig.from_dict({**config.to_dict(), "image_flips": 3}),
-                      backbone=lite0)
-    assert unchecked.config.scale_context is True  # flips set by hand: no check, the U shape
+    by_hand = train(texture("noise", n=6), UFlowConfig.from_dict({**config.to_dict(), "image_flips": 3}),
+                    backbone=lite0)  # flips set by hand: the copies are not checked, the layout still is
+    assert by_hand.config.scale_context is False and by_hand.meta["training"]["orientations"] == list(
+        orientation.TRANSFORMS[:3])
+    layout_check = by_hand.meta["training"]["layout_check"]
+    assert {k: layout_check[k] for k in ("samples", "tiles", "kept")} == {"samples": 5, "tiles": False, "kept": 7}
+    assert np.shape(layout_check["shifts"]) == (7, 3)  # one held out; the copies' own shifts stay apart
+    assert by_hand.meta["training"]["orientation_shifts"] is None  # one held out
+    assert noise.meta["training"]["layout_check"] is None  # the copies' own check chose it
+    few = train(texture("noise", n=3), UFlowConfig.from_dict({**config.to_dict(), "image_flips": 0}), backbone=lite0)
+    assert few.config.scale_context is True and few.meta["training"]["layout_check"] is None  # nothing to check
     child = train(texture("noise", n=6), UFlowConfig.from_dict({**config.to_dict(), "train_steps": 2}),
                   init_from=disc, backbone=lite0)
     assert child.config.scale_context is True  # a fine-tuned revision keeps its parent's layout
+
+
+def test_tiled_images_choose_their_layout_from_tile_windows(lite0):
+    """Large images train on tiles and add no copies; a sample of tile-sized windows decides the layout."""
+    big = [np.tile(im, (3, 3)) for im in texture("noise", n=2)] + [np.tile(im, (3, 3)) for im in texture("stripes", n=2)]
+    loaded = [load_rgb(im) for im in big]
+    samples = train_module.layout_samples(loaded, True, seed=0, pixel_scale=SIDE)
+    assert len(samples) == orientation.MAX_IMAGES and {s.shape for s in samples} == {(SIDE, SIDE)}
+    assert all(np.shares_memory(s.pixels, loaded[i % 4].pixels) for i, s in enumerate(samples))  # every image
+    assert len({s.pixels.__array_interface__["data"][0] for s in samples}) > 4  # at different places
+    whole = train_module.layout_samples(loaded * 10, False, seed=0, pixel_scale=SIDE)
+    assert len(whole) == orientation.MAX_IMAGES and all(s.shape == (3 * SIDE, 3 * SIDE) for s in whole)
+    config = UFlowConfig(input_size=SIDE, train_steps=4, batch_size=2, hidden_ratio=0.25, flow_steps=2,
+                         crossfit_folds=0)
+    noise = train([np.tile(im, (3, 3)) for im in texture("noise", n=2)], config, backbone=lite0)
+    assert noise.meta["training"]["tiled_images"] == 2 and noise.meta["training"]["orientations"] == []
+    assert noise.config.scale_context is False
+    layout_check = noise.meta["training"]["layout_check"]
+    assert {k: layout_check[k] for k in ("samples", "tiles", "kept")} == {
+        "samples": orientation.MAX_IMAGES, "tiles": True, "kept": 7}
+    stripes = train([np.tile(im, (3, 3)) for im in texture("stripes", n=2)], config, backbone=lite0)
+    assert stripes.config.scale_context is True and stripes.meta["training"]["layout_check"]["kept"] < 7

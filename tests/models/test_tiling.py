@@ -93,6 +93,7 @@ def test_training_samples_tiles_of_large_images_and_records_the_pixel_scale(trai
     info = trained.meta["training"]
     assert info["tiled_images"] == 5 and info["pixel_scale"] == 64
     assert info["orientations"] == [] and info["orientation_shifts"] is None  # tiles: no copies to check
+    assert info["layout_check"]["tiles"] and info["layout_check"]["samples"] == 32  # tile windows choose the layout
     assert trained.regions_calibrated
     again = UFlowModel.from_bytes(*trained.to_bytes(), backbone=trained.backbone)
     assert again.config.tiling and tiling.pixel_scale(again.config) == 64

@@ -47,7 +47,8 @@ class UFlowConfig:
     # around it, get sharper maps (generated leather, 16 images: pixel AUROC 0.985 -> 0.996), while parts with a
     # layout lose (MTD, all images: image AUROC 0.954 -> 0.923, found at k = 2 0.750 -> 0.610). None: chosen when
     # training (train.chosen_scale_context): one flow per scale where the orientation check finds every flip and
-    # turn of the training images normal, a look with no layout or direction; else the U shape. Stored resolved
+    # turn of the training images normal (of a sample of them, or of tile windows, where training adds no checked
+    # copies), a look with no layout or direction; else the U shape. Stored resolved
     train_steps: int | None = None  # optimiser steps; None = the automatic budget of steps_for
     lr: float = 1e-3
     weight_decay: float = 1e-5

@@ -195,9 +195,39 @@ def chosen_scale_context(checked: bool, kept_transforms: list[int]) -> bool:
     """UFlowConfig.scale_context when left to training: False (one flow per scale) where the orientation check ran
     and kept every flip and turn. Assumption: training images whose look no symmetry of the square changes show a
     uniform texture, with no layout or direction for the coarser scales to carry; a fixed pose, a grain direction
-    or a one-sided light fails at least one transform and keeps the U shape, as does every case the check does not
-    cover (300 images or more, tiles, flips set by hand)."""
+    or a one-sided light fails at least one transform and keeps the U shape, as does a check that could not run
+    (fewer than orientation.MIN_IMAGES samples)."""
     return not (checked and len(kept_transforms) == len(orientation.TRANSFORMS))
+
+
+def layout_samples(images: list[LoadedImage], tiled: bool, seed: int, pixel_scale: int) -> list[LoadedImage]:
+    """What the layout check looks at when training adds no checked copies: up to orientation.MAX_IMAGES of the
+    images drawn at random, or for tiled images as many square windows of one model input (`pixel_scale` source
+    pixels a side) at random places, spread evenly over the images: the flow of a tiled revision only ever sees
+    such windows, so their look, not the whole image's, decides its layout."""
+    rng = np.random.default_rng(seed)
+    if not tiled:
+        return [images[i] for i in sorted(rng.permutation(len(images))[:orientation.MAX_IMAGES].tolist())]
+    out = []
+    for n in range(orientation.MAX_IMAGES):
+        im = images[n % len(images)]
+        side = min(pixel_scale, *im.shape)
+        y = int(rng.integers(0, im.shape[0] - side + 1))
+        x = int(rng.integers(0, im.shape[1] - side + 1))
+        out.append(dataclasses.replace(im, pixels=im.pixels[y:y + side, x:x + side]))
+    return out
+
+
+def _layout_check(model: UFlowModel, samples: list[LoadedImage], cancel: CancelToken, seed: int,
+                  report) -> tuple[bool, list[int], np.ndarray]:
+    """(checked, transforms that look normal, shifts) on `samples` and their seven transformed copies."""
+    if len(samples) < orientation.MIN_IMAGES:
+        return False, [], None
+    with_copies, copies = _flipped(samples, len(orientation.TRANSFORMS))
+    feats, _ = _features(model, with_copies, cancel, report)
+    kept, shifts = orientation.normal_transforms(feats[:len(samples)], [[feats[c] for c in own] for own in copies],
+                                                 seed)
+    return True, kept, shifts
 
 
 def _normalised(model: UFlowModel, feats: list[torch.Tensor]) -> list[torch.Tensor]:
@@ -338,8 +368,18 @@ def train(images: Sequence[ImageInput], config: UFlowConfig | None = None, progr
                 raw_feats[own[t]] = None
         copies = [[own[t] for t in kept_transforms] for own in copies]
     scale_context_chosen = config.scale_context is None
+    layout_check = None  # the sample checked for the layout alone, where the copies were not checked
     if scale_context_chosen:
-        config = dataclasses.replace(config, scale_context=chosen_scale_context(auto_flips, kept_transforms))
+        checked, layout_kept = auto_flips, kept_transforms
+        if not auto_flips:  # the copies were not checked (many images, tiles, flips set by hand): check a sample
+            progress(0.30, "checking the images' orientation for the flow's layout")
+            samples = layout_samples([inputs[i] for i in train_idx], n_tiled > 0, config.seed,
+                                     tiling.pixel_scale(config))
+            checked, layout_kept, layout_shifts = _layout_check(model, samples, cancel, config.seed, lambda f: None)
+            if checked:
+                layout_check = {"samples": len(samples), "tiles": n_tiled > 0, "kept": len(layout_kept),
+                                "shifts": np.round(np.minimum(layout_shifts, 1e6), 3).tolist()}
+        config = dataclasses.replace(config, scale_context=chosen_scale_context(checked, layout_kept))
         model = fresh_model()  # the same seeded flow for the U shape; the model keeps the resolved config
 
     def and_copies(idx: list[int]) -> list[int]:
@@ -434,7 +474,7 @@ def train(images: Sequence[ImageInput], config: UFlowConfig | None = None, progr
         "training": {"n_images": len(train_idx), "n_holdout": len(hold_idx), "crossfit_folds": len(folds),
                      "image_flips": len(kept_transforms),
                      "orientations": [orientation.TRANSFORMS[t] for t in kept_transforms],
-                     "scale_context_chosen": scale_context_chosen,
+                     "scale_context_chosen": scale_context_chosen, "layout_check": layout_check,
                      "orientation_shifts": None if shifts is None else np.round(np.minimum(shifts, 1e6), 3).tolist(),
                      "exposure_reference": reference, "steps": n_steps,
                      "feature_noise": config.noise_for(len(train_idx)),
