@@ -32,7 +32,8 @@ def _project(tmp_path):
         child = ModelRevision(kind="uflow", name="fine-tuned",
                               config={"config": {"image_flips": 3, "exposure_gain": True,
                                                  "scale_context": False}},
-                              figures={"training": {"exposure_reference": [96.5], "scale_context_chosen": True}},
+                              figures={"training": {"exposure_reference": [96.5], "scale_context_chosen": True,
+                                                    "layout_check": {"samples": 16, "tiles": False, "kept": 7}}},
                               parent_id=parent.id, calibration={"regions": {"calibration": {"n_images": 16}, "notes": [
                                   "one curve for every scale: a scale has only 24 held-out region scores"]}})
         s.add(child)
@@ -61,6 +62,7 @@ def test_models_lists_figures_lineage_and_the_active_one_and_promotes(tmp_path, 
     assert (by_id[first]["exposure_reference"], by_id[second]["exposure_reference"]) == (None, [96.5])
     assert (by_id[first]["scale_context"], by_id[second]["scale_context"]) == (True, False)
     assert (by_id[first]["scale_context_chosen"], by_id[second]["scale_context_chosen"]) == (False, True)
+    assert (by_id[first]["layout_sample"], by_id[second]["layout_sample"]) == (None, "images")  # flips set by hand
     assert by_id[first]["region_calibration"] == ("false alarms measured on 76 held-out normal images, one curve per "
                                                   "latent scale")
     assert by_id[second]["region_calibration"].endswith("one curve for every latent scale; a scale has only 24 "

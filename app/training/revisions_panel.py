@@ -31,8 +31,11 @@ def _layout_text(info: revs.RevisionInfo) -> str:
     """The flow's layout where it is not the U shape, and why."""
     if info.scale_context:
         return ""
-    return ("one flow per scale (every flip and turn of the images looked normal) · " if info.scale_context_chosen
-            else "one flow per scale · ")
+    if not info.scale_context_chosen:
+        return "one flow per scale · "
+    looked_at = {"tiles": "tile-sized windows of the images", "images": "a sample of the images"}.get(
+        getattr(info, "layout_sample", None), "the images")
+    return f"one flow per scale (every flip and turn of {looked_at} looked normal) · "
 
 
 def _fmt(value: float | None, digits: int = 3) -> str:

@@ -29,6 +29,7 @@ def describe(project, k: float = 0.0, with_pixels: bool = False) -> dict:
             "backbone": info.backbone, "input_size": info.input_size, "train_steps": info.train_steps,
             "image_flips": info.image_flips, "orientations": list(info.orientations),
             "scale_context": info.scale_context, "scale_context_chosen": info.scale_context_chosen,
+            "layout_sample": info.layout_sample,
             "exposure_reference": list(info.exposure_reference) or None,
             "dataset_revision_id": info.dataset_revision_id, "n_train": info.n_train,
             "duration_s": info.duration_s, "calibration": info.calibration_text,

@@ -69,6 +69,7 @@ class RevisionInfo:
     exposure_reference: tuple[float, ...] = ()  # mean grey level per view inputs are brought to; (): as stored
     scale_context: bool = True  # the U-shaped flow; False: one flow per scale (UFlowConfig.scale_context)
     scale_context_chosen: bool = False  # training chose the layout from the images (not asked for, not inherited)
+    layout_sample: str | None = None  # what chose it where no copies were checked: "tiles", "images"; None: the copies
     region_calibration: str = ""  # how the regions' false alarms were measured (region_calibration_text)
 
     @property
@@ -164,6 +165,13 @@ def uflow_config(config: dict | None) -> dict:
     return dict(config.get("config") or config)
 
 
+def _layout_sample(check: dict | None) -> str | None:
+    """What the layout check looked at when training added no checked copies (train.layout_samples)."""
+    if not check:
+        return None
+    return "tiles" if check.get("tiles") else "images"
+
+
 def u_shaped(fields: dict) -> bool:
     """Whether a revision's UFlowConfig fields (uflow_config) built the U-shaped flow: all but an explicit
     `scale_context` False (revisions stored before the field, or before it was resolved, have the U shape)."""
@@ -199,6 +207,7 @@ def list_revisions(project) -> list[RevisionInfo]:
                 exposure_reference=tuple(_training(r).get("exposure_reference") or ()),
                 scale_context=u_shaped(cfg),
                 scale_context_chosen=_training(r).get("scale_context_chosen") is True,
+                layout_sample=_layout_sample(_training(r).get("layout_check")),
                 region_calibration=region_calibration_text(cal) if r.kind == "uflow" and cal else ""))
     return out
 

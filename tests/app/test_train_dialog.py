@@ -115,4 +115,6 @@ def test_the_revision_details_say_when_each_scale_has_its_own_flow_and_why():
     assert _layout_text(SimpleNamespace(scale_context=True, scale_context_chosen=True)) == ""  # the U shape
     assert _layout_text(SimpleNamespace(scale_context=False, scale_context_chosen=False)) == "one flow per scale · "
     assert "every flip and turn of the images looked normal" in \
-        _layout_text(SimpleNamespace(scale_context=False, scale_context_chosen=True))
+        _layout_text(SimpleNamespace(scale_context=False, scale_context_chosen=True, layout_sample=None))
+    assert "every flip and turn of tile-sized windows of the images looked normal" in \
+        _layout_text(SimpleNamespace(scale_context=False, scale_context_chosen=True, layout_sample="tiles"))
