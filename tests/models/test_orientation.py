@@ -132,7 +132,11 @@ def test_tiled_images_choose_their_layout_from_tile_windows(lite0):
     assert len(whole) == orientation.MAX_IMAGES and all(s.shape == (3 * SIDE, 3 * SIDE) for s in whole)
     config = UFlowConfig(input_size=SIDE, train_steps=4, batch_size=2, hidden_ratio=0.25, flow_steps=2,
                          crossfit_folds=0)
-    noise = train([np.tile(im, (3, 3)) for im in texture("noise", n=2)], config, backbone=lite0)
+    messages = []
+    noise = train([np.tile(im, (3, 3)) for im in texture("noise", n=2)], config, backbone=lite0,
+                  progress=lambda f, m: messages.append((f, m)))
+    check = [f for f, m in messages if "32 tile windows for the flow's layout" in m]
+    assert check and all(f == 0.30 for f in check) and any(m.endswith("100 %") for _, m in messages)
     assert noise.meta["training"]["tiled_images"] == 2 and noise.meta["training"]["orientations"] == []
     assert noise.config.scale_context is False
     layout_check = noise.meta["training"]["layout_check"]

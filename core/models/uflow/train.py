@@ -372,10 +372,13 @@ def train(images: Sequence[ImageInput], config: UFlowConfig | None = None, progr
     if scale_context_chosen:
         checked, layout_kept = auto_flips, kept_transforms
         if not auto_flips:  # the copies were not checked (many images, tiles, flips set by hand): check a sample
-            progress(0.30, "checking the images' orientation for the flow's layout")
             samples = layout_samples([inputs[i] for i in train_idx], n_tiled > 0, config.seed,
                                      tiling.pixel_scale(config))
-            checked, layout_kept, layout_shifts = _layout_check(model, samples, cancel, config.seed, lambda f: None)
+            checked, layout_kept, layout_shifts = _layout_check(
+                model, samples, cancel, config.seed,
+                lambda f: progress(0.30, f"checking the flips and turns of {len(samples)} "
+                                         f"{'tile windows' if n_tiled else 'images'} for the flow's layout: "
+                                         f"{int(100 * f)} %"))
             if checked:
                 layout_check = {"samples": len(samples), "tiles": n_tiled > 0, "kept": len(layout_kept),
                                 "shifts": np.round(np.minimum(layout_shifts, 1e6), 3).tolist()}
