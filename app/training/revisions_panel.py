@@ -34,7 +34,7 @@ def _layout_text(info: revs.RevisionInfo) -> str:
     if not info.scale_context_chosen:
         return "one flow per scale · "
     looked_at = {"tiles": "tile-sized windows of the images", "images": "a sample of the images"}.get(
-        getattr(info, "layout_sample", None), "the images")
+        info.layout_sample, "the images")
     return f"one flow per scale (every flip and turn of {looked_at} looked normal) · "
 
 

@@ -219,7 +219,7 @@ def layout_samples(images: list[LoadedImage], tiled: bool, seed: int, pixel_scal
 
 
 def _layout_check(model: UFlowModel, samples: list[LoadedImage], cancel: CancelToken, seed: int,
-                  report) -> tuple[bool, list[int], np.ndarray]:
+                  report) -> tuple[bool, list[int], np.ndarray | None]:
     """(checked, transforms that look normal, shifts) on `samples` and their seven transformed copies."""
     if len(samples) < orientation.MIN_IMAGES:
         return False, [], None
