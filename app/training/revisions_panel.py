@@ -27,15 +27,15 @@ def _copies_text(info: revs.RevisionInfo) -> str:
     return ", ".join(info.orientations) if info.orientations else f"flipped {info.image_flips} ways"
 
 
-def _layout_text(info: revs.RevisionInfo) -> str:
-    """The flow's layout where it is not the U shape, and why."""
+def _layout_text(info: revs.RevisionInfo | revs.ViewInfo, u_shape: str = "") -> str:
+    """The flow's layout (`u_shape` where it is the U shape), and why training chose one flow per scale."""
     if info.scale_context:
-        return ""
+        return u_shape
     if not info.scale_context_chosen:
-        return "one flow per scale · "
+        return "one flow per scale"
     looked_at = {"tiles": "tile-sized windows of the images", "images": "a sample of the images"}.get(
         info.layout_sample, "the images")
-    return f"one flow per scale (every flip and turn of {looked_at} looked normal) · "
+    return f"one flow per scale (every flip and turn of {looked_at} looked normal)"
 
 
 def _fmt(value: float | None, digits: int = 3) -> str:
@@ -258,7 +258,9 @@ class RevisionsPanel(QtWidgets.QWidget):
         lines = [f"<b>#{info.id} {info.name}</b>" + (" — <b>active</b>" if info.active else ""),
                  f"Lineage: {chain}" + ("" if info.parent_id else " (trained from scratch)" if info.kind == "uflow" else "")]
         if info.view_mode == "per_view":
-            lines.append(f"One model per view: {', '.join(info.views)}")
+            lines.append("One model per view: " + "; ".join(
+                f"{v.view}, {_layout_text(v, 'U shape')}" for v in info.per_view) if info.per_view
+                else f"One model per view: {', '.join(info.views)}")
         elif info.view_mode == "stacked":
             lines.append(f"Views stacked along channels, in the order {' + '.join(info.views)}: one map and one set "
                          "of regions per item, shown on every view")
@@ -268,7 +270,7 @@ class RevisionsPanel(QtWidgets.QWidget):
                          + (f"each image also learned {_copies_text(info)} · " if info.image_flips else "")
                          + (f"exposure evened out to mean grey {', '.join(f'{v:.0f}' for v in info.exposure_reference)} · "
                             if info.exposure_reference else "")
-                         + _layout_text(info)
+                         + ("" if info.view_mode == "per_view" or info.scale_context else f"{_layout_text(info)} · ")
                          + f"{format_duration(info.duration_s)}")
             if info.calibration_scales:
                 per = "; ".join(f"{c} ch: mean z²/C {m:.2f}, KS {ks:.2f}" for c, m, ks in info.calibration_scales)

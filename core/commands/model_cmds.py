@@ -28,8 +28,7 @@ def describe(project, k: float = 0.0, with_pixels: bool = False) -> dict:
             "created_at": info.created_at.isoformat() if info.created_at else None,
             "backbone": info.backbone, "input_size": info.input_size, "train_steps": info.train_steps,
             "image_flips": info.image_flips, "orientations": list(info.orientations),
-            "scale_context": info.scale_context, "scale_context_chosen": info.scale_context_chosen,
-            "layout_sample": info.layout_sample,
+            **_layout_fields(info, own=info.view_mode != "per_view"),
             "exposure_reference": list(info.exposure_reference) or None,
             "dataset_revision_id": info.dataset_revision_id, "n_train": info.n_train,
             "duration_s": info.duration_s, "calibration": info.calibration_text,
@@ -41,6 +40,13 @@ def describe(project, k: float = 0.0, with_pixels: bool = False) -> dict:
     return {"active_model_revision_id": revs.active_revision(project), "revisions": out}
 
 
+def _layout_fields(info, own: bool = True) -> dict:
+    """The flow's layout; a per-view revision has one per view (in its per_view entries), none of its own."""
+    return {"scale_context": info.scale_context if own else None,
+            "scale_context_chosen": info.scale_context_chosen if own else None,
+            "layout_sample": info.layout_sample if own else None}
+
+
 def _view_entry(project, revision_id: int, view, k: float, with_pixels: bool) -> dict:
     """One view's sub-model of a per-view revision, with its figures on that view's images."""
     from core.models import revisions as revs
@@ -49,7 +55,7 @@ def _view_entry(project, revision_id: int, view, k: float, with_pixels: bool) ->
     figures.pop("decisions")
     return {"view": view.view, "n_train": view.n_train, "n_results": view.n_results,
             "calibration": view.calibration_text, "calibration_ok": view.calibration_ok,
-            "calibration_warnings": list(view.calibration_warnings), "figures": figures}
+            "calibration_warnings": list(view.calibration_warnings), **_layout_fields(view), "figures": figures}
 
 
 def _figure_cells(r: dict) -> str:

@@ -109,6 +109,9 @@ class ViewInfo:
     calibration_scales: tuple[tuple[int, float, float], ...]
     calibration_warnings: tuple[str, ...]
     n_results: int
+    scale_context: bool = True  # this view's layout (views choose theirs apart: a diffuse and a grazing light differ)
+    scale_context_chosen: bool = False
+    layout_sample: str | None = None
 
     @property
     def calibration_text(self) -> str:
@@ -142,11 +145,16 @@ def _view_infos(session, rev: ModelRevision) -> tuple[ViewInfo, ...]:
     scored = Counter(session.scalars(select(Image.view).join(InferenceResult, InferenceResult.image_id == Image.id)
                                      .where(InferenceResult.model_revision_id == rev.id)))
     per_view = (rev.calibration or {}).get("views") or {}
+    described = (rev.config or {}).get("models") or {}
     out = []
     for view in view_order(rev.config):
         cal = per_view.get(view) or {}
+        own = training.get(view) or {}
         out.append(ViewInfo(view, int(trained.get(view, 0)), cal.get("ok") if cal else None, _scales(cal),
-                            tuple(cal.get("warnings", [])), int(scored.get(view, 0))))
+                            tuple(cal.get("warnings", [])), int(scored.get(view, 0)),
+                            scale_context=u_shaped(uflow_config(described.get(view))),
+                            scale_context_chosen=own.get("scale_context_chosen") is True,
+                            layout_sample=_layout_sample(own.get("layout_check"))))
     return tuple(out)
 
 

@@ -113,7 +113,8 @@ def test_the_revision_details_say_when_each_scale_has_its_own_flow_and_why():
     from app.training.revisions_panel import _layout_text
 
     assert _layout_text(SimpleNamespace(scale_context=True, scale_context_chosen=True)) == ""  # the U shape
-    assert _layout_text(SimpleNamespace(scale_context=False, scale_context_chosen=False)) == "one flow per scale · "
+    assert _layout_text(SimpleNamespace(scale_context=False, scale_context_chosen=False)) == "one flow per scale"
+    assert _layout_text(SimpleNamespace(scale_context=True, scale_context_chosen=True), "U shape") == "U shape"
     assert "every flip and turn of the images looked normal" in \
         _layout_text(SimpleNamespace(scale_context=False, scale_context_chosen=True, layout_sample=None))
     assert "every flip and turn of tile-sized windows of the images looked normal" in \

@@ -44,10 +44,14 @@ def project(tmp_path):
         cal = {"diffuse": {"ok": True, "warnings": [], "scales": [{"channels": 40, "mean_z2": 1.01, "ks": 0.02}]},
                "grazing": {"ok": False, "warnings": ["scale 0 (40 channels): mean z^2 = 1.40"], "scales": []}}
         rev = ModelRevision(kind="uflow", name="U-Flow per view", dataset_revision_id=ds.id, backbone="b",
-                            config={"format": PER_VIEW_FORMAT, "views": ["diffuse", "grazing"], "models": {},
+                            config={"format": PER_VIEW_FORMAT, "views": ["diffuse", "grazing"],
+                                    "models": {"diffuse": {"config": {"scale_context": False}},
+                                               "grazing": {"config": {"scale_context": True}}},
                                     "config": {"input_size": 64}, "backbone": "b"},
                             calibration={"ok": False, "warnings": [], "scales": [], "views": cal},
-                            figures={"training": {"views": {"diffuse": {"n_images": 2, "n_holdout": 0},
+                            figures={"training": {"views": {"diffuse": {"n_images": 2, "n_holdout": 0,
+                                                                        "scale_context_chosen": True,
+                                                                        "layout_check": {"tiles": True}},
                                                             "grazing": {"n_images": 1, "n_holdout": 0}}}})
         s.add(rev)
         s.flush()
@@ -67,6 +71,8 @@ def test_a_per_view_revision_lists_each_view_with_its_figures(project, capsys):
     assert info.view_mode == "per_view" and info.views == ("diffuse", "grazing")
     assert [(v.view, v.n_train, v.calibration_ok, v.n_results) for v in info.per_view] == \
         [("diffuse", 2, True, 4), ("grazing", 1, False, 4)]
+    assert [(v.scale_context, v.scale_context_chosen, v.layout_sample) for v in info.per_view] == \
+        [(False, True, "tiles"), (True, False, None)]  # each view's own layout
     diffuse = revs.revision_figures(project, info.id, k=2.0, view="diffuse")
     grazing = revs.revision_figures(project, info.id, k=2.0, view="grazing")
     assert (diffuse.n_scored, diffuse.defect_flagged, diffuse.good_flagged) == (4, 1.0, 0.0)
@@ -75,6 +81,8 @@ def test_a_per_view_revision_lists_each_view_with_its_figures(project, capsys):
     assert main(["models", str(project.root), "--k", "2", "--json"]) == 0
     entry = json.loads(capsys.readouterr().out)["revisions"][0]
     assert [(v["view"], v["figures"]["defect_flagged"]) for v in entry["per_view"]] == [("diffuse", 1.0), ("grazing", 0.0)]
+    assert [(v["scale_context"], v["layout_sample"]) for v in entry["per_view"]] == [(False, "tiles"), (True, None)]
+    assert entry["scale_context"] is None  # no layout of its own: one per view
     assert main(["models", str(project.root)]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert any("view diffuse" in line for line in lines) and any("view grazing" in line for line in lines)
@@ -95,7 +103,8 @@ def test_the_revisions_panel_shows_one_row_per_view_with_that_views_figures(proj
     assert panel.selected_id() == revs.list_revisions(project)[0].id and panel.selected_view() == "grazing"
     assert got.args[0].n_scored == 4 and got.args[0].defect_flagged == 0.0
     assert "view grazing" in panel.figure_table.horizontalHeaderItem(0).text()
-    assert "One model per view: diffuse, grazing" in panel.details.text()
+    assert ("One model per view: diffuse, one flow per scale (every flip and turn of tile-sized windows of the images "
+            "looked normal); grazing, U shape") in panel.details.text()
     panel.wait()
 
 
