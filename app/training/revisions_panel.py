@@ -134,6 +134,9 @@ class RevisionsPanel(QtWidgets.QWidget):
         compare_row = QtWidgets.QHBoxLayout()
         compare_row.addWidget(QtWidgets.QLabel("Compare with"))
         self.compare_box = QtWidgets.QComboBox()
+        # Long revision names (a per-view revision lists its views) must not widen the dock: elide instead.
+        self.compare_box.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.compare_box.setMinimumContentsLength(16)
         self.compare_button = QtWidgets.QPushButton("Compare")
         self.compare_button.clicked.connect(self.compare_selected)
         compare_row.addWidget(self.compare_box, 1)

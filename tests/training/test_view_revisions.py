@@ -119,3 +119,20 @@ def test_the_train_dialog_offers_per_view_or_stacked_training_not_both(project, 
     dialog.stack_views.setChecked(True)
     assert not dialog.per_view.isChecked() and dialog.payload()["views"] == "stacked"
     assert dialog.start_box.findData(revs.list_revisions(project)[0].id) < 0  # not offered for fine-tuning
+
+
+def test_a_long_revision_name_does_not_widen_the_revisions_panel(project, qtbot):
+    """The dock opens at a third of the window: a per-view revision's name, which lists its views, must not make
+    the panel wider than that (the details would then scroll sideways instead of wrapping)."""
+    from app.training.revisions_panel import RevisionsPanel
+
+    with project.session() as s:
+        rev = s.scalars(select(ModelRevision)).one()
+        rev.name = "U-Flow on 15 images, one model per view (" + ", ".join(f"grazing-{i}" for i in range(12)) + ")"
+    panel = RevisionsPanel()
+    qtbot.addWidget(panel)
+    with qtbot.waitSignal(panel.figuresReady, timeout=30_000):
+        panel.set_project(project)
+    assert panel.compare_box.count() == 1 and "grazing-11" in panel.compare_box.itemText(0)
+    assert panel.minimumSizeHint().width() <= 1366 // 3
+    panel.wait()
