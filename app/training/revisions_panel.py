@@ -136,7 +136,7 @@ class RevisionsPanel(QtWidgets.QWidget):
         self.compare_box = QtWidgets.QComboBox()
         # Long revision names (a per-view revision lists its views) must not widen the dock: elide instead.
         self.compare_box.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.compare_box.setMinimumContentsLength(16)
+        self.compare_box.setMinimumContentsLength(8)
         self.compare_button = QtWidgets.QPushButton("Compare")
         self.compare_button.clicked.connect(self.compare_selected)
         compare_row.addWidget(self.compare_box, 1)
