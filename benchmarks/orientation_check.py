@@ -62,12 +62,14 @@ def check(name: str, images, config: UFlowConfig, model: UFlowModel) -> None:
         # as training checks the layout where it adds no copies: a sample of images, or of windows of tiled ones
         loaded = train.layout_samples(loaded, tiled, config.seed, tiling.pixel_scale(config))
         name += f" ({len(loaded)} {'tile windows' if tiled else 'images drawn'}: the layout check)"
-    with_copies, copies = train._flipped(loaded, len(orientation.TRANSFORMS))
-    feats, _ = train._features(model, with_copies, NEVER_CANCELLED, lambda f: None)
-    extracted = time.perf_counter()
-    kept, shifts = orientation.normal_transforms(feats[:len(loaded)], [[feats[c] for c in own] for own in copies],
-                                                 config.seed)
-    print(f"{name}: {len(loaded)} images, features {extracted - started:.1f} s, check {time.perf_counter() - extracted:.1f} s")
+    extracted = {}  # when the features of the images and their copies were done
+    checked, kept, shifts = train._layout_check(model, loaded, NEVER_CANCELLED, config.seed,
+                                                lambda f: extracted.setdefault("at", time.perf_counter()) if f >= 1 else None)
+    if not checked:
+        print(f"{name}: {len(loaded)} images, too few to check (at least {orientation.MIN_IMAGES})")
+        return
+    print(f"{name}: {len(loaded)} images, features {extracted['at'] - started:.1f} s, "
+          f"check {time.perf_counter() - extracted['at']:.1f} s")
     for t, label in enumerate(orientation.TRANSFORMS):
         row = " ".join(f"{v:8.2f}" for v in shifts[t])
         print(f"  {label:24s} {row}   {'kept' if t in kept else 'not kept'}")

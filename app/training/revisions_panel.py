@@ -261,9 +261,8 @@ class RevisionsPanel(QtWidgets.QWidget):
         lines = [f"<b>#{info.id} {info.name}</b>" + (" — <b>active</b>" if info.active else ""),
                  f"Lineage: {chain}" + ("" if info.parent_id else " (trained from scratch)" if info.kind == "uflow" else "")]
         if info.view_mode == "per_view":
-            lines.append("One model per view: " + "; ".join(
-                f"{v.view}, {_layout_text(v, 'U shape')}" for v in info.per_view) if info.per_view
-                else f"One model per view: {', '.join(info.views)}")
+            lines.append("One model per view: " + "; ".join(f"{v.view}, {_layout_text(v, 'U shape')}"
+                                                            for v in info.per_view))
         elif info.view_mode == "stacked":
             lines.append(f"Views stacked along channels, in the order {' + '.join(info.views)}: one map and one set "
                          "of regions per item, shown on every view")

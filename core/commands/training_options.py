@@ -11,8 +11,8 @@ KEEP_EXPOSURE_HELP = ("score every image at its own exposure; by default each im
                       "which also hides a defect that only darkens or brightens the whole image")
 INDEPENDENT_SCALES_HELP = ("one flow per scale instead of the U shape that carries each coarser scale into the finer "
                            "ones: sharper maps on uniform textures (leather, fabric, grain), weaker on parts with a "
-                           "layout; by default it is chosen when every flip and turn of the training images looks "
-                           "normal (fewer than 300 images resized whole, flips left automatic)")
+                           "layout; by default it is chosen when every flip and turn of the training images (a sample "
+                           "of them, or tile-sized windows of large images) looks normal")
 U_SHAPE_HELP = "always the U-shaped flow, even where the training images look like a uniform texture"
 
 

@@ -49,14 +49,13 @@ def test_the_seven_transforms_are_the_symmetries_of_the_square_other_than_identi
 
 
 def _check(kind: str, lite0) -> tuple[list[int], np.ndarray]:
-    from core.models.uflow.train import _features, _flipped
     from core.progress import NEVER_CANCELLED
 
     model = UFlowModel(UFlowConfig(input_size=SIDE, tiling=False), backbone=lite0)
-    images = [load_rgb(im) for im in texture(kind)]
-    out, copies = _flipped(images, len(orientation.TRANSFORMS))
-    feats, _ = _features(model, out, NEVER_CANCELLED, lambda f: None)
-    return orientation.normal_transforms(feats[:len(images)], [[feats[c] for c in own] for own in copies])
+    checked, kept, shifts = train_module._layout_check(model, [load_rgb(im) for im in texture(kind)],
+                                                       NEVER_CANCELLED, 0, lambda f: None)
+    assert checked
+    return kept, shifts
 
 
 def test_the_check_keeps_the_copies_that_look_normal_and_only_those(lite0):

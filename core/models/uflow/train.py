@@ -230,6 +230,11 @@ def _layout_check(model: UFlowModel, samples: list[LoadedImage], cancel: CancelT
     return True, kept, shifts
 
 
+def _stored_shifts(shifts: np.ndarray) -> list[list[float]]:
+    """Orientation shifts as stored with a revision (JSON: infinite shifts capped)."""
+    return np.round(np.minimum(shifts, 1e6), 3).tolist()
+
+
 def _normalised(model: UFlowModel, feats: list[torch.Tensor]) -> list[torch.Tensor]:
     return [(t[None] - m)[0] / s[0] for t, m, s in zip(feats, model.feature_mean, model.feature_std)]
 
@@ -381,7 +386,7 @@ def train(images: Sequence[ImageInput], config: UFlowConfig | None = None, progr
                                          f"{int(100 * f)} %"))
             if checked:
                 layout_check = {"samples": len(samples), "tiles": n_tiled > 0, "kept": len(layout_kept),
-                                "shifts": np.round(np.minimum(layout_shifts, 1e6), 3).tolist()}
+                                "shifts": _stored_shifts(layout_shifts)}
         config = dataclasses.replace(config, scale_context=chosen_scale_context(checked, layout_kept))
         model = fresh_model()  # the same seeded flow for the U shape; the model keeps the resolved config
 
@@ -478,7 +483,7 @@ def train(images: Sequence[ImageInput], config: UFlowConfig | None = None, progr
                      "image_flips": len(kept_transforms),
                      "orientations": [orientation.TRANSFORMS[t] for t in kept_transforms],
                      "scale_context_chosen": scale_context_chosen, "layout_check": layout_check,
-                     "orientation_shifts": None if shifts is None else np.round(np.minimum(shifts, 1e6), 3).tolist(),
+                     "orientation_shifts": None if shifts is None else _stored_shifts(shifts),
                      "exposure_reference": reference, "steps": n_steps,
                      "feature_noise": config.noise_for(len(train_idx)),
                      "tiled_images": n_tiled, "pixel_scale": tiling.pixel_scale(config) if n_tiled else None,
